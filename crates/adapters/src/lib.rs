@@ -1,0 +1,4 @@
+//! mcstat adapters: implementations of the core ports.
+//!
+//! Not written yet: this crate is filled by the "Core and adapters" issue. It is
+//! deliberately empty rather than a stub that pretends to work.

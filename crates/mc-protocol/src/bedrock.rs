@@ -1,0 +1,1 @@
+//! bedrock (being written).

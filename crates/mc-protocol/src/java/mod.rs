@@ -1,0 +1,1 @@
+//! Java Server List Ping (being written).

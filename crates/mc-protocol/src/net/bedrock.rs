@@ -1,0 +1,1 @@
+//! bedrock client and responder (being written).

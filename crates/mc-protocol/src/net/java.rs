@@ -1,0 +1,1 @@
+//! java client and responder (being written).

@@ -1,0 +1,1 @@
+//! legacy client and responder (being written).

@@ -1,0 +1,1 @@
+//! query client and responder (being written).

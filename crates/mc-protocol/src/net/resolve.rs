@@ -1,0 +1,1 @@
+//! resolve client and responder (being written).

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs that cargo does not: Debian packages
+# (qstat, dnsmasq, redis-server), the pinned npm peers and a Python venv with mcstatus.
+# Idempotent and cached outside the clone (MCSTAT_CACHE, default ~/.cache/mcstat), so a
+# second run on the same machine takes seconds. Prints the environment the tests read.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="${MCSTAT_CACHE:-$HOME/.cache/mcstat}"
+mkdir -p "$cache"
+
+log() { echo "[install-test-deps] $*" >&2; }
+
+# --- Debian packages -------------------------------------------------------------
+need_apt=()
+command -v quakestat >/dev/null 2>&1 || need_apt+=(qstat)
+command -v dnsmasq >/dev/null 2>&1 || need_apt+=(dnsmasq-base)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+if ((${#need_apt[@]})); then
+  log "apt-get install ${need_apt[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >&2
+fi
+
+# --- npm peers (pinned in tests/peers/package.json) --------------------------------
+peers="$cache/peers"
+mkdir -p "$peers"
+if ! cmp -s "$here/tests/peers/package.json" "$peers/package.json" || [ ! -d "$peers/node_modules/minecraft-protocol" ]; then
+  log "npm install peers into $peers"
+  cp "$here/tests/peers/package.json" "$peers/package.json"
+  (cd "$peers" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
+fi
+
+# --- Python venv with mcstatus -------------------------------------------------------
+venv="$cache/venv"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import mcstatus' 2>/dev/null; then
+  log "python venv with mcstatus into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check 'mcstatus==14.2.0' >&2
+fi
+
+echo "MCSTAT_NODE_MODULES=$peers/node_modules"
+echo "MCSTAT_PYTHON=$venv/bin/python"
