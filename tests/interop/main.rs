@@ -3,4 +3,9 @@
 //!
 //! One module per protocol; `support` holds the peer plumbing.
 
+mod bedrock;
+mod java;
+mod legacy;
+mod query;
+mod srv;
 mod support;

@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// `tests/peers/` in the source tree: the peer scripts.
-pub fn peers_dir() -> PathBuf {
+pub(crate) fn peers_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
 }
 
@@ -26,21 +26,21 @@ fn required_env(name: &str) -> String {
 }
 
 /// The `node_modules` holding the pinned npm peers.
-pub fn node_modules() -> String {
+pub(crate) fn node_modules() -> String {
     required_env("MCSTAT_NODE_MODULES")
 }
 
 /// The Python interpreter of the venv holding mcstatus.
-pub fn python() -> String {
+pub(crate) fn python() -> String {
     required_env("MCSTAT_PYTHON")
 }
 
 /// A running peer server, killed when dropped.
 #[derive(Debug)]
-pub struct Peer {
+pub(crate) struct Peer {
     child: Child,
     /// The port the peer printed when it started listening.
-    pub port: u16,
+    pub(crate) port: u16,
 }
 
 impl Drop for Peer {
@@ -51,7 +51,7 @@ impl Drop for Peer {
 
 /// Starts `node tests/peers/<script> <args...>` and waits (up to 30 s) for it to print
 /// a line `LISTENING <port>` on stdout. Other stdout lines are echoed to stderr.
-pub async fn spawn_node_peer(script: &str, args: &[&str]) -> Peer {
+pub(crate) async fn spawn_node_peer(script: &str, args: &[&str]) -> Peer {
     let mut child = Command::new("node")
         .arg(peers_dir().join(script))
         .args(args)
@@ -86,13 +86,13 @@ pub async fn spawn_node_peer(script: &str, args: &[&str]) -> Peer {
 
 /// The output of a peer client run to completion.
 #[derive(Debug)]
-pub struct Output {
+pub(crate) struct Output {
     /// Exit status was success.
-    pub success: bool,
+    pub(crate) success: bool,
     /// Standard output.
-    pub stdout: String,
+    pub(crate) stdout: String,
     /// Standard error.
-    pub stderr: String,
+    pub(crate) stderr: String,
 }
 
 async fn run(mut cmd: Command, what: &str) -> Output {
@@ -109,7 +109,7 @@ async fn run(mut cmd: Command, what: &str) -> Output {
 }
 
 /// Runs `node tests/peers/<script> <args...>` to completion.
-pub async fn run_node(script: &str, args: &[&str]) -> Output {
+pub(crate) async fn run_node(script: &str, args: &[&str]) -> Output {
     let mut cmd = Command::new("node");
     cmd.arg(peers_dir().join(script))
         .args(args)
@@ -118,14 +118,14 @@ pub async fn run_node(script: &str, args: &[&str]) -> Output {
 }
 
 /// Runs the venv's `python <args...>` (e.g. `-m mcstatus HOST:PORT json`).
-pub async fn run_python(args: &[&str]) -> Output {
+pub(crate) async fn run_python(args: &[&str]) -> Output {
     let mut cmd = Command::new(python());
     cmd.args(args);
     run(cmd, "python").await
 }
 
 /// Runs any program to completion (e.g. `quakestat`).
-pub async fn run_program(program: &str, args: &[&str]) -> Output {
+pub(crate) async fn run_program(program: &str, args: &[&str]) -> Output {
     let mut cmd = Command::new(program);
     cmd.args(args);
     run(cmd, program).await

@@ -1,0 +1,1 @@
+//! address tests (being written).

@@ -1,0 +1,1 @@
+//! bedrock tests (being written).

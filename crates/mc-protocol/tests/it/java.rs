@@ -1,0 +1,1 @@
+//! java tests (being written).

@@ -1,0 +1,1 @@
+//! bedrock interop tests (being written).

@@ -1,0 +1,1 @@
+//! java interop tests (being written).

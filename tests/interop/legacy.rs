@@ -1,0 +1,1 @@
+//! legacy interop tests (being written).

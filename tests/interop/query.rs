@@ -1,0 +1,1 @@
+//! query interop tests (being written).

@@ -1,0 +1,1 @@
+//! srv interop tests (being written).
