@@ -20,6 +20,8 @@
 //! bytes where a format has an end, and returns a typed [`DecodeError`] rather than
 //! panicking, whatever the bytes.
 
+#![deny(missing_docs)]
+
 pub mod address;
 pub mod bedrock;
 pub mod codec;
