@@ -207,7 +207,7 @@ fn basic_stat_errors() {
     for cut in 0..full.len() {
         assert!(BasicStatS2c::decode(&full[..cut]).is_err(), "cut at {cut}");
     }
-    let mut trailing = full.clone();
+    let mut trailing = full;
     trailing.push(0);
     assert_eq!(
         BasicStatS2c::decode(&trailing),
@@ -407,7 +407,7 @@ fn full_stat_errors() {
         FullStatS2c::decode(&trailing),
         Err(DecodeError::TrailingBytes(1))
     );
-    let mut bad_padding = good.clone();
+    let mut bad_padding = good;
     bad_padding[5] = b'S';
     assert_eq!(
         FullStatS2c::decode(&bad_padding),
@@ -696,5 +696,36 @@ proptest! {
         let _ = HandshakeS2c::decode(&bytes);
         let _ = BasicStatS2c::decode(&bytes);
         let _ = FullStatS2c::decode(&bytes);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// What the fuzz target checks, on mutations of valid answers: whenever a decoder
+    /// accepts bytes, encoding its value and decoding again gives the same value.
+    #[test]
+    fn mutated_answers_round_trip_when_accepted(
+        which: bool,
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 1..6),
+    ) {
+        let mut bytes = unhex(if which { FULL_HEX } else { BASIC_HEX });
+        for (at, byte, op) in edits {
+            let i = at.index(bytes.len() + 1);
+            match op {
+                0 if i < bytes.len() => bytes[i] = byte,
+                1 => bytes.insert(i, if byte < 128 { 0 } else { byte }),
+                _ if i < bytes.len() => { bytes.remove(i); }
+                _ => {}
+            }
+        }
+        if let Ok(answer) = FullStatS2c::decode(&bytes) {
+            let again = bytes_of(|o| answer.encode(o));
+            prop_assert_eq!(FullStatS2c::decode(&again), Ok(answer));
+        }
+        if let Ok(answer) = BasicStatS2c::decode(&bytes) {
+            let again = bytes_of(|o| answer.encode(o));
+            prop_assert_eq!(BasicStatS2c::decode(&again), Ok(answer));
+        }
     }
 }
