@@ -212,9 +212,15 @@ impl QueryResponderHandle {
         self.local_addr
     }
 
-    /// Stops the responder.
+    /// Stops the responder (returns at once; the socket closes shortly after).
     pub fn abort(&self) {
         self.task.abort();
+    }
+
+    /// Stops the responder and waits until its socket is closed.
+    pub async fn stop(mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
     }
 }
 
