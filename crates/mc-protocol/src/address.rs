@@ -550,7 +550,10 @@ mod tests {
         assert_eq!(parse(""), Err(AddressError::Empty));
         assert_eq!(parse("  \t "), Err(AddressError::Empty));
         assert_eq!(parse("mc example.com"), Err(AddressError::Whitespace));
-        assert_eq!(parse("mc.example.com: 25565"), Err(AddressError::Whitespace));
+        assert_eq!(
+            parse("mc.example.com: 25565"),
+            Err(AddressError::Whitespace)
+        );
         assert_eq!(
             parse("1.2.3.4:0"),
             Err(AddressError::InvalidPort { port: "0".into() })
@@ -563,7 +566,9 @@ mod tests {
         );
         assert_eq!(
             parse("mc.example.com:"),
-            Err(AddressError::InvalidPort { port: String::new() })
+            Err(AddressError::InvalidPort {
+                port: String::new()
+            })
         );
         assert_eq!(
             parse("mc.example.com:+1"),
@@ -584,16 +589,43 @@ mod tests {
         assert_eq!(parse("[::1"), Err(AddressError::BadBrackets));
         assert_eq!(parse("[::1]x"), Err(AddressError::BadBrackets));
         assert_eq!(parse("a]:1"), Err(AddressError::BadBrackets));
-        assert!(matches!(parse("[1.2.3.4]:1"), Err(AddressError::InvalidIpv6(_))));
-        assert!(matches!(parse("::1:25565x"), Err(AddressError::InvalidIpv6(_))));
-        assert!(matches!(parse("fe80::1%eth0"), Err(AddressError::InvalidIpv6(_))));
-        assert!(matches!(parse("256.1.1.1"), Err(AddressError::InvalidIpv4(_))));
+        assert!(matches!(
+            parse("[1.2.3.4]:1"),
+            Err(AddressError::InvalidIpv6(_))
+        ));
+        assert!(matches!(
+            parse("::1:25565x"),
+            Err(AddressError::InvalidIpv6(_))
+        ));
+        assert!(matches!(
+            parse("fe80::1%eth0"),
+            Err(AddressError::InvalidIpv6(_))
+        ));
+        assert!(matches!(
+            parse("256.1.1.1"),
+            Err(AddressError::InvalidIpv4(_))
+        ));
         assert!(matches!(parse("1.2.3"), Err(AddressError::InvalidIpv4(_))));
-        assert!(matches!(parse("a..b"), Err(AddressError::InvalidName { .. })));
-        assert!(matches!(parse("-a.com"), Err(AddressError::InvalidName { .. })));
-        assert!(matches!(parse("a-.com"), Err(AddressError::InvalidName { .. })));
-        assert!(matches!(parse("a/b.com"), Err(AddressError::InvalidName { .. })));
-        assert!(matches!(parse("user@host"), Err(AddressError::InvalidName { .. })));
+        assert!(matches!(
+            parse("a..b"),
+            Err(AddressError::InvalidName { .. })
+        ));
+        assert!(matches!(
+            parse("-a.com"),
+            Err(AddressError::InvalidName { .. })
+        ));
+        assert!(matches!(
+            parse("a-.com"),
+            Err(AddressError::InvalidName { .. })
+        ));
+        assert!(matches!(
+            parse("a/b.com"),
+            Err(AddressError::InvalidName { .. })
+        ));
+        assert!(matches!(
+            parse("user@host"),
+            Err(AddressError::InvalidName { .. })
+        ));
         assert!(matches!(parse("."), Err(AddressError::InvalidName { .. })));
         assert!(matches!(
             parse(&format!("{}.com", "a".repeat(64))),
