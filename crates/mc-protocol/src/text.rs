@@ -66,35 +66,62 @@ pub enum Palette {
 
 /// A colour with a name: the 16 shared colours and the Bedrock-only ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // The variant names are the colours' names.
 pub enum NamedColor {
+    /// `§0` `black`, #000000 (Java and Bedrock).
     Black,
+    /// `§1` `dark_blue`, #0000AA (Java and Bedrock).
     DarkBlue,
+    /// `§2` `dark_green`, #00AA00 (Java and Bedrock).
     DarkGreen,
+    /// `§3` `dark_aqua`, #00AAAA (Java and Bedrock).
     DarkAqua,
+    /// `§4` `dark_red`, #AA0000 (Java and Bedrock).
     DarkRed,
+    /// `§5` `dark_purple`, #AA00AA (Java and Bedrock).
     DarkPurple,
+    /// `§6` `gold`, #FFAA00 (Java and Bedrock).
     Gold,
+    /// `§7` `gray`, #AAAAAA (Java and Bedrock).
     Gray,
+    /// `§8` `dark_gray`, #555555 (Java and Bedrock).
     DarkGray,
+    /// `§9` `blue`, #5555FF (Java and Bedrock).
     Blue,
+    /// `§a` `green`, #55FF55 (Java and Bedrock).
     Green,
+    /// `§b` `aqua`, #55FFFF (Java and Bedrock).
     Aqua,
+    /// `§c` `red`, #FF5555 (Java and Bedrock).
     Red,
+    /// `§d` `light_purple`, #FF55FF (Java and Bedrock).
     LightPurple,
+    /// `§e` `yellow`, #FFFF55 (Java and Bedrock).
     Yellow,
+    /// `§f` `white`, #FFFFFF (Java and Bedrock).
     White,
+    /// `§g` `minecoin_gold`, #DDD605 (Bedrock only).
     MinecoinGold,
+    /// `§h` `material_quartz`, #E3D4D1 (Bedrock only).
     MaterialQuartz,
+    /// `§i` `material_iron`, #CECACA (Bedrock only).
     MaterialIron,
+    /// `§j` `material_netherite`, #443A3B (Bedrock only).
     MaterialNetherite,
+    /// `§m` `material_redstone`, #971607 (Bedrock only).
     MaterialRedstone,
+    /// `§n` `material_copper`, #B4684D (Bedrock only).
     MaterialCopper,
+    /// `§p` `material_gold`, #DEB12D (Bedrock only).
     MaterialGold,
+    /// `§q` `material_emerald`, #47A036 (Bedrock only).
     MaterialEmerald,
+    /// `§s` `material_diamond`, #2CBAA8 (Bedrock only).
     MaterialDiamond,
+    /// `§t` `material_lapis`, #21497B (Bedrock only).
     MaterialLapis,
+    /// `§u` `material_amethyst`, #9A5CC6 (Bedrock only).
     MaterialAmethyst,
+    /// `§v` `material_resin`, #EB7114 (Bedrock only).
     MaterialResin,
 }
 
@@ -840,7 +867,8 @@ impl Motd {
     /// colours as codes, 24-bit colours as the nearest Java colour, and no
     /// strikethrough/underline (Bedrock has no code for them). A `§` inside the text
     /// cannot be represented and is dropped. For Java,
-    /// `from_legacy(to_legacy(m), Java) == m` for every MOTD without `§` in its text.
+    /// `from_legacy(to_legacy(m), Java) == m` for every MOTD without `§` in its text
+    /// whose colours are Java colours or RGB (Bedrock colours come back as RGB).
     #[must_use]
     pub fn to_legacy(&self, palette: Palette) -> String {
         let mut out = String::new();
@@ -1447,7 +1475,11 @@ mod tests {
         #[test]
         fn component_never_panics(json in "[\\[\\]{}\",:a-z0-9%$§ ]{0,64}") {
             if let Ok(m) = Motd::from_component_str(&json) {
-                let _ = (m.to_plain(), m.to_ansi(), m.to_html(), m.to_legacy(Palette::Java));
+                let _ = (m.to_ansi(), m.to_html(), m.to_legacy(Palette::Bedrock));
+                if !m.to_plain().contains('§') {
+                    let legacy = m.to_legacy(Palette::Java);
+                    prop_assert_eq!(Motd::from_legacy(&legacy, Palette::Java), m);
+                }
             }
         }
     }
