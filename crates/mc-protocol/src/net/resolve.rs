@@ -12,7 +12,8 @@
 //!   are ordered by [`order_srv`] (deterministic: priority ascending, then weight
 //!   descending) and each target's A/AAAA records are looked up. When there is no
 //!   SRV record (or the SRV lookup fails) the host's own A/AAAA records are used
-//!   with port 25565, as the vanilla client does.
+//!   with port 25565, as the vanilla client does. SRV targets whose own lookup
+//!   fails are left out; only when none resolves is the first failure returned.
 //! - Java with a port, and Bedrock: A/AAAA of the host, with the given or default
 //!   port (Bedrock has no SRV).
 //! - The whole resolution runs under one deadline ([`Resolver::timeout`]).

@@ -129,3 +129,17 @@ async fn garbage_answers_end_in_a_typed_error() {
     assert!(start.elapsed() < Duration::from_secs(3));
     server.abort();
 }
+
+#[tokio::test]
+async fn system_resolver_builds_and_resolves_literals_locally() {
+    let resolver = Resolver::from_system_conf().expect("system configuration");
+    assert_eq!(resolver.timeout(), Resolver::DEFAULT_TIMEOUT);
+    let r = resolver
+        .resolve(&addr("192.0.2.7:25570"), Edition::Java)
+        .await
+        .expect("literal");
+    assert_eq!(
+        r.socket_addrs().collect::<Vec<_>>(),
+        vec!["192.0.2.7:25570".parse::<SocketAddr>().expect("addr")]
+    );
+}
