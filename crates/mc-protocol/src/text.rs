@@ -772,9 +772,10 @@ impl Motd {
         self.spans.iter().map(|s| s.text.as_str()).collect()
     }
 
-    /// Text with 24-bit ANSI SGR escapes, ending with a reset. Control characters
-    /// from the text (other than newline and tab) are dropped, so a server cannot
-    /// send its own escapes to the terminal.
+    /// Text with 24-bit ANSI SGR escapes (bold, italic, underline, strikethrough,
+    /// colour; obfuscated text is shown as is), ending with a reset. Control
+    /// characters from the text (other than newline and tab) are dropped, so a
+    /// server cannot send its own escapes to the terminal.
     #[must_use]
     pub fn to_ansi(&self) -> String {
         self.to_ansi_with(AnsiColors::TrueColor)
@@ -821,6 +822,7 @@ impl Motd {
     /// HTML: per span `<span style="color:#rrggbb">`, `<b>`, `<i>`, `<u>`, `<s>` and
     /// `<span class="mc-obfuscated">`, properly nested and closed; the text escaped
     /// (`& < > " '`) and stripped of control characters other than newline and tab.
+    /// Newlines stay `\n` (show them with `white-space: pre-wrap` or replace them).
     #[must_use]
     pub fn to_html(&self) -> String {
         let mut out = String::new();
