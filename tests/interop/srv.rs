@@ -12,7 +12,7 @@ use tokio::process::{Child, Command};
 
 /// A running dnsmasq, killed when dropped.
 struct Dnsmasq {
-    _child: Child,
+    child: Child,
     addr: SocketAddr,
 }
 
@@ -68,7 +68,7 @@ impl Dnsmasq {
             panic!("cannot start dnsmasq ({e}): install it with `apt-get install dnsmasq`")
         });
         let dns = Self {
-            _child: child,
+            child,
             addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
         };
         dns.wait_until_answering().await;
@@ -93,6 +93,12 @@ impl Dnsmasq {
                 self.addr
             );
         }
+    }
+
+    /// Kills dnsmasq and reaps it (dropping only kills; the runtime may end
+    /// before the zombie is collected).
+    async fn stop(mut self) {
+        let _ = self.child.kill().await;
     }
 
     fn resolver(&self) -> Resolver {
@@ -133,6 +139,7 @@ async fn srv_record_gives_target_port_and_handshake_host() {
         r.first().expect("target").1,
         "127.0.0.1:25599".parse::<SocketAddr>().expect("addr")
     );
+    dns.stop().await;
 }
 
 #[tokio::test]
@@ -156,6 +163,7 @@ async fn srv_records_are_ordered_by_priority() {
             ("second.mc.test".into(), 25602, vec![ip("127.0.0.4")]),
         ]
     );
+    dns.stop().await;
 }
 
 #[tokio::test]
@@ -198,6 +206,7 @@ async fn no_srv_falls_back_to_a_record_and_default_port() {
         r.first().expect("target").1,
         "127.0.0.2:19132".parse::<SocketAddr>().expect("addr")
     );
+    dns.stop().await;
 }
 
 #[tokio::test]
@@ -215,6 +224,7 @@ async fn nxdomain_is_a_typed_error() {
         }
         other => panic!("unexpected error {other:?}"),
     }
+    dns.stop().await;
 }
 
 #[tokio::test]
@@ -232,4 +242,5 @@ async fn srv_target_dot_means_no_service() {
         }
         other => panic!("unexpected error {other:?}"),
     }
+    dns.stop().await;
 }
