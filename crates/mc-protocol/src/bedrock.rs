@@ -464,7 +464,7 @@ mod tests {
                 open_connections_only: false
             })
         );
-        let mut open = wire.clone();
+        let mut open = wire;
         open[0] = 0x02;
         assert_eq!(
             UnconnectedPingC2s::decode(&open),

@@ -642,7 +642,7 @@ mod tests {
             Ok(Prefix(LegacyPingC2s::V1_4))
         );
         // Extra bytes after a complete request do not matter to a server.
-        let mut extra = full.clone();
+        let mut extra = full;
         extra.push(0);
         assert_eq!(LegacyPingC2s::decode_partial(&extra), Ok(Complete(ping_1_6())));
         assert_eq!(
@@ -816,25 +816,25 @@ mod tests {
             Err(DecodeError::InvalidField { field: "online", .. })
         ));
         assert!(matches!(
-            parse("§1\0x\01.6\0m\00\020"),
+            parse("§1\x00x\x001.6\x00m\x000\x0020"),
             Err(DecodeError::InvalidField {
                 field: "protocol",
                 ..
             })
         ));
         assert!(matches!(
-            parse("§1\078\01.6\0m\00\0lots"),
+            parse("§1\x0078\x001.6\x00m\x000\x00lots"),
             Err(DecodeError::InvalidField { field: "max", .. })
         ));
         assert!(matches!(
-            parse("§1\078\01.6\0m\00"),
+            parse("§1\x0078\x001.6\x00m\x000"),
             Err(DecodeError::InvalidField {
                 field: "kick reason",
                 ..
             })
         ));
         assert!(matches!(
-            parse("§1\078\01.6\0m\00\020\0extra"),
+            parse("§1\x0078\x001.6\x00m\x000\x0020\x00extra"),
             Err(DecodeError::InvalidField {
                 field: "kick reason",
                 ..
