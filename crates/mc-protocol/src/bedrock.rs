@@ -402,7 +402,12 @@ impl BedrockStatus {
         } else {
             optional.len()
         };
-        fields.extend(optional.into_iter().take(present).map(Option::unwrap_or_default));
+        fields.extend(
+            optional
+                .into_iter()
+                .take(present)
+                .map(Option::unwrap_or_default),
+        );
         fields.extend(self.extra.iter().cloned());
         let mut info = fields.join(";");
         info.push(';');
@@ -584,7 +589,10 @@ mod tests {
         assert_eq!(BedrockStatus::parse(VANILLA), Ok(vanilla()));
         assert_eq!(vanilla().to_info_string(), VANILLA);
         // Without the trailing `;`.
-        assert_eq!(BedrockStatus::parse(VANILLA.trim_end_matches(';')), Ok(vanilla()));
+        assert_eq!(
+            BedrockStatus::parse(VANILLA.trim_end_matches(';')),
+            Ok(vanilla())
+        );
         // bedrock-protocol adds a field "0" after the ports.
         let with_extra = format!("{VANILLA}0;");
         let parsed = BedrockStatus::parse(&with_extra).expect("extra");

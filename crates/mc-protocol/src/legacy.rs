@@ -71,8 +71,7 @@ pub const MAX_REASON_UNITS: usize = u16::MAX as usize;
 pub const PROTOCOL_1_6_4: u8 = 78;
 /// The longest well-formed request, in bytes: `FE 01 FA`, the channel name, the
 /// data length and the largest data (version byte, host name, port).
-pub const MAX_REQUEST_LEN: usize =
-    3 + 2 + 2 * PING_HOST_CHANNEL.len() + 2 + MAX_PING_HOST_DATA_LEN;
+pub const MAX_REQUEST_LEN: usize = 3 + 2 + 2 * PING_HOST_CHANNEL.len() + 2 + MAX_PING_HOST_DATA_LEN;
 /// The largest data length of a well-formed 1.6 plugin message.
 const MAX_PING_HOST_DATA_LEN: usize = 1 + 2 + 2 * MAX_HOSTNAME_UNITS + 4;
 
@@ -610,7 +609,11 @@ mod tests {
         ];
         for (request, wire) in vectors {
             let wire = hex(wire);
-            assert_eq!(encoded(&request, LegacyPingC2s::encode), wire, "{request:?}");
+            assert_eq!(
+                encoded(&request, LegacyPingC2s::encode),
+                wire,
+                "{request:?}"
+            );
             assert_eq!(LegacyPingC2s::decode(&wire), Ok(request.clone()));
             assert_eq!(
                 LegacyPingC2s::decode_partial(&wire)
@@ -625,7 +628,10 @@ mod tests {
     fn partial_requests_say_whether_to_wait() {
         use RequestProgress::{Complete, Prefix};
         let full = hex(PING_1_6);
-        assert_eq!(LegacyPingC2s::decode_partial(&full), Ok(Complete(ping_1_6())));
+        assert_eq!(
+            LegacyPingC2s::decode_partial(&full),
+            Ok(Complete(ping_1_6()))
+        );
         for cut in 3..full.len() {
             assert_eq!(
                 LegacyPingC2s::decode_partial(&full[..cut]),
@@ -644,7 +650,10 @@ mod tests {
         // Extra bytes after a complete request do not matter to a server.
         let mut extra = full;
         extra.push(0);
-        assert_eq!(LegacyPingC2s::decode_partial(&extra), Ok(Complete(ping_1_6())));
+        assert_eq!(
+            LegacyPingC2s::decode_partial(&extra),
+            Ok(Complete(ping_1_6()))
+        );
         assert_eq!(
             LegacyPingC2s::decode(&extra),
             Err(DecodeError::TrailingBytes(1))
@@ -672,9 +681,7 @@ mod tests {
     #[test]
     fn malformed_1_6_requests_still_count_as_1_6() {
         // minecraft-server-util 5.4.4: channel name in UTF-8, host in UTF-8, u16 port.
-        let util = hex(
-            "fe01fa 000b 4d437c50696e67486f7374 0010 4a 0009 3132372e302e302e31 63dd",
-        );
+        let util = hex("fe01fa 000b 4d437c50696e67486f7374 0010 4a 0009 3132372e302e302e31 63dd");
         assert_eq!(
             LegacyPingC2s::decode_partial(&util),
             Ok(RequestProgress::Complete(LegacyPingC2s::V1_6(None)))
@@ -813,7 +820,10 @@ mod tests {
         ));
         assert!(matches!(
             parse("motd§many§20"),
-            Err(DecodeError::InvalidField { field: "online", .. })
+            Err(DecodeError::InvalidField {
+                field: "online",
+                ..
+            })
         ));
         assert!(matches!(
             parse("§1\x00x\x001.6\x00m\x000\x0020"),
@@ -875,7 +885,9 @@ mod tests {
             max: 2,
         };
         assert_eq!(
-            LegacyStatus::from_kick_reason(&beta.to_kick_reason()).expect("parse").motd,
+            LegacyStatus::from_kick_reason(&beta.to_kick_reason())
+                .expect("parse")
+                .motd,
             "§1 "
         );
         let huge = LegacyStatus {
@@ -886,7 +898,10 @@ mod tests {
         };
         let mut wire = Vec::new();
         LegacyKickS2c::from_status(&huge).encode(&mut wire);
-        let back = LegacyKickS2c::decode(&wire).expect("decode").status().expect("status");
+        let back = LegacyKickS2c::decode(&wire)
+            .expect("decode")
+            .status()
+            .expect("status");
         assert_eq!((back.online, back.max), (12, 34));
         // 65535 - 6 units for "§12§34", rounded down to whole emoji.
         assert_eq!(back.motd.encode_utf16().count(), 65528);
@@ -911,7 +926,8 @@ mod tests {
 
     fn arb_status() -> impl Strategy<Value = LegacyStatus> {
         let version = proptest::option::of(
-            (any::<i32>(), "[^\\x00]{0,20}").prop_map(|(protocol, name)| LegacyVersion { protocol, name }),
+            (any::<i32>(), "[^\\x00]{0,20}")
+                .prop_map(|(protocol, name)| LegacyVersion { protocol, name }),
         );
         (version, "[^\\x00]{0,60}", any::<i64>(), any::<i64>()).prop_map(
             |(version, motd, online, max)| LegacyStatus {

@@ -81,7 +81,10 @@ pub async fn status_timed(
         let start = Instant::now();
         stream.write_all(&out).await?;
         let mut header = [0u8; 3];
-        stream.read_exact(&mut header).await.map_err(eof_is_closed)?;
+        stream
+            .read_exact(&mut header)
+            .await
+            .map_err(eof_is_closed)?;
         let len = LegacyKickS2c::frame_len(header, max)?;
         let mut frame = Vec::with_capacity(len);
         frame.extend_from_slice(&header);

@@ -150,8 +150,10 @@ async fn responder_answers_sloppy_clients_in_the_1_4_format() {
     let addr = responder.local_addr();
     // mcstatus sends a bare FE 01 FA; minecraft-server-util a malformed plugin
     // message (UTF-8 text, u16 port).
-    let util = hex::decode("fe01fa000b4d437c50696e67486f73740010 4a00093132372e302e302e3163dd".replace(' ', ""))
-        .expect("hex");
+    let util = hex::decode(
+        "fe01fa000b4d437c50696e67486f73740010 4a00093132372e302e302e3163dd".replace(' ', ""),
+    )
+    .expect("hex");
     for request in [hex::decode("fe01fa").expect("hex"), util] {
         let answer = raw_exchange(addr, &request).await;
         let kick = LegacyKickS2c::decode(&answer).expect("one kick packet");
@@ -184,8 +186,8 @@ async fn responder_bounds_a_flood_and_still_answers() {
     let mut stream = TcpStream::connect(responder.local_addr())
         .await
         .expect("connect");
-    let mut request = hex::decode("fe01fa000b004d0043007c00500069006e00670048006f00730074ffff")
-        .expect("hex");
+    let mut request =
+        hex::decode("fe01fa000b004d0043007c00500069006e00670048006f00730074ffff").expect("hex");
     request.extend_from_slice(&[0x41; 64 * 1024]);
     let (mut read, mut write) = stream.split();
     let writer = async {
