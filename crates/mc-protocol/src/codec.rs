@@ -401,11 +401,7 @@ mod tests {
         for &(v, h) in vectors {
             let bytes = hex::decode(h).expect("hex");
             assert_eq!(enc(v), bytes, "encode {v}");
-            assert_eq!(
-                VarInt::decode(&bytes),
-                Ok((VarInt(v), bytes.len())),
-                "decode {h}"
-            );
+            assert_eq!(VarInt::decode(&bytes), Ok((VarInt(v), bytes.len())), "decode {h}");
             assert_eq!(VarInt(v).encoded_len(), bytes.len());
         }
     }
