@@ -469,18 +469,26 @@ impl LegacyStatus {
     /// The kick reason in the format `version` implies: 1.4+ when `Some`, beta when
     /// `None`.
     ///
-    /// NUL cannot appear inside a field of either format (in a beta MOTD it could
-    /// fake the `§1\0` prefix), so a NUL in the MOTD or version name is written as a
-    /// space. A MOTD too long for [`MAX_REASON_UNITS`] is shortened so that the
-    /// numbers after it survive.
+    /// NUL separates the fields of the 1.4+ format, so a NUL in its MOTD or version
+    /// name is written as a space; a beta MOTD keeps its NULs unless it starts with
+    /// `§1\0`, which would read as the 1.4+ format (that NUL becomes a space). A MOTD
+    /// too long for [`MAX_REASON_UNITS`] is shortened so that the numbers after it
+    /// survive.
     pub fn to_kick_reason(&self) -> String {
-        let motd = self.motd.replace('\0', " ");
-        let (head, tail) = match &self.version {
+        let (head, motd, tail) = match &self.version {
             Some(v) => (
                 format!("§1\0{}\0{}\0", v.protocol, v.name.replace('\0', " ")),
+                self.motd.replace('\0', " "),
                 format!("\0{}\0{}", self.online, self.max),
             ),
-            None => (String::new(), format!("§{}§{}", self.online, self.max)),
+            None => (
+                String::new(),
+                match self.motd.strip_prefix("§1\0") {
+                    Some(rest) => format!("§1 {rest}"),
+                    None => self.motd.clone(),
+                },
+                format!("§{}§{}", self.online, self.max),
+            ),
         };
         let fixed = head.encode_utf16().count() + tail.encode_utf16().count();
         let motd = truncate_utf16(&motd, MAX_REASON_UNITS.saturating_sub(fixed));

@@ -129,6 +129,9 @@ fn random_i64() -> i64 {
 
 type Provider = Arc<dyn Fn(&UnconnectedPingC2s) -> BedrockStatus + Send + Sync>;
 
+/// How long [`BedrockResponder::serve`] pauses after an unexpected receive error.
+pub const RECEIVE_BACKOFF: Duration = Duration::from_millis(100);
+
 /// A small Bedrock server that answers unconnected pings (`01` and `02`) with the
 /// status its provider returns, and ignores every other datagram.
 ///
@@ -211,18 +214,27 @@ impl BedrockResponder {
 
     /// Serves until the future is dropped.
     ///
-    /// # Errors
-    /// When receiving fails for a reason other than a previous pong's destination
-    /// being unreachable.
-    pub async fn serve(self) -> io::Result<()> {
+    /// A receive error caused by an earlier pong (the client's port is gone) is
+    /// skipped; any other pauses receiving for [`RECEIVE_BACKOFF`].
+    pub async fn serve(self) {
         let mut buf = [0u8; Self::MAX_PING_DATAGRAM];
         let mut out = Vec::new();
         loop {
             let (n, peer) = match self.socket.recv_from(&mut buf).await {
                 Ok(received) => received,
                 // ICMP errors about earlier pongs (the client left): not ours to fix.
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
-                Err(e) => return Err(e),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset
+                    ) =>
+                {
+                    continue;
+                }
+                Err(_) => {
+                    tokio::time::sleep(RECEIVE_BACKOFF).await;
+                    continue;
+                }
             };
             let Ok(ping) = UnconnectedPingC2s::decode(buf.get(..n).unwrap_or_default()) else {
                 continue;
@@ -257,7 +269,7 @@ impl BedrockResponder {
 pub struct BedrockResponderHandle {
     addr: SocketAddr,
     server_guid: i64,
-    task: JoinHandle<io::Result<()>>,
+    task: JoinHandle<()>,
 }
 
 impl BedrockResponderHandle {

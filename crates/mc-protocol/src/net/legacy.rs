@@ -110,6 +110,20 @@ fn eof_is_closed(e: io::Error) -> NetError {
 
 type Provider = Arc<dyn Fn(&LegacyPingC2s) -> LegacyStatus + Send + Sync>;
 
+/// How long [`LegacyResponder::serve`] pauses after the listener itself fails.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Whether an accept error concerns only the connection being accepted.
+fn is_per_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::Interrupted
+    )
+}
+
 /// A small legacy-ping server: answers every `FE`, `FE 01` and `FE 01 FA…` request
 /// with the status its provider returns, in the format the request form expects
 /// (beta format for `FE`, `§1` format otherwise; see [`LegacyStatus::for_form`]).
@@ -204,12 +218,20 @@ impl LegacyResponder {
 
     /// Serves until the future is dropped (which also drops every open connection).
     ///
-    /// # Errors
-    /// When accepting fails.
-    pub async fn serve(self) -> io::Result<()> {
+    /// An error accepting one connection skips it; an error of the listener itself
+    /// (e.g. out of file descriptors) pauses accepting for [`ACCEPT_BACKOFF`].
+    pub async fn serve(self) {
         let mut connections = JoinSet::new();
         loop {
-            let (stream, _) = self.listener.accept().await?;
+            let stream = match self.listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    if !is_per_connection(&e) {
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    }
+                    continue;
+                }
+            };
             while connections.try_join_next().is_some() {}
             if connections.len() >= Self::MAX_CONNECTIONS {
                 continue;
@@ -243,7 +265,7 @@ impl LegacyResponder {
 #[derive(Debug)]
 pub struct LegacyResponderHandle {
     addr: SocketAddr,
-    task: JoinHandle<io::Result<()>>,
+    task: JoinHandle<()>,
 }
 
 impl LegacyResponderHandle {
