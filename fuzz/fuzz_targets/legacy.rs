@@ -9,7 +9,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Ok(request) = LegacyPingC2s::decode(data) {
         let mut wire = Vec::new();
         request.encode(&mut wire);
-        assert_eq!(wire, data, "a strictly decoded request re-encodes to its bytes");
+        assert_eq!(
+            wire, data,
+            "a strictly decoded request re-encodes to its bytes"
+        );
         assert!(wire.len() <= MAX_REQUEST_LEN);
     }
     if let Ok(progress) = LegacyPingC2s::decode_partial(data) {
@@ -38,12 +41,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
 
     // The status parser on any text, too.
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(status) = LegacyStatus::from_kick_reason(text) {
-            assert_eq!(
-                LegacyStatus::from_kick_reason(&status.to_kick_reason()),
-                Ok(status)
-            );
-        }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(status) = LegacyStatus::from_kick_reason(text)
+    {
+        assert_eq!(
+            LegacyStatus::from_kick_reason(&status.to_kick_reason()),
+            Ok(status)
+        );
     }
 });
