@@ -9,8 +9,8 @@ use mc_protocol::java::forge::{PackedForgeData, decode_optimized, encode_optimiz
 use mc_protocol::java::frame::decode_frame;
 use mc_protocol::java::status::decode_favicon;
 use mc_protocol::java::{
-    FrameDecoder, HandshakeC2s, JavaStatus, Packet, PingRequestC2s, PongResponseS2c,
-    StatusClient, StatusRequestC2s, StatusResponseS2c,
+    FrameDecoder, HandshakeC2s, JavaStatus, Packet, PingRequestC2s, PongResponseS2c, StatusClient,
+    StatusRequestC2s, StatusResponseS2c,
 };
 
 const MAX_FRAME: usize = 64 * 1024;
@@ -55,19 +55,31 @@ fn status_json(text: &str) {
     let Ok(status) = JavaStatus::from_json(text) else {
         return;
     };
-    assert_eq!(JavaStatus::from_json(&status.to_json()).as_ref(), Ok(&status));
+    assert_eq!(
+        JavaStatus::from_json(&status.to_json()).as_ref(),
+        Ok(&status)
+    );
     let _ = status.mods();
     let _ = status.favicon_png();
     if let Some(Ok(packed)) = status.forge_data().and_then(|f| f.decode_packed()) {
-        assert_eq!(PackedForgeData::decode_str(&packed.encode_str()), Ok(packed));
+        assert_eq!(
+            PackedForgeData::decode_str(&packed.encode_str()),
+            Ok(packed)
+        );
     }
 }
 
 fn forge(data: &[u8]) {
     if let Ok(packed) = PackedForgeData::decode_bytes(data) {
-        assert_eq!(PackedForgeData::decode_bytes(&packed.encode_bytes()).as_ref(), Ok(&packed));
+        assert_eq!(
+            PackedForgeData::decode_bytes(&packed.encode_bytes()).as_ref(),
+            Ok(&packed)
+        );
     }
-    assert_eq!(decode_optimized(&encode_optimized(data)).as_deref(), Ok(data));
+    assert_eq!(
+        decode_optimized(&encode_optimized(data)).as_deref(),
+        Ok(data)
+    );
 }
 
 fuzz_target!(|data: &[u8]| {

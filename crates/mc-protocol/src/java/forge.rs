@@ -516,6 +516,47 @@ mod tests {
     }
 
     #[test]
+    fn real_forge_1_20_1_d_string() {
+        // `d` from a Forge 1.20.1 server (also a vector in mcstatus' test suite),
+        // as UTF-8 bytes of the JSON string's value.
+        let utf8 = hex::decode(concat!(
+            "5e0000e0a084e390a4e78d8be39996e2b98ce1a698ccbae2b8b1e681a4e492b8e2a191e29ba7e6b2aee5a",
+            "999e3a8b9e789a5e0b088e384b5e0a69ae28280e6b2aee5a999e3a8b9e789a5e0b088e384b5e0a69ae581",
+            "80e6b380e5b29be38ab3e48483e38a9ce580b1e2ad8be79ca6e6b9abe1b29be392bae69daee68886e482b",
+            "8e2a081dcb0e2b68ee5b49ae1a281e384ae02",
+        ))
+        .expect("hex");
+        let d = String::from_utf8(utf8).expect("utf-8");
+        let packed = PackedForgeData::decode_str(&d).expect("decodes");
+        assert!(!packed.truncated);
+        let mods: Vec<(&str, Option<&str>)> = packed
+            .mods
+            .iter()
+            .map(|m| (m.mod_id.as_str(), m.version.as_deref()))
+            .collect();
+        assert_eq!(
+            mods,
+            [("minecraft", Some("1.20.1")), ("forge", Some("ANY"))]
+        );
+        let channels: Vec<(String, String, bool)> = packed
+            .all_channels()
+            .into_iter()
+            .map(|c| (c.res, c.version, c.required))
+            .collect();
+        assert_eq!(
+            channels,
+            [
+                ("minecraft:unregister".into(), "FML3".into(), true),
+                ("minecraft:register".into(), "FML3".into(), true),
+                ("forge:tier_sorting".into(), "1.0".into(), false),
+                ("forge:split".into(), "1.1".into(), true),
+            ]
+        );
+        // Our encoder writes the same buffer (its packing may differ in the last unit).
+        assert_eq!(decode_optimized(&packed.encode_str()), decode_optimized(&d));
+    }
+
+    #[test]
     fn forge_encoder_quirk_is_tolerated() {
         // Forge's encoder writes 2 bytes (16 bits) as a single 15-bit unit, dropping
         // the top bit of the last byte: [0x01, 0x00] packs to units (2, 0, 0x0001).
