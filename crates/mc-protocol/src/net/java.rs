@@ -1,1 +1,443 @@
-//! java client and responder (being written).
+//! Java Server List Ping over TCP: the [`status`] client and the [`JavaResponder`].
+//!
+//! The client runs [`crate::java::StatusClient`] over a `TcpStream`: handshake and
+//! status request, status response, then ping and pong for the latency, all under
+//! one deadline ([`ClientOptions::timeout`]). A server that answers the status but
+//! not the ping (closes, stalls until the deadline, sends garbage) still yields the
+//! status, with `latency: None`; only a pong with the *wrong* payload is an error
+//! ([`NetError::Mismatch`]).
+//!
+//! The handshake announces protocol version -1 ([`HandshakeC2s::PROTOCOL_ANY`]), the
+//! convention for "I only want the status, any version": vanilla servers, proxies
+//! and the npm `minecraft-protocol` server answer it with their own version.
+//! ([`status_with_protocol`] announces another, e.g. for a proxy that answers per
+//! client version.)
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::{Instant, timeout_at};
+
+use super::{ClientOptions, NetError};
+use crate::DecodeError;
+use crate::java::{
+    ExchangeError, Frame, FrameDecoder, HandshakeC2s, JavaStatus, NextState, Packet,
+    PingRequestC2s, PongResponseS2c, StatusClient, StatusRequestC2s, StatusResponseS2c,
+};
+
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// What [`status`] learned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JavaStatusReply {
+    /// The decoded status.
+    pub status: JavaStatus,
+    /// The status JSON exactly as the server sent it.
+    pub json: String,
+    /// The ping/pong round trip; `None` when the server answered the status but not
+    /// the ping before the deadline.
+    pub latency: Option<Duration>,
+}
+
+/// Asks the Java server at `addr` for its status and latency, telling it the client
+/// was pointed at `host:port` (what a player typed, after SRV resolution: many
+/// proxies route on it). Announces protocol version -1 (see the [module
+/// docs](self)).
+///
+/// # Errors
+/// [`NetError::Timeout`] when the status does not arrive within the deadline,
+/// [`NetError::Connect`], [`NetError::Io`], [`NetError::Closed`] before the status,
+/// [`NetError::Decode`] for a bad frame or status (`FrameTooLarge`,
+/// `VarIntTooLong`, `InvalidText`, `InvalidJson`, ...), [`NetError::Mismatch`] for a
+/// pong with the wrong payload.
+pub async fn status(
+    addr: SocketAddr,
+    host: &str,
+    port: u16,
+    opts: &ClientOptions,
+) -> Result<JavaStatusReply, NetError> {
+    status_with_protocol(addr, host, port, HandshakeC2s::PROTOCOL_ANY, opts).await
+}
+
+/// [`status`], announcing `protocol_version` in the handshake.
+///
+/// # Errors
+/// As [`status`].
+pub async fn status_with_protocol(
+    addr: SocketAddr,
+    host: &str,
+    port: u16,
+    protocol_version: i32,
+    opts: &ClientOptions,
+) -> Result<JavaStatusReply, NetError> {
+    let deadline = Instant::now() + opts.timeout;
+    let mut client = StatusClient::new(protocol_version, host, port, opts.max_frame);
+    let (mut stream, response) = timeout_at(deadline, async {
+        let mut stream = TcpStream::connect(addr).await.map_err(NetError::Connect)?;
+        // Latency is measured on small writes: do not let Nagle delay them.
+        let _ = stream.set_nodelay(true);
+        flush(&mut stream, &mut client).await?;
+        let mut buf = vec![0u8; READ_CHUNK];
+        loop {
+            if let Some(response) = client.poll_status() {
+                return Ok((stream, response));
+            }
+            let n = stream.read(&mut buf).await?;
+            if n == 0 {
+                return Err(NetError::Closed);
+            }
+            client.handle_bytes(&buf[..n]).map_err(exchange_error)?;
+        }
+    })
+    .await
+    .unwrap_or(Err(NetError::Timeout(opts.timeout)))?;
+
+    let status = JavaStatus::from_json(&response.json)?;
+
+    let latency = match timeout_at(deadline, ping(&mut stream, &mut client)).await {
+        Ok(Ok(latency)) => Some(latency),
+        Ok(Err(e @ NetError::Mismatch(_))) => return Err(e),
+        // No (valid) pong before the deadline: the status stands on its own.
+        Ok(Err(_)) | Err(_) => None,
+    };
+    Ok(JavaStatusReply {
+        status,
+        json: response.json,
+        latency,
+    })
+}
+
+async fn flush(stream: &mut TcpStream, client: &mut StatusClient) -> Result<(), NetError> {
+    if let Some(bytes) = client.poll_transmit() {
+        stream.write_all(&bytes).await?;
+    }
+    Ok(())
+}
+
+async fn ping(stream: &mut TcpStream, client: &mut StatusClient) -> Result<Duration, NetError> {
+    client.send_ping(ping_payload()).map_err(exchange_error)?;
+    let start = Instant::now();
+    flush(stream, client).await?;
+    let mut buf = vec![0u8; READ_CHUNK];
+    // Bytes that arrived with the status (a second packet) are already queued.
+    client.handle_bytes(&[]).map_err(exchange_error)?;
+    while !client.is_done() {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Err(NetError::Closed);
+        }
+        client.handle_bytes(&buf[..n]).map_err(exchange_error)?;
+    }
+    Ok(start.elapsed())
+}
+
+/// A payload no server can predict: the clock hashed with a random key.
+fn ping_payload() -> i64 {
+    let mut h = RandomState::new().build_hasher();
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.write_u128(nanos);
+    h.finish() as i64
+}
+
+fn exchange_error(e: ExchangeError) -> NetError {
+    match e {
+        ExchangeError::Decode(e) => NetError::Decode(e),
+        mismatch @ ExchangeError::PongMismatch { .. } => NetError::Mismatch(mismatch.to_string()),
+        other => NetError::Io(io::Error::other(other.to_string())),
+    }
+}
+
+/// What a [`JavaResponder`] answers to a status request: a status, or raw JSON
+/// sent as is (which may be anything, for tests).
+#[derive(Debug, Clone, PartialEq)]
+pub enum JavaReply {
+    /// Serialised with [`JavaStatus::to_json`] (boxed: a status is large).
+    Status(Box<JavaStatus>),
+    /// Sent verbatim.
+    Json(String),
+}
+
+impl JavaReply {
+    fn into_json(self) -> String {
+        match self {
+            Self::Status(s) => s.to_json(),
+            Self::Json(j) => j,
+        }
+    }
+}
+
+impl From<JavaStatus> for JavaReply {
+    fn from(s: JavaStatus) -> Self {
+        Self::Status(Box::new(s))
+    }
+}
+
+impl From<String> for JavaReply {
+    fn from(s: String) -> Self {
+        Self::Json(s)
+    }
+}
+
+impl From<&str> for JavaReply {
+    fn from(s: &str) -> Self {
+        Self::Json(s.to_owned())
+    }
+}
+
+type Provider = Arc<dyn Fn(&HandshakeC2s) -> JavaReply + Send + Sync>;
+
+/// A minimal Java server that answers the Server List Ping (handshake, status,
+/// ping) with a status from a caller-provided closure, and nothing else: a login
+/// handshake or any unexpected packet closes the connection, as does garbage.
+///
+/// Each connection has its own deadline ([`Self::DEFAULT_TIMEOUT`]) and frame bound
+/// ([`Self::DEFAULT_MAX_FRAME`], far above what a status client sends); at most
+/// [`Self::DEFAULT_MAX_CONNECTIONS`] are served at once.
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// use mc_protocol::java::JavaStatus;
+/// use mc_protocol::net::java::JavaResponder;
+/// let status = JavaStatus::from_json(r#"{"description":"hi"}"#).unwrap();
+/// let responder = JavaResponder::bind("127.0.0.1:0".parse().unwrap(), move |_| status.clone()).await?;
+/// let handle = responder.spawn(); // stops when `handle` is dropped
+/// println!("listening on {}", handle.local_addr());
+/// # Ok(()) }
+/// ```
+pub struct JavaResponder {
+    listener: TcpListener,
+    provider: Provider,
+    timeout: Duration,
+    max_frame: usize,
+    max_connections: usize,
+}
+
+impl std::fmt::Debug for JavaResponder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JavaResponder")
+            .field("local_addr", &self.listener.local_addr().ok())
+            .field("timeout", &self.timeout)
+            .field("max_frame", &self.max_frame)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JavaResponder {
+    /// Default per-connection deadline: 10 seconds.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Default bound on a frame from a client: 4 KiB (a handshake is at most
+    /// about 780 bytes).
+    pub const DEFAULT_MAX_FRAME: usize = 4096;
+    /// Default bound on connections served at once.
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+
+    /// Binds `addr` (port 0 for any free port). `provider` is called for every
+    /// status request with the client's handshake and returns a [`JavaStatus`], a
+    /// JSON `String` or anything else convertible to [`JavaReply`].
+    ///
+    /// # Errors
+    /// The bind error.
+    pub async fn bind<F, R>(addr: SocketAddr, provider: F) -> io::Result<Self>
+    where
+        F: Fn(&HandshakeC2s) -> R + Send + Sync + 'static,
+        R: Into<JavaReply>,
+    {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Self {
+            listener,
+            provider: Arc::new(move |h: &HandshakeC2s| provider(h).into()),
+            timeout: Self::DEFAULT_TIMEOUT,
+            max_frame: Self::DEFAULT_MAX_FRAME,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+        })
+    }
+
+    /// Sets the per-connection deadline.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the largest frame accepted from a client.
+    #[must_use]
+    pub fn with_max_frame(mut self, max_frame: usize) -> Self {
+        self.max_frame = max_frame;
+        self
+    }
+
+    /// Sets how many connections are served at once (at least 1); further clients
+    /// wait in the listen backlog.
+    #[must_use]
+    pub fn with_max_connections(mut self, max_connections: usize) -> Self {
+        self.max_connections = max_connections.max(1);
+        self
+    }
+
+    /// The address actually bound.
+    ///
+    /// # Errors
+    /// As [`TcpListener::local_addr`].
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until the future is dropped (which also stops every connection).
+    /// Accept errors (e.g. out of file descriptors) are retried after a pause, never
+    /// returned.
+    pub async fn run(self) {
+        let permits = Arc::new(Semaphore::new(self.max_connections));
+        let mut connections = JoinSet::new();
+        loop {
+            while connections.try_join_next().is_some() {}
+            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                return;
+            };
+            let stream = match self.listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let provider = Arc::clone(&self.provider);
+            let (timeout, max_frame) = (self.timeout, self.max_frame);
+            connections.spawn(async move {
+                let _ = tokio::time::timeout(timeout, serve(stream, &provider, max_frame)).await;
+                drop(permit);
+            });
+        }
+    }
+
+    /// Serves in a background task; dropping (or [`JavaResponderHandle::abort`]ing)
+    /// the handle stops it.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn spawn(self) -> JavaResponderHandle {
+        let local_addr = self
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        JavaResponderHandle {
+            local_addr,
+            task: tokio::spawn(self.run()),
+        }
+    }
+}
+
+/// A [`JavaResponder`] running in the background; dropping it stops the responder.
+#[derive(Debug)]
+pub struct JavaResponderHandle {
+    local_addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl JavaResponderHandle {
+    /// The address the responder listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops the responder and every connection it serves.
+    pub fn abort(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for JavaResponderHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Reads the next frame; `Ok(None)` on a clean end of stream between frames.
+async fn next_frame(
+    stream: &mut TcpStream,
+    decoder: &mut FrameDecoder,
+    buf: &mut [u8],
+) -> Result<Option<Frame>, NetError> {
+    loop {
+        if let Some(frame) = decoder.try_next_frame()? {
+            return Ok(Some(frame));
+        }
+        // The decoder holds less than one frame here, so reading a bounded chunk
+        // keeps the buffer under max_frame + prefix + chunk.
+        let n = stream.read(buf).await?;
+        if n == 0 {
+            return if decoder.buffered() == 0 {
+                Ok(None)
+            } else {
+                Err(NetError::Closed)
+            };
+        }
+        decoder.queue_bytes(&buf[..n]);
+    }
+}
+
+/// One connection: handshake, then status requests and a ping, as vanilla does
+/// (one status answer, the connection closes after the pong).
+async fn serve(
+    mut stream: TcpStream,
+    provider: &Provider,
+    max_frame: usize,
+) -> Result<(), NetError> {
+    let _ = stream.set_nodelay(true);
+    let mut decoder = FrameDecoder::with_max_frame(max_frame);
+    let mut buf = vec![0u8; READ_CHUNK];
+    let Some(frame) = next_frame(&mut stream, &mut decoder, &mut buf).await? else {
+        return Ok(());
+    };
+    let handshake = HandshakeC2s::from_frame(&frame)?;
+    if handshake.next_state != NextState::Status {
+        return Ok(());
+    }
+    let mut answered = false;
+    while let Some(frame) = next_frame(&mut stream, &mut decoder, &mut buf).await? {
+        match frame.id {
+            StatusRequestC2s::ID if !answered => {
+                StatusRequestC2s::from_frame(&frame)?;
+                let json = provider(&handshake).into_json();
+                stream
+                    .write_all(&StatusResponseS2c { json }.to_frame_bytes())
+                    .await?;
+                answered = true;
+            }
+            PingRequestC2s::ID => {
+                let ping = PingRequestC2s::from_frame(&frame)?;
+                stream
+                    .write_all(
+                        &PongResponseS2c {
+                            payload: ping.payload,
+                        }
+                        .to_frame_bytes(),
+                    )
+                    .await?;
+                stream.shutdown().await?;
+                return Ok(());
+            }
+            found => {
+                return Err(NetError::Decode(DecodeError::UnexpectedPacketId {
+                    expected: if answered {
+                        PingRequestC2s::ID
+                    } else {
+                        StatusRequestC2s::ID
+                    },
+                    found,
+                }));
+            }
+        }
+    }
+    Ok(())
+}

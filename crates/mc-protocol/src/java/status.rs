@@ -1,0 +1,671 @@
+//! The status JSON a server sends in [`super::StatusResponseS2c`].
+//!
+//! Vanilla treats every field as optional, and so does [`JavaStatus`]: a proxy such
+//! as Waterfall may omit `players`, a minimal server may omit `description`. Fields
+//! this crate does not know are kept in [`JavaStatus::extra`] and written back on
+//! encode. The description is kept raw (a string or a chat component); turning it
+//! into text is [`crate::text`]'s job.
+
+use base64::Engine as _;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use super::forge::{ForgeData, ModEntry, ModInfo, unified_mods};
+use crate::codec::{DecodeError, DecodeResult};
+
+/// A server's answer to the status request.
+///
+/// ```
+/// use mc_protocol::java::JavaStatus;
+/// let s = JavaStatus::from_json(
+///     r#"{"version":{"name":"1.20.4","protocol":765},
+///         "players":{"max":20,"online":1,"sample":[{"name":"Steve","id":"8667ba71-b85a-4004-af54-457a9734eed7"}]},
+///         "description":{"text":"Hello"},"motdVersion":2}"#,
+/// ).unwrap();
+/// assert_eq!(s.version.as_ref().unwrap().protocol, 765);
+/// assert_eq!(s.players.as_ref().unwrap().online, 1);
+/// assert_eq!(s.extra["motdVersion"], 2); // unknown fields are kept
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct JavaStatus {
+    /// The server's version name and protocol number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<JavaVersion>,
+    /// Player counts and sample; absent on some proxies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub players: Option<JavaPlayers>,
+    /// The MOTD, raw: a string or a chat component (`Null` when absent).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub description: Value,
+    /// The icon as a `data:image/png;base64,` URL; see [`Self::favicon_png`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub favicon: Option<String>,
+    /// `enforcesSecureChat` (1.19.1+).
+    #[serde(
+        rename = "enforcesSecureChat",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enforces_secure_chat: Option<bool>,
+    /// `preventsChatReports` (the No Chat Reports mod).
+    #[serde(
+        rename = "preventsChatReports",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub prevents_chat_reports: Option<bool>,
+    /// FML1's `modinfo` (Forge 1.7–1.12), kept raw if it does not parse.
+    #[serde(rename = "modinfo", default, skip_serializing_if = "Option::is_none")]
+    pub mod_info: Option<Lenient<ModInfo>>,
+    /// FML2/3's `forgeData` (Forge 1.13+), kept raw if it does not parse.
+    #[serde(rename = "forgeData", default, skip_serializing_if = "Option::is_none")]
+    pub forge_data: Option<Lenient<ForgeData>>,
+    /// Every other top-level field, written back as it came. Must not repeat a key
+    /// named above.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `version`: what the server runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JavaVersion {
+    /// A display name (`"1.20.4"`, `"Paper 1.21"`, `"Waterfall 1.8.x-1.21.x"`).
+    pub name: String,
+    /// The protocol number (765 for 1.20.4); proxies often echo the client's.
+    pub protocol: i32,
+}
+
+/// `players`: counts and an optional sample of who is on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JavaPlayers {
+    /// Slots; servers may send any number, including negatives.
+    pub max: i64,
+    /// Players online, as the server claims.
+    pub online: i64,
+    /// Some of the players online (vanilla: up to 12, random); servers also use it
+    /// for hover text, with made-up names and ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<Vec<PlayerSample>>,
+}
+
+/// One entry of `players.sample`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PlayerSample {
+    /// The player name (or a line of hover text).
+    pub name: String,
+    /// The player's UUID with hyphens; empty when the server sent none.
+    #[serde(default)]
+    pub id: String,
+}
+
+/// A JSON object in the status that is parsed when it can be and kept raw when it
+/// cannot, so that bad data in an optional part (Forge's mod lists) never fails the
+/// whole status. Anything but an object is `Invalid`. Serialises back to what it was.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lenient<T> {
+    /// The value had the expected shape.
+    Parsed(T),
+    /// The value did not parse; it is kept as it came.
+    Invalid {
+        /// The JSON as received.
+        raw: Value,
+        /// Why it did not parse.
+        error: String,
+    },
+}
+
+impl<T> Lenient<T> {
+    /// The parsed value, if it parsed.
+    pub fn parsed(&self) -> Option<&T> {
+        match self {
+            Self::Parsed(v) => Some(v),
+            Self::Invalid { .. } => None,
+        }
+    }
+
+    /// Why it did not parse, if it did not.
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Self::Parsed(_) => None,
+            Self::Invalid { error, .. } => Some(error),
+        }
+    }
+}
+
+const NOT_AN_OBJECT: &str = "expected a JSON object";
+
+impl<T: Serialize> Serialize for Lenient<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Parsed(v) => v.serialize(serializer),
+            Self::Invalid { raw, .. } => raw.serialize(serializer),
+        }
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Value::deserialize(deserializer)?;
+        if !raw.is_object() {
+            return Ok(Self::Invalid {
+                raw,
+                error: NOT_AN_OBJECT.to_owned(),
+            });
+        }
+        Ok(match T::deserialize(&raw) {
+            Ok(v) => Self::Parsed(v),
+            Err(e) => Self::Invalid {
+                raw,
+                error: e.to_string(),
+            },
+        })
+    }
+}
+
+/// The prefix of [`JavaStatus::favicon`].
+pub const FAVICON_PREFIX: &str = "data:image/png;base64,";
+/// The largest favicon PNG [`JavaStatus::favicon_png`] decodes (vanilla icons are
+/// 64×64 and a few KiB).
+pub const MAX_FAVICON_BYTES: usize = 1024 * 1024;
+const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+
+/// Decodes a `data:image/png;base64,` URL into PNG bytes. Line breaks and spaces in
+/// the base64 (sent by some old servers) and missing padding are tolerated.
+///
+/// # Errors
+/// [`DecodeError::InvalidField`] (field `favicon`) for another prefix, bad base64
+/// or more than [`MAX_FAVICON_BYTES`]; [`DecodeError::BadMagic`] when the bytes are
+/// not a PNG.
+pub fn decode_favicon(data_url: &str) -> DecodeResult<Vec<u8>> {
+    let bad = |reason: String| DecodeError::InvalidField {
+        field: "favicon",
+        reason,
+    };
+    let prefix = data_url
+        .get(..FAVICON_PREFIX.len())
+        .filter(|p| p.eq_ignore_ascii_case(FAVICON_PREFIX))
+        .ok_or_else(|| bad(format!("does not start with {FAVICON_PREFIX:?}")))?;
+    let b64 = &data_url[prefix.len()..];
+    // Checked before decoding (and before stripping whitespace): base64 needs at
+    // least 4/3 of the output length.
+    let max_encoded = MAX_FAVICON_BYTES / 3 * 4 + 4;
+    let encoded: Vec<u8> = b64
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .take(max_encoded + 1)
+        .collect();
+    if encoded.len() > max_encoded {
+        return Err(bad(format!("larger than {MAX_FAVICON_BYTES} bytes")));
+    }
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    let png = engine
+        .decode(&encoded)
+        .map_err(|e| bad(format!("bad base64: {e}")))?;
+    if !png.starts_with(&PNG_SIGNATURE) {
+        return Err(DecodeError::BadMagic {
+            what: "favicon PNG signature",
+        });
+    }
+    Ok(png)
+}
+
+/// Encodes PNG bytes as the `data:image/png;base64,` URL servers send.
+pub fn favicon_data_url(png: &[u8]) -> String {
+    let mut s = String::from(FAVICON_PREFIX);
+    base64::engine::general_purpose::STANDARD.encode_string(png, &mut s);
+    s
+}
+
+impl JavaStatus {
+    /// Parses the status JSON.
+    ///
+    /// # Errors
+    /// [`DecodeError::InvalidJson`] when the text is not JSON, not an object, or a
+    /// known field has the wrong type (`modinfo`/`forgeData` never fail: see
+    /// [`Lenient`]).
+    pub fn from_json(json: &str) -> DecodeResult<Self> {
+        serde_json::from_str(json).map_err(|e| DecodeError::InvalidJson(e.to_string()))
+    }
+
+    /// The JSON text, unknown fields included.
+    pub fn to_json(&self) -> String {
+        // Serialising string-keyed maps and `Value`s cannot fail.
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":{:?}}}", e.to_string()))
+    }
+
+    /// The favicon as PNG bytes: `None` without a favicon, else the result of
+    /// [`decode_favicon`].
+    pub fn favicon_png(&self) -> Option<DecodeResult<Vec<u8>>> {
+        self.favicon.as_deref().map(decode_favicon)
+    }
+
+    /// FML1's `modinfo`, when present and well-formed.
+    pub fn mod_info(&self) -> Option<&ModInfo> {
+        self.mod_info.as_ref().and_then(Lenient::parsed)
+    }
+
+    /// FML2/3's `forgeData`, when present and well-formed.
+    pub fn forge_data(&self) -> Option<&ForgeData> {
+        self.forge_data.as_ref().and_then(Lenient::parsed)
+    }
+
+    /// Whether the status carries Forge data (well-formed or not).
+    pub fn is_forge(&self) -> bool {
+        self.mod_info.is_some() || self.forge_data.is_some()
+    }
+
+    /// The server's mods, whichever FML version listed them: FML3's packed `d` when
+    /// it decodes, else FML2's `mods`, else FML1's `modList`; empty for a vanilla
+    /// server or when none of them parses.
+    pub fn mods(&self) -> Vec<ModEntry> {
+        unified_mods(self.mod_info(), self.forge_data())
+    }
+
+    /// The sample's player names (empty without a sample).
+    pub fn sample_names(&self) -> Vec<&str> {
+        self.players
+            .as_ref()
+            .and_then(|p| p.sample.as_deref())
+            .unwrap_or_default()
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::forge::{Fml1Mod, ForgeChannel, ForgeMod, PackedForgeData, PackedMod};
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn vanilla_1_20() {
+        let json = r#"{"version":{"name":"1.20.4","protocol":765},"enforcesSecureChat":true,
+            "description":"A Minecraft Server","players":{"max":20,"online":2,
+            "sample":[{"name":"Alex","id":"ec561538-f3fd-461d-aff5-086b22154bce"},
+                      {"name":"Steve","id":"8667ba71-b85a-4004-af54-457a9734eed7"}]},
+            "preventsChatReports":false}"#;
+        let s = JavaStatus::from_json(json).expect("parse");
+        assert_eq!(
+            s.version,
+            Some(JavaVersion {
+                name: "1.20.4".into(),
+                protocol: 765
+            })
+        );
+        let players = s.players.as_ref().expect("players");
+        assert_eq!((players.online, players.max), (2, 20));
+        assert_eq!(s.sample_names(), ["Alex", "Steve"]);
+        assert_eq!(s.description, json!("A Minecraft Server"));
+        assert_eq!(s.enforces_secure_chat, Some(true));
+        assert_eq!(s.prevents_chat_reports, Some(false));
+        assert!(s.extra.is_empty());
+        assert!(!s.is_forge());
+        assert!(s.mods().is_empty());
+        assert_eq!(JavaStatus::from_json(&s.to_json()), Ok(s));
+    }
+
+    #[test]
+    fn waterfall_without_players() {
+        let json = r#"{"version":{"name":"Waterfall 1.8.x-1.21.x","protocol":767},
+            "description":{"text":"Proxy"}}"#;
+        let s = JavaStatus::from_json(json).expect("parse");
+        assert_eq!(s.players, None);
+        assert!(s.sample_names().is_empty());
+        assert_eq!(s.version.as_ref().map(|v| v.protocol), Some(767));
+        // Players without a sample, as most servers send them.
+        let s = JavaStatus::from_json(r#"{"players":{"max":0,"online":0}}"#).expect("parse");
+        assert_eq!(s.players.and_then(|p| p.sample), None);
+        // An empty object is a valid (if uninformative) status, as for vanilla.
+        assert_eq!(JavaStatus::from_json("{}"), Ok(JavaStatus::default()));
+    }
+
+    #[test]
+    fn text_component_is_kept_raw() {
+        let description = json!({
+            "text": "",
+            "extra": [
+                {"text": "Hello ", "color": "#FF5555", "bold": true},
+                {"translate": "multiplayer.status.online", "with": ["x"], "color": "gold"},
+                "plain"
+            ]
+        });
+        let json = json!({"description": description, "version": {"name": "x", "protocol": 1}});
+        let s = JavaStatus::from_json(&json.to_string()).expect("parse");
+        assert_eq!(s.description, description);
+        let back: Value = serde_json::from_str(&s.to_json()).expect("json");
+        assert_eq!(back, json);
+    }
+
+    #[test]
+    fn unknown_fields_survive() {
+        let json = json!({
+            "version": {"name": "Paper 1.21", "protocol": 767},
+            "description": "x",
+            "previewsChat": false,
+            "modpackData": {"projectID": 123, "name": "Pack", "version": "1.0", "isMetadata": true},
+            "isModded": true
+        });
+        let s = JavaStatus::from_json(&json.to_string()).expect("parse");
+        assert_eq!(s.extra.len(), 3);
+        assert_eq!(s.extra["modpackData"]["projectID"], 123);
+        let back: Value = serde_json::from_str(&s.to_json()).expect("json");
+        assert_eq!(back, json);
+    }
+
+    #[test]
+    fn invalid_json_is_typed() {
+        assert!(matches!(
+            JavaStatus::from_json("{"),
+            Err(DecodeError::InvalidJson(_))
+        ));
+        assert!(matches!(
+            JavaStatus::from_json("[]"),
+            Err(DecodeError::InvalidJson(_))
+        ));
+        assert!(matches!(
+            JavaStatus::from_json(r#"{"version":{"name":1,"protocol":2}}"#),
+            Err(DecodeError::InvalidJson(_))
+        ));
+        // Deep nesting hits serde_json's recursion limit, not the stack.
+        let deep = format!(
+            "{{\"description\":{}{}}}",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        assert!(matches!(
+            JavaStatus::from_json(&deep),
+            Err(DecodeError::InvalidJson(_))
+        ));
+    }
+
+    #[test]
+    fn forge_fml1_modinfo() {
+        let json = r#"{"version":{"name":"1.12.2","protocol":340},"description":"Forge",
+            "modinfo":{"type":"FML","modList":[{"modid":"minecraft","version":"1.12.2"},
+            {"modid":"mcp","version":"9.42"},{"modid":"FML","version":"8.0.99.99"}]}}"#;
+        let s = JavaStatus::from_json(json).expect("parse");
+        let info = s.mod_info().expect("modinfo");
+        assert_eq!(info.kind, "FML");
+        assert_eq!(
+            info.mod_list[1],
+            Fml1Mod {
+                mod_id: "mcp".into(),
+                version: "9.42".into()
+            }
+        );
+        let mods = s.mods();
+        assert_eq!(mods.len(), 3);
+        assert_eq!(mods[2].id, "FML");
+        assert_eq!(mods[2].version.as_deref(), Some("8.0.99.99"));
+    }
+
+    #[test]
+    fn forge_fml2_forge_data() {
+        let json = r#"{"version":{"name":"1.16.5","protocol":754},"description":{"text":"A Forge server"},
+            "players":{"max":100,"online":0},
+            "forgeData":{"channels":[{"res":"forge:tier_sorting","version":"1.0","required":false},
+              {"res":"jei:channel","version":"7.7.1","required":true}],
+              "mods":[{"modId":"forge","modmarker":"ANY"},{"modId":"jei","modmarker":"7.7.1.153"},
+                      {"modid":"oldstyle","modmarker":"1"}],
+              "fmlNetworkVersion":2}}"#;
+        let s = JavaStatus::from_json(json).expect("parse");
+        let forge = s.forge_data().expect("forgeData");
+        assert_eq!(forge.fml_network_version, Some(2));
+        assert_eq!(
+            forge.channels[1],
+            ForgeChannel {
+                res: "jei:channel".into(),
+                version: "7.7.1".into(),
+                required: true
+            }
+        );
+        assert_eq!(
+            forge.mods[2],
+            ForgeMod {
+                mod_id: "oldstyle".into(),
+                modmarker: "1".into()
+            }
+        );
+        assert!(forge.decode_packed().is_none());
+        let ids: Vec<String> = s.mods().into_iter().map(|m| m.id).collect();
+        assert_eq!(ids, ["forge", "jei", "oldstyle"]);
+    }
+
+    #[test]
+    fn forge_fml3_packed_d() {
+        let packed = PackedForgeData {
+            truncated: false,
+            mods: vec![
+                PackedMod {
+                    mod_id: "forge".into(),
+                    version: Some("ANY".into()),
+                    channels: vec![],
+                },
+                PackedMod {
+                    mod_id: "create".into(),
+                    version: Some("0.5.1.f".into()),
+                    channels: vec![],
+                },
+                PackedMod {
+                    mod_id: "spark".into(),
+                    version: None,
+                    channels: vec![],
+                },
+            ],
+            non_mod_channels: vec![],
+        };
+        let json = json!({
+            "version": {"name": "1.20.1", "protocol": 763},
+            "description": "modded",
+            "forgeData": {"channels": [], "mods": [], "fmlNetworkVersion": 3,
+                          "truncated": true, "d": packed.encode_str()}
+        });
+        let s = JavaStatus::from_json(&json.to_string()).expect("parse");
+        let forge = s.forge_data().expect("forgeData");
+        assert_eq!(forge.decode_packed(), Some(Ok(packed)));
+        let mods = s.mods();
+        assert_eq!(
+            mods.iter()
+                .map(|m| (m.id.as_str(), m.version.as_deref()))
+                .collect::<Vec<_>>(),
+            [
+                ("forge", Some("ANY")),
+                ("create", Some("0.5.1.f")),
+                ("spark", None)
+            ]
+        );
+        let back: Value = serde_json::from_str(&s.to_json()).expect("json");
+        assert_eq!(back, json);
+    }
+
+    #[test]
+    fn bad_mod_data_never_fails_the_status() {
+        let json = json!({
+            "version": {"name": "1.20.1", "protocol": 763},
+            "players": {"max": 5, "online": 1},
+            "modinfo": {"type": "FML", "modList": "not a list"},
+            "forgeData": {"channels": 7, "d": 5}
+        });
+        let s = JavaStatus::from_json(&json.to_string()).expect("status still parses");
+        assert!(s.is_forge());
+        assert!(s.mod_info().is_none());
+        assert!(s.mod_info.as_ref().and_then(Lenient::error).is_some());
+        assert!(s.forge_data().is_none());
+        assert!(s.mods().is_empty());
+        assert_eq!(s.players.as_ref().map(|p| p.online), Some(1));
+        let back: Value = serde_json::from_str(&s.to_json()).expect("json");
+        assert_eq!(back, json, "invalid parts are re-emitted as they came");
+        // A well-formed forgeData whose `d` is garbage: mods fall back to `mods`.
+        let s = JavaStatus::from_json(
+            r#"{"forgeData":{"channels":[],"mods":[{"modId":"a","modmarker":"1"}],"d":"\u0005"}}"#,
+        )
+        .expect("parse");
+        assert!(matches!(
+            s.forge_data().and_then(ForgeData::decode_packed),
+            Some(Err(_))
+        ));
+        assert_eq!(s.mods()[0].id, "a");
+    }
+
+    const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+    #[test]
+    fn favicon_data_url() {
+        let url = format!("{FAVICON_PREFIX}{PNG_1X1}");
+        let png = decode_favicon(&url).expect("png");
+        assert!(png.starts_with(&PNG_SIGNATURE));
+        assert_eq!(super::favicon_data_url(&png), url);
+        // Line breaks (old servers) and missing padding are fine.
+        let wrapped = format!(
+            "{FAVICON_PREFIX}{}\n{}",
+            &PNG_1X1[..40],
+            PNG_1X1[40..].trim_end_matches('=')
+        );
+        assert_eq!(decode_favicon(&wrapped), Ok(png.clone()));
+        let s = JavaStatus {
+            favicon: Some(url),
+            ..JavaStatus::default()
+        };
+        assert_eq!(s.favicon_png(), Some(Ok(png)));
+        assert_eq!(JavaStatus::default().favicon_png(), None);
+    }
+
+    #[test]
+    fn bad_favicons() {
+        assert!(matches!(
+            decode_favicon("data:image/jpeg;base64,AAAA"),
+            Err(DecodeError::InvalidField {
+                field: "favicon",
+                ..
+            })
+        ));
+        assert!(matches!(
+            decode_favicon("data:image/png;base64,!!!!"),
+            Err(DecodeError::InvalidField {
+                field: "favicon",
+                ..
+            })
+        ));
+        assert!(matches!(
+            decode_favicon("data:image/png;base64,AAAA"),
+            Err(DecodeError::BadMagic { .. })
+        ));
+        let huge = format!(
+            "{FAVICON_PREFIX}{}",
+            "A".repeat(MAX_FAVICON_BYTES / 3 * 4 + 8)
+        );
+        assert!(matches!(
+            decode_favicon(&huge),
+            Err(DecodeError::InvalidField {
+                field: "favicon",
+                ..
+            })
+        ));
+        assert!(decode_favicon("").is_err());
+        assert!(decode_favicon("data:image/pngé").is_err());
+    }
+
+    fn json_leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::from),
+        ]
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        json_leaf().prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map("[a-z]{1,6}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    const KNOWN: [&str; 8] = [
+        "version",
+        "players",
+        "description",
+        "favicon",
+        "enforcesSecureChat",
+        "preventsChatReports",
+        "modinfo",
+        "forgeData",
+    ];
+
+    prop_compose! {
+        fn java_status()(
+            version in proptest::option::of(("\\PC{0,16}", any::<i32>())),
+            players in proptest::option::of((any::<i64>(), any::<i64>(),
+                proptest::option::of(proptest::collection::vec(("\\PC{0,16}", "[0-9a-f-]{0,36}"), 0..4)))),
+            description in json_value(),
+            favicon in proptest::option::of("\\PC{0,20}"),
+            enforces_secure_chat: Option<bool>,
+            prevents_chat_reports: Option<bool>,
+            mod_info in proptest::option::of(proptest::collection::vec(("\\PC{0,8}", "\\PC{0,8}"), 0..3)),
+            forge in proptest::option::of((proptest::collection::vec(("\\PC{0,8}", "\\PC{0,8}"), 0..3),
+                proptest::option::of(any::<i32>()), proptest::option::of(any::<bool>()),
+                proptest::option::of("\\PC{0,12}"))),
+            raw_forge in proptest::option::of(json_value()),
+            extra in proptest::collection::btree_map("[a-zA-Z]{1,10}", json_value(), 0..4),
+        ) -> JavaStatus {
+            JavaStatus {
+                version: version.map(|(name, protocol)| JavaVersion { name, protocol }),
+                players: players.map(|(max, online, sample)| JavaPlayers {
+                    max,
+                    online,
+                    sample: sample.map(|s| s.into_iter().map(|(name, id)| PlayerSample { name, id }).collect()),
+                }),
+                description,
+                favicon,
+                enforces_secure_chat,
+                prevents_chat_reports,
+                mod_info: mod_info.map(|l| Lenient::Parsed(ModInfo {
+                    kind: "FML".into(),
+                    mod_list: l.into_iter().map(|(mod_id, version)| Fml1Mod { mod_id, version }).collect(),
+                })),
+                forge_data: match (forge, raw_forge) {
+                    (Some((mods, fml_network_version, truncated, d)), _) => Some(Lenient::Parsed(ForgeData {
+                        channels: vec![],
+                        mods: mods.into_iter().map(|(mod_id, modmarker)| ForgeMod { mod_id, modmarker }).collect(),
+                        fml_network_version,
+                        truncated,
+                        d,
+                    })),
+                    // A raw value that happens to parse would come back as Parsed;
+                    // only non-objects are certain to stay Invalid.
+                    (None, Some(raw)) if !raw.is_object() && !raw.is_null() => {
+                        Some(Lenient::Invalid { raw, error: NOT_AN_OBJECT.to_owned() })
+                    }
+                    _ => None,
+                },
+                extra: extra.into_iter().filter(|(k, _)| !KNOWN.contains(&k.as_str())).collect(),
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn java_status_round_trip(s in java_status()) {
+            prop_assert_eq!(JavaStatus::from_json(&s.to_json()), Ok(s));
+        }
+
+        #[test]
+        fn from_json_never_panics(text in "\\PC{0,80}") {
+            if let Ok(s) = JavaStatus::from_json(&text) {
+                let _ = s.mods();
+                let _ = s.favicon_png();
+            }
+        }
+    }
+}
