@@ -16,7 +16,14 @@ use tokio::process::{Child, Command};
 
 /// `tests/peers/` in the source tree: the peer scripts.
 pub(crate) fn peers_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
+    // This file is shared by test binaries of several packages: find the workspace's
+    // `tests/peers` from whichever package compiled it.
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|dir| dir.join("tests/peers"))
+        .find(|dir| dir.join("package.json").is_file())
+        .unwrap_or_else(|| panic!("no tests/peers above {}", manifest.display()))
 }
 
 fn required_env(name: &str) -> String {

@@ -292,6 +292,11 @@ where
 }
 
 impl BedrockStatus {
+    /// The MOTD with its `§` codes read in the Bedrock palette.
+    pub fn styled_motd(&self) -> crate::text::Motd {
+        crate::text::Motd::from_legacy(&self.motd, crate::text::Palette::Bedrock)
+    }
+
     /// Parses an info string (one trailing `;` is optional).
     ///
     /// # Errors

@@ -420,6 +420,11 @@ pub struct LegacyStatus {
 }
 
 impl LegacyStatus {
+    /// The MOTD with its `§` codes read in the Java palette.
+    pub fn styled_motd(&self) -> crate::text::Motd {
+        crate::text::Motd::from_legacy(&self.motd, crate::text::Palette::Java)
+    }
+
     /// Parses a kick reason in either format (the `§1\0` prefix selects the 1.4+ one).
     ///
     /// # Errors

@@ -261,6 +261,11 @@ impl QueryPlugins {
 }
 
 impl QueryFull {
+    /// The MOTD (`hostname`) with its `§` codes read in the Java palette.
+    pub fn styled_motd(&self) -> crate::text::Motd {
+        crate::text::Motd::from_legacy(&self.motd, crate::text::Palette::Java)
+    }
+
     /// The basic stat this full stat implies (what a responder answers a basic request with).
     pub fn basic(&self) -> QueryBasic {
         QueryBasic {

@@ -222,6 +222,12 @@ pub fn favicon_data_url(png: &[u8]) -> String {
 }
 
 impl JavaStatus {
+    /// The description as a styled MOTD (plain string or chat component, with `§`
+    /// codes inside text honoured), ready to render as plain text, ANSI or HTML.
+    pub fn styled_motd(&self) -> crate::text::Motd {
+        crate::text::Motd::from_component(&self.description)
+    }
+
     /// Parses the status JSON.
     ///
     /// # Errors
