@@ -12,6 +12,8 @@ targets=("$@")
 export RUSTC_BOOTSTRAP=1
 for t in "${targets[@]}"; do
   echo "==> fuzzing $t for ${secs}s" >&2
-  mkdir -p "corpus/$t"
-  cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048
+  # New inputs go to a scratch corpus outside the tree; the committed seeds are read only.
+  scratch="${FUZZ_WORK:-${TMPDIR:-/tmp}/mcstat-fuzz}/$t"
+  mkdir -p "$scratch" "corpus/$t"
+  cargo fuzz run "$t" "$scratch" "corpus/$t" -- -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048
 done

@@ -256,12 +256,15 @@ pub struct BedrockStatus {
     pub extra: Vec<String>,
 }
 
+// The layout heuristics of `parse` only trust numbers written canonically (no `+`,
+// no leading zeros, no `-0`): a value re-encoded by `to_info_string` is canonical, so
+// a decision made on canonical text is the same when the output is parsed again.
 fn is_int(s: &str) -> bool {
-    s.parse::<i64>().is_ok()
+    s.parse::<i64>().is_ok_and(|n| n.to_string() == s)
 }
 
 fn is_port(s: &str) -> bool {
-    s.parse::<u16>().is_ok()
+    s.parse::<u16>().is_ok_and(|n| n.to_string() == s)
 }
 
 fn parse_field<T: std::str::FromStr>(text: &str, field: &'static str) -> DecodeResult<T>
@@ -430,6 +433,23 @@ mod tests {
     }
 
     const MAGIC_HEX: &str = "00ffff00fefefefefdfdfdfd12345678";
+
+    /// Found by the fuzzer: `-00` parsed as 0 and re-encoded as `0` moved the
+    /// sub-MOTD boundary, so the round trip changed the value.
+    #[test]
+    fn non_canonical_numbers_round_trip() {
+        for info in [
+            "MCEE;C;100;1.0;1;100;id;sub;MCEE;x;ad.60;0;10;-00;86;1;30",
+            "MCPE;a;0100;v;+1;02;id;sub;Survival;-0;019132;19133;",
+        ] {
+            let status = BedrockStatus::parse(info).expect("parses");
+            assert_eq!(
+                BedrockStatus::parse(&status.to_info_string()),
+                Ok(status),
+                "{info}"
+            );
+        }
+    }
 
     fn vanilla() -> BedrockStatus {
         BedrockStatus {
