@@ -29,7 +29,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("version {} (protocol {})", version.name, version.protocol);
     }
     if let Some(players) = &status.players {
-        println!("{}/{} players: {:?}", players.online, players.max, status.sample_names());
+        println!(
+            "{}/{} players: {:?}",
+            players.online,
+            players.max,
+            status.sample_names()
+        );
     }
     if let Some(latency) = reply.latency {
         println!("latency {latency:?}");

@@ -20,6 +20,14 @@ fn paint(color: bool, code: &str, text: &str) -> String {
     }
 }
 
+/// A server-controlled string made safe for a terminal: control characters (ESC,
+/// CR, BEL, NEL, ...) are dropped, so a hostile server cannot inject escape
+/// sequences (title changes, cursor moves, fake lines) into the card. The MOTD is
+/// already cleaned by `Motd`; this covers every other field shown.
+fn clean(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
 fn ms(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
@@ -35,23 +43,26 @@ pub(crate) fn answer_card(a: &Answer, color: bool) -> String {
         out,
         "{} {} is {} ({}{latency})",
         paint(color, GREEN, "●"),
-        paint(color, BOLD, &a.address),
+        paint(color, BOLD, &clean(&a.address)),
         paint(color, GREEN, "online"),
         a.protocol,
     );
+    // `to_ansi` already drops the MOTD's control characters; `to_plain` keeps them.
     let motd = if color {
         a.motd.to_ansi()
     } else {
         a.motd.to_plain()
     };
     for line in motd.lines().filter(|l| !l.trim().is_empty()) {
+        let line = if color { line.to_owned() } else { clean(line) };
         let _ = writeln!(out, "  {line}");
     }
     let label = |out: &mut String, name: &str, value: &str| {
         let _ = writeln!(
             out,
-            "  {} {value}",
-            paint(color, DIM, &format!("{name:<9}"))
+            "  {} {}",
+            paint(color, DIM, &format!("{name:<9}")),
+            clean(value)
         );
     };
     if let Some((name, protocol)) = &a.version {
@@ -98,9 +109,9 @@ pub(crate) fn failure_card(f: &Failure, color: bool) -> String {
     format!(
         "{} {} is {}: {}\n  {}\n",
         paint(color, RED, "✗"),
-        paint(color, BOLD, &f.address),
+        paint(color, BOLD, &clean(&f.address)),
         paint(color, RED, "not answering"),
-        f.message,
+        clean(&f.message),
         paint(color, DIM, hint),
     )
 }
@@ -143,4 +154,58 @@ pub(crate) fn failure_json(f: &Failure) -> Value {
         "error": f.message,
         "error_kind": f.kind,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lookup::Players;
+    use mc_protocol::text::{Motd, Palette};
+
+    fn hostile_answer() -> Answer {
+        Answer {
+            protocol: "query",
+            address: "example.net:25565".into(),
+            ip: "127.0.0.1:25565".parse().expect("ip"),
+            via_srv: false,
+            latency: None,
+            motd: Motd::from_legacy("hi\x1b[2J", Palette::Java),
+            motd_raw: Value::Null,
+            version: Some(("1.20\x1b]0;owned\x07".into(), None)),
+            players: Some(Players {
+                online: 1,
+                max: 2,
+                names: Some(vec!["Alex\r\x1b[1A\x1b[2KSteve".into()]),
+            }),
+            details: vec![("Map", "world\u{9b}31m".into())],
+            status: Value::Null,
+            fallback_from: Some("bad\x1b[5m".into()),
+        }
+    }
+
+    #[test]
+    fn peer_strings_cannot_inject_terminal_escapes() {
+        let card = answer_card(&hostile_answer(), false);
+        assert!(
+            !card.chars().any(|c| c.is_control() && c != '\n'),
+            "{card:?}"
+        );
+        assert!(card.contains("Version   1.20]0;owned"), "{card:?}");
+        assert!(card.contains("1/2: Alex[1A[2KSteve"), "{card:?}");
+        // In colour the only escapes are ours.
+        let card = answer_card(&hostile_answer(), true);
+        assert!(!card.contains("\x1b]0"), "{card:?}");
+        assert!(!card.contains('\r') && !card.contains('\u{9b}'), "{card:?}");
+    }
+
+    #[test]
+    fn failure_messages_are_cleaned() {
+        let f = Failure {
+            address: "x:1".into(),
+            kind: "invalid",
+            message: "not a number: \x1b[31m".into(),
+        };
+        let card = failure_card(&f, false);
+        assert!(!card.contains('\x1b'), "{card:?}");
+    }
 }
