@@ -254,3 +254,34 @@ async fn nothing_listening_is_a_connect_error() {
     // Loopback reports the closed port (ICMP), which the connected socket surfaces.
     assert!(matches!(err, NetError::Connect(_)), "{err:?}");
 }
+
+/// A server that floods the client with datagrams that are not pongs (RakNet
+/// frames) as fast as it can: the client ignores them, but the deadline still ends
+/// the exchange, with a typed timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_flood_still_ends_at_the_deadline() {
+    let socket = UdpSocket::bind(localhost()).await.expect("bind");
+    let addr = socket.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut buf = [0u8; 64];
+        let Ok((_, peer)) = socket.recv_from(&mut buf).await else {
+            return;
+        };
+        let junk = [0x84u8, 0, 0, 0, 0x40, 0, 0x90, 0, 0, 0];
+        // Until the client's socket is gone (then sends fail with "refused").
+        let mut failures = 0;
+        while failures < 100 {
+            if socket.send_to(&junk, peer).await.is_err() {
+                failures += 1;
+            }
+        }
+    });
+    let started = Instant::now();
+    let err = status(addr, &opts(300)).await.expect_err("junk only");
+    assert!(matches!(err, NetError::Timeout(_)), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
