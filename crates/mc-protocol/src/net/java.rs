@@ -36,6 +36,10 @@ use crate::java::{
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 8 * 1024;
 
+/// The deadline used when `now + timeout` does not fit an `Instant` (about 30
+/// years, as tokio does for `timeout(Duration::MAX, ..)`).
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
 /// What [`status`] learned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JavaStatusReply {
@@ -79,7 +83,12 @@ pub async fn status_with_protocol(
     protocol_version: i32,
     opts: &ClientOptions,
 ) -> Result<JavaStatusReply, NetError> {
-    let deadline = Instant::now() + opts.timeout;
+    // Checked: `Duration::MAX` means "no practical deadline" (as `with_deadline`
+    // treats it), not an overflow panic.
+    let now = Instant::now();
+    let deadline = now
+        .checked_add(opts.timeout)
+        .unwrap_or_else(|| now + FAR_FUTURE);
     let mut client = StatusClient::new(protocol_version, host, port, opts.max_frame);
     let (mut stream, response) = timeout_at(deadline, async {
         let mut stream = TcpStream::connect(addr).await.map_err(NetError::Connect)?;

@@ -483,3 +483,19 @@ async fn frame_limit_from_options() {
         .expect("default fits");
     assert_eq!(reply.json.len(), 5000 + 18);
 }
+
+/// `Duration::MAX` ("no practical deadline") must not overflow the deadline
+/// arithmetic: every other client accepts it through `with_deadline`.
+#[tokio::test]
+async fn huge_timeout_does_not_overflow() {
+    let (addr, _handle) = responder(|| sample_status().to_json()).await;
+    let opts = ClientOptions {
+        timeout: Duration::MAX,
+        ..ClientOptions::default()
+    };
+    let reply = status(addr, "localhost", addr.port(), &opts)
+        .await
+        .expect("status");
+    assert_eq!(reply.status, sample_status());
+    assert!(reply.latency.is_some());
+}
