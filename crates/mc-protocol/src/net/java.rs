@@ -287,11 +287,12 @@ impl JavaResponder {
         self
     }
 
-    /// Sets how many connections are served at once (at least 1); further clients
-    /// wait in the listen backlog.
+    /// Sets how many connections are served at once (at least 1, at most
+    /// [`Semaphore::MAX_PERMITS`], so `usize::MAX` means "no practical cap");
+    /// further clients wait in the listen backlog.
     #[must_use]
     pub fn with_max_connections(mut self, max_connections: usize) -> Self {
-        self.max_connections = max_connections.max(1);
+        self.max_connections = max_connections.clamp(1, Semaphore::MAX_PERMITS);
         self
     }
 

@@ -499,3 +499,20 @@ async fn huge_timeout_does_not_overflow() {
     assert_eq!(reply.status, sample_status());
     assert!(reply.latency.is_some());
 }
+
+/// "No cap" spelled `usize::MAX` must not panic the responder's task (tokio's
+/// semaphore has a smaller maximum).
+#[tokio::test]
+async fn responder_accepts_any_connection_cap() {
+    let json = sample_status().to_json();
+    let handle = JavaResponder::bind(local(), move |_: &HandshakeC2s| json.clone())
+        .await
+        .expect("bind")
+        .with_max_connections(usize::MAX)
+        .spawn();
+    let addr = handle.local_addr();
+    let reply = status(addr, "localhost", addr.port(), &opts(2.0))
+        .await
+        .expect("status");
+    assert_eq!(reply.status, sample_status());
+}
