@@ -32,8 +32,9 @@ pub struct LegacyReply {
 ///
 /// `host` and `port` are what a 1.6 request tells the server it connected to (the
 /// address the user typed); other forms do not send them. The whole exchange runs
-/// under [`ClientOptions::timeout`]; the reply may be larger than
-/// [`ClientOptions::max_frame`] only if that is above the format's own 128 KiB limit.
+/// under [`ClientOptions::timeout`]. A reply whose announced length exceeds
+/// [`ClientOptions::max_frame`] is refused before its body is read (the format itself
+/// cannot exceed 3 + 2 × 65535 bytes, about 128 KiB).
 ///
 /// # Errors
 /// [`NetError::Connect`], [`NetError::Timeout`], [`NetError::Closed`] when the server
