@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use mc_protocol::address::{Edition, ServerAddress};
 use mc_protocol::legacy::{LegacyForm, LegacyStatus};
-use mc_protocol::net::resolve::{Resolved, Resolver};
+use mc_protocol::net::resolve::{Resolved, ResolvedTarget, Resolver};
 use mc_protocol::net::{self, ClientOptions, NetError};
 use mc_protocol::text::Motd;
 use serde_json::{Value, json};
@@ -182,7 +182,18 @@ async fn resolve(
     deadline: Deadline,
 ) -> Result<Resolved, NetError> {
     let left = deadline.options()?.timeout;
-    // IP literals never touch DNS, so the system configuration is read only for names.
+    // IP literals never touch DNS, so the system configuration (which may be missing,
+    // e.g. in a minimal container) is read only for names.
+    if let Some(ip) = address.host.ip() {
+        return Ok(Resolved {
+            targets: vec![ResolvedTarget {
+                host: address.host.to_string(),
+                port: address.port_or_default(edition),
+                ips: vec![ip],
+            }],
+            via_srv: false,
+        });
+    }
     let resolver = Resolver::from_system_conf()?.with_timeout(left);
     resolver.resolve(address, edition).await
 }
