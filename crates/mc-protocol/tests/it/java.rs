@@ -516,3 +516,28 @@ async fn responder_accepts_any_connection_cap() {
         .expect("status");
     assert_eq!(reply.status, sample_status());
 }
+
+/// The connection cap holds: with one slot taken by an idle client, a second client
+/// is not served until the first one leaves.
+#[tokio::test]
+async fn responder_connection_cap_holds() {
+    let json = sample_status().to_json();
+    let handle = JavaResponder::bind(local(), move |_: &HandshakeC2s| json.clone())
+        .await
+        .expect("bind")
+        .with_max_connections(1)
+        .spawn();
+    let addr = handle.local_addr();
+    let idle = TcpStream::connect(addr).await.expect("connect");
+    // The listen backlog is FIFO: the idle connection is accepted first and takes
+    // the only permit, whenever the responder gets to it.
+    let err = status(addr, "localhost", addr.port(), &opts(0.3))
+        .await
+        .expect_err("the only slot is taken");
+    assert!(matches!(err, NetError::Timeout(_)), "{err:?}");
+    drop(idle);
+    let reply = status(addr, "localhost", addr.port(), &opts(2.0))
+        .await
+        .expect("served once the slot is free");
+    assert_eq!(reply.status, sample_status());
+}
