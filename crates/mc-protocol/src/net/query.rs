@@ -32,8 +32,9 @@ use crate::query::{
 ///
 /// # Errors
 /// [`NetError::Timeout`] when the whole exchange does not finish within
-/// `opts.timeout`, [`NetError::Connect`] when the socket cannot be set up,
-/// [`NetError::Io`] (e.g. ICMP port unreachable), [`NetError::Decode`] for an invalid or
+/// `opts.timeout`, [`NetError::Connect`] when the socket cannot be set up or the host
+/// reports the port unreachable (ICMP), [`NetError::Io`] for another socket error,
+/// [`NetError::Decode`] for an invalid or
 /// oversized answer, [`NetError::Mismatch`] for an answer with a foreign session id.
 pub async fn basic(addr: SocketAddr, opts: &ClientOptions) -> Result<QueryBasic, NetError> {
     match exchange(addr, opts, StatKind::Basic).await? {
@@ -81,9 +82,15 @@ async fn exchange(
         let mut buf = vec![0u8; max + 1];
         loop {
             while let Some(datagram) = client.poll_transmit() {
-                socket.send(&datagram).await?;
+                socket
+                    .send(&datagram)
+                    .await
+                    .map_err(unreachable_is_connect)?;
             }
-            let n = socket.recv(&mut buf).await?;
+            let n = socket
+                .recv(&mut buf)
+                .await
+                .map_err(unreachable_is_connect)?;
             if n > max {
                 return Err(DecodeError::FrameTooLarge {
                     size: n as u64,
@@ -100,6 +107,17 @@ async fn exchange(
         }
     })
     .await
+}
+
+/// On a connected UDP socket, an ICMP "port unreachable" surfaces as
+/// `ConnectionRefused`: nothing listens there (the same mapping as
+/// [`super::bedrock::status`]).
+fn unreachable_is_connect(e: std::io::Error) -> NetError {
+    if e.kind() == std::io::ErrorKind::ConnectionRefused {
+        NetError::Connect(e)
+    } else {
+        NetError::Io(e)
+    }
 }
 
 fn client_error(e: QueryClientError) -> NetError {

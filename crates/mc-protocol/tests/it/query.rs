@@ -355,7 +355,22 @@ async fn stopping_the_handle_stops_the_responder() {
     handle.stop().await;
     let err = query::basic(addr, &opts(300)).await.expect_err("stopped");
     assert!(
-        matches!(err, NetError::Timeout(_) | NetError::Io(_)),
+        matches!(err, NetError::Timeout(_) | NetError::Connect(_)),
         "{err:?}"
     );
+}
+
+/// As for Bedrock: a closed UDP port (ICMP port unreachable on loopback) is
+/// `Connect`, so callers (the CLI) move on to the next address as they do for TCP.
+#[tokio::test]
+async fn nothing_listening_is_a_connect_error() {
+    let socket = tokio::net::UdpSocket::bind(localhost())
+        .await
+        .expect("bind");
+    let addr = socket.local_addr().expect("addr");
+    drop(socket);
+    let err = query::full(addr, &opts(3000))
+        .await
+        .expect_err("closed port");
+    assert!(matches!(err, NetError::Connect(_)), "{err:?}");
 }
