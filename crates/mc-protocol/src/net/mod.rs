@@ -53,7 +53,8 @@ pub enum NetError {
     /// The overall deadline passed before the exchange completed.
     #[error("no complete answer within {0:?}")]
     Timeout(Duration),
-    /// Connecting (TCP) or binding (UDP) failed.
+    /// Connecting (TCP) or binding (UDP) failed, or (UDP) the host reported that
+    /// nothing listens on the port (ICMP port unreachable).
     #[error("could not connect")]
     Connect(#[source] std::io::Error),
     /// Reading or writing failed after connecting.
