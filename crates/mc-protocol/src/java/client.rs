@@ -33,7 +33,7 @@ use super::frame::FrameDecoder;
 use super::packet::{
     HandshakeC2s, Packet, PingRequestC2s, PongResponseS2c, StatusRequestC2s, StatusResponseS2c,
 };
-use crate::codec::{DecodeError, Reader};
+use crate::codec::{DecodeError, Reader, VarInt};
 
 /// Why the exchange cannot continue.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -145,14 +145,34 @@ impl StatusClient {
 
     /// Processes bytes read from the server: complete frames advance the state,
     /// partial ones stay buffered. Bytes after the status stay queued until a ping
-    /// is sent; bytes after the pong are ignored.
+    /// is sent (at most one largest frame's worth); bytes after the pong are ignored
+    /// and not buffered.
     ///
     /// # Errors
     /// [`ExchangeError::Decode`] for a corrupt frame or a status response that does
     /// not decode ([`DecodeError::InvalidText`] for bad UTF-8, ...),
-    /// [`ExchangeError::PongMismatch`] for a pong with another payload. After an
-    /// error the exchange cannot continue.
+    /// [`ExchangeError::PongMismatch`] for a pong with another payload,
+    /// [`DecodeError::FrameTooLarge`] when more than a largest frame arrives between
+    /// the status and the ping. After an error the exchange cannot continue.
     pub fn handle_bytes(&mut self, bytes: &[u8]) -> Result<(), ExchangeError> {
+        match self.state {
+            // Nothing more is read after the pong: do not even buffer it.
+            ClientState::Done => return Ok(()),
+            // Between status and ping nothing is decoded, so bound the queue here: more
+            // than one largest frame can only be a peer flooding us.
+            ClientState::StatusReceived => {
+                let queued = self.decoder.buffered().saturating_add(bytes.len());
+                let max = self.decoder.max_frame().saturating_add(VarInt::MAX_SIZE);
+                if queued > max {
+                    return Err(DecodeError::FrameTooLarge {
+                        size: queued as u64,
+                        max,
+                    }
+                    .into());
+                }
+            }
+            ClientState::AwaitingStatus | ClientState::AwaitingPong => {}
+        }
         self.decoder.queue_bytes(bytes);
         loop {
             match self.state {
@@ -258,6 +278,32 @@ mod tests {
             .expect("ok");
         assert!(c.is_done());
         assert_eq!(c.skipped_frames(), 1);
+    }
+
+    #[test]
+    fn bytes_between_status_and_ping_are_bounded_and_after_pong_ignored() {
+        let mut c = StatusClient::new(-1, "h", 1, 1024);
+        c.handle_bytes(&status_frame("{}")).expect("ok");
+        c.handle_bytes(&[0u8; 1000])
+            .expect("one frame's worth is kept");
+        assert_eq!(c.buffered(), 1000);
+        assert_eq!(
+            c.handle_bytes(&[0u8; 100]),
+            Err(ExchangeError::Decode(DecodeError::FrameTooLarge {
+                size: 1100,
+                max: 1029
+            }))
+        );
+
+        let mut c = StatusClient::new(-1, "h", 1, 1024);
+        c.handle_bytes(&status_frame("{}")).expect("ok");
+        c.send_ping(5).expect("ping");
+        c.handle_bytes(&PongResponseS2c { payload: 5 }.to_frame_bytes())
+            .expect("ok");
+        for _ in 0..10 {
+            c.handle_bytes(&[0u8; 4096]).expect("ignored");
+        }
+        assert_eq!(c.buffered(), 0);
     }
 
     #[test]
