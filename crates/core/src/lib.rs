@@ -1,4 +1,25 @@
 //! mcstat core: domain types, ports and services shared by every frontend.
 //!
-//! Not written yet: this crate is filled by the "Core and adapters" issue. It is
-//! deliberately empty rather than a stub that pretends to work.
+//! No network, no clock of its own, no platform SDK, no Redis: time comes in through
+//! the [`ports::Clock`] port, servers through [`ports::StatusSource`], state through
+//! the store ports. Frontends (bots, CLI, HTTP API) call the services and render the
+//! platform-neutral view models they return.
+//!
+//! | module      | what it holds |
+//! |-------------|---------------|
+//! | [`domain`]  | types that can only hold valid values: [`domain::Target`], [`domain::ChatRef`], [`domain::StatusReport`], ... |
+//! | [`policy`]  | [`policy::TargetPolicy`]: which IP addresses may be contacted |
+//! | [`ports`]   | the async traits adapters implement, with their contracts |
+
+#![deny(missing_docs)]
+
+pub mod domain;
+pub mod policy;
+pub mod ports;
+
+pub use domain::{
+    AuditEntry, ChatRef, ChatState, Freshness, HistorySample, MotdText, Observed, OfflineReason,
+    Platform, PlayerList, PlayerSource, Protocol, StatusOutcome, StatusReport, Target, Timestamp,
+    UserRef, Watch,
+};
+pub use policy::{PolicyViolation, TargetPolicy};

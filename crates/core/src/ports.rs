@@ -1,0 +1,335 @@
+//! Ports: the async traits adapters implement. Each trait's docs state its contract.
+//!
+//! Ports are `dyn`-compatible (via `async-trait`) so a binary can choose a backend at
+//! run time (`Arc<dyn ChatStore>`). With the `mocks` feature every port has a mockall
+//! mock (`MockStatusSource`, ...) that panics on any call it was not told to expect.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::{
+    AuditEntry, ChatRef, ChatState, HistorySample, PlayerList, StatusOutcome, Target, Timestamp,
+    Watch,
+};
+use crate::policy::PolicyViolation;
+
+/// A boxed error from a backend (I/O, Redis, the database), kept for the cause chain.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a [`StatusSource`] could not produce an outcome at all.
+///
+/// "The server is offline" is **not** an error: it is
+/// [`StatusOutcome::Offline`]. Errors are what the user should be told differently.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// Every address the name resolved to (or the literal) is refused by the
+    /// [`TargetPolicy`](crate::policy::TargetPolicy).
+    #[error(transparent)]
+    Policy(#[from] PolicyViolation),
+    /// The source itself failed (e.g. no DNS configuration, out of sockets).
+    #[error("status source failed")]
+    Backend(#[source] BoxError),
+}
+
+/// Looks servers up on the network.
+///
+/// Contract:
+/// - MUST check every resolved IP against the target policy it was built with **right
+///   before** connecting to it, and never connect to a refused one; when every IP is
+///   refused it MUST return [`SourceError::Policy`].
+/// - MUST bound every lookup by one overall deadline and return
+///   [`StatusOutcome::Offline`] (not an error) for a host that does not resolve,
+///   refuses, times out or answers with something that is not a status.
+/// - Java targets: modern ping first, legacy ping as fallback; Bedrock targets: the
+///   unconnected ping. The report says which protocol answered.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait StatusSource: Send + Sync {
+    /// The status of `target`, taken now.
+    ///
+    /// # Errors
+    /// [`SourceError`] as described on the trait.
+    async fn status(&self, target: &Target) -> Result<StatusOutcome, SourceError>;
+
+    /// Who is on `target`: Query's full list when the server answers Query, else the
+    /// status sample. `Ok(None)` when the server is offline.
+    ///
+    /// # Errors
+    /// [`SourceError`] as described on the trait.
+    async fn players(&self, target: &Target) -> Result<Option<PlayerList>, SourceError>;
+}
+
+/// Why a store or cache operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend cannot be reached now (Redis down, timeout). Retrying later may work.
+    #[error("store unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Stored data cannot be read: corrupt, or written by an unknown format version.
+    /// Never answered by silently resetting data.
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    /// Any other backend failure.
+    #[error("store failed")]
+    Backend(#[source] BoxError),
+}
+
+/// What a cache holds for one key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CachedValue {
+    /// A status outcome (online or offline).
+    Status(StatusOutcome),
+    /// A player list, or `None` when the server was offline.
+    Players(Option<PlayerList>),
+}
+
+/// A cache of lookup results with per-entry time to live.
+///
+/// Contract: `get` MUST NOT return an entry after its TTL passed (measured by the
+/// cache's own clock or the backend's expiry); a cache MAY forget entries early
+/// (bounded memory). A failing backend returns [`StoreError::Unavailable`]; the
+/// caller treats that as a miss.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait StatusCache: Send + Sync {
+    /// The entry under `key`, if present and not expired.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn get(&self, key: &str) -> Result<Option<CachedValue>, StoreError>;
+
+    /// Store `value` under `key` for `ttl`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn put(&self, key: &str, value: &CachedValue, ttl: Duration) -> Result<(), StoreError>;
+}
+
+/// Per-chat state: last server, recent servers, settings.
+///
+/// Contract: a `put_chat` that returned `Ok` is durable (survives a crash of the
+/// process for the file store) and visible to every later `chat` call, from any
+/// replica for shared backends.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ChatStore: Send + Sync {
+    /// The chat's state, `None` if never stored.
+    ///
+    /// # Errors
+    /// [`StoreError`]; [`StoreError::Corrupt`] for unreadable data.
+    async fn chat(&self, chat: &ChatRef) -> Result<Option<ChatState>, StoreError>;
+
+    /// Replace the chat's state.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn put_chat(&self, chat: &ChatRef, state: &ChatState) -> Result<(), StoreError>;
+
+    /// Check that the backend is reachable (for `/readyz`).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when it is not.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Watches: which chat watches which server.
+///
+/// Contract: one watch per (chat, target key); `add_watch` of an existing pair
+/// replaces it and returns `false`. Durable like [`ChatStore`].
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait WatchStore: Send + Sync {
+    /// Add (or replace) a watch. `true` if it is new.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn add_watch(&self, watch: &Watch) -> Result<bool, StoreError>;
+
+    /// Remove a watch. `true` if it existed.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn remove_watch(&self, chat: &ChatRef, target: &Target) -> Result<bool, StoreError>;
+
+    /// The watches of one chat, ordered by target key.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn watches_of(&self, chat: &ChatRef) -> Result<Vec<Watch>, StoreError>;
+
+    /// Every watch (for the scheduler), ordered by target key then chat.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn all_watches(&self) -> Result<Vec<Watch>, StoreError>;
+}
+
+/// History samples of watched servers.
+///
+/// Contract: samples come back in time order; `prune` removes every sample older
+/// than the given time and nothing newer.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait HistoryStore: Send + Sync {
+    /// Append a sample.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn append_sample(&self, sample: &HistorySample) -> Result<(), StoreError>;
+
+    /// The samples of `target` with `since <= at < until`, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn samples(
+        &self,
+        target: &Target,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<HistorySample>, StoreError>;
+
+    /// Delete every sample with `at < before`; returns how many were deleted.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError>;
+}
+
+/// The audit log of setting changes (who changed what, when).
+///
+/// Contract: append-only; entries come back newest first.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Append an entry.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+
+    /// The newest `limit` entries of `scope`, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn audit_entries(
+        &self,
+        scope: &ChatRef,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// Everything a frontend stores, in one object (blanket-implemented).
+pub trait SessionStore: ChatStore + WatchStore + HistoryStore + AuditLog {}
+
+impl<T: ChatStore + WatchStore + HistoryStore + AuditLog + ?Sized> SessionStore for T {}
+
+/// A notification for a chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// The chat to tell.
+    pub chat: ChatRef,
+    /// The server it is about.
+    pub target: Target,
+    /// What happened.
+    pub event: NotificationEvent,
+    /// When it was detected.
+    pub at: Timestamp,
+}
+
+/// What a notification reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotificationEvent {
+    /// The server stopped answering; it had been up for `up_for` (if known).
+    WentDown {
+        /// How long it had been up.
+        up_for: Option<Duration>,
+    },
+    /// The server answers again after being down for `down_for` (if known).
+    CameBack {
+        /// How long it was down.
+        down_for: Option<Duration>,
+    },
+    /// A named player joined.
+    PlayerJoined(String),
+    /// A named player left.
+    PlayerLeft(String),
+}
+
+/// Why a notification could not be delivered.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotifyError {
+    /// The chat no longer accepts messages (bot removed, chat deleted): the watch
+    /// should be dropped.
+    #[error("the chat is gone")]
+    ChatGone,
+    /// The platform failed; retrying later may work.
+    #[error("delivery failed")]
+    Failed(#[source] BoxError),
+}
+
+/// Delivers notifications to chats on one platform.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Deliver one notification.
+    ///
+    /// # Errors
+    /// [`NotifyError`].
+    async fn notify(&self, notification: &Notification) -> Result<(), NotifyError>;
+}
+
+/// Wall-clock time and sleeping. The core has no clock of its own.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> Timestamp;
+
+    /// Wait for `d` (a fake clock may advance itself instead).
+    async fn sleep(&self, d: Duration);
+}
+
+/// A clock that only moves when told to (tests). `sleep` advances it and returns.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    now_ms: std::sync::atomic::AtomicU64,
+}
+
+impl ManualClock {
+    /// A clock showing `start`.
+    #[must_use]
+    pub const fn new(start: Timestamp) -> Self {
+        Self {
+            now_ms: std::sync::atomic::AtomicU64::new(start.0),
+        }
+    }
+
+    /// Move the clock forward by `d`.
+    pub fn advance(&self, d: Duration) {
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        self.now_ms
+            .fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Set the clock.
+    pub fn set(&self, t: Timestamp) {
+        self.now_ms.store(t.0, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.now_ms.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    async fn sleep(&self, d: Duration) {
+        self.advance(d);
+    }
+}
