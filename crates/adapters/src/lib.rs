@@ -18,4 +18,4 @@ pub mod network;
 pub use cache::MemoryCache;
 pub use clock::SystemClock;
 #[cfg(feature = "network")]
-pub use network::{BedrockFallback, NetworkSource};
+pub use network::{BedrockFallback, ClientOptions, NetError, NetworkSource, Resolver};

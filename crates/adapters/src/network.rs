@@ -54,11 +54,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use mc_protocol::address::Edition;
 use mc_protocol::legacy::LegacyForm;
+use mc_protocol::net;
 use mc_protocol::net::bedrock::BedrockReply;
 use mc_protocol::net::java::JavaStatusReply;
 use mc_protocol::net::legacy::LegacyReply;
-use mc_protocol::net::resolve::{Resolved, Resolver};
-use mc_protocol::net::{self, ClientOptions, NetError};
+use mc_protocol::net::resolve::Resolved;
 use mc_protocol::text::Palette;
 use mcstat_core::ports::{Clock, SourceError, StatusSource};
 use mcstat_core::{
@@ -66,6 +66,10 @@ use mcstat_core::{
     StatusReport, Target, TargetPolicy,
 };
 use tokio::time::Instant;
+
+// Re-exported so a caller can build a `NetworkSource` without naming mc-protocol.
+pub use mc_protocol::net::resolve::Resolver;
+pub use mc_protocol::net::{ClientOptions, NetError};
 
 /// Whether and how a Java target that refused every connection is asked over
 /// Bedrock. See the [module docs](self).
