@@ -10,10 +10,14 @@
 //! | [`domain`]  | types that can only hold valid values: [`domain::Target`], [`domain::ChatRef`], [`domain::StatusReport`], ... |
 //! | [`policy`]  | [`policy::TargetPolicy`]: which IP addresses may be contacted |
 //! | [`ports`]   | the async traits adapters implement, with their contracts |
+//! | [`lookup`]  | [`lookup::LookupService`]: policy → rate limit → cache → single-flight → source |
+//! | [`chat`]    | [`chat::ChatService`]: the bot commands as functions returning view models |
 
 #![deny(missing_docs)]
 
+pub mod chat;
 pub mod domain;
+pub mod lookup;
 pub mod policy;
 pub mod ports;
 
