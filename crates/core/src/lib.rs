@@ -21,9 +21,11 @@ pub mod lookup;
 pub mod policy;
 pub mod ports;
 
+pub use chat::{ChatRequest, ChatService, Command, Reply, View};
 pub use domain::{
     AuditEntry, ChatRef, ChatState, Freshness, HistorySample, MotdText, Observed, OfflineReason,
     Platform, PlayerList, PlayerSource, Protocol, StatusOutcome, StatusReport, Target, Timestamp,
     UserRef, Watch,
 };
+pub use lookup::{LookupConfig, LookupError, LookupService};
 pub use policy::{PolicyViolation, TargetPolicy};

@@ -351,8 +351,8 @@ impl LookupService {
         .map(into_players)
     }
 
-    /// Drop the rate limiters' idle buckets (also done every
-    /// [`HOUSEKEEPING_EVERY`] checks).
+    /// Drop the rate limiters' idle (full) buckets so their memory does not grow
+    /// with every user and host ever seen. Also done every 1024 checks.
     pub fn housekeeping(&self) {
         for limiter in [&self.per_user, &self.per_target].into_iter().flatten() {
             limiter.retain_recent();
