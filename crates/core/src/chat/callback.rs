@@ -1,24 +1,4 @@
-//! Button data: what a button press sends back, encoded compactly.
-//!
-//! Telegram limits callback data to 64 bytes and Discord a `custom_id` to 100, so
-//! the encoding is short text, `|`-separated, with the target last (it is the only
-//! part that may contain `:`):
-//!
-//! | data                | meaning |
-//! |---------------------|---------|
-//! | `a`                 | about |
-//! | `h`                 | help |
-//! | `s\|<t>`            | status of `<t>` |
-//! | `p\|<page>\|<t>`    | players of `<t>`, page `<page>` (0-based) |
-//! | `r\|s\|<t>`         | refresh the status (a cached answer must be recent) |
-//! | `r\|p\|<page>\|<t>` | refresh a players page |
-//!
-//! `<t>` is a target in its text form (`play.example.net:25566`,
-//! `bedrock:pe.example.net`) or `~`, the chat's last server. [`CallbackData::encode`]
-//! falls back to `~` when the target would make the data longer than
-//! [`MAX_CALLBACK_LEN`]. [`CallbackData::decode`] refuses anything else with a
-//! [`CallbackError`] (stale data from an older version, data from another bot,
-//! garbage): never a panic.
+//! Button data: what a button press sends back (see [`CallbackData`]).
 
 use crate::domain::Target;
 
@@ -37,7 +17,27 @@ pub enum TargetRef {
     Server(Target),
 }
 
-/// What a button asks for. See the [module docs](self) for the encoding.
+/// What a button asks for, encoded compactly.
+///
+/// Telegram limits callback data to 64 bytes and Discord a `custom_id` to 100, so
+/// the encoding is short text, `|`-separated, with the target last (it is the only
+/// part that may contain `:`):
+///
+/// | data                | meaning |
+/// |---------------------|---------|
+/// | `a`                 | about |
+/// | `h`                 | help |
+/// | `s\|<t>`            | status of `<t>` |
+/// | `p\|<page>\|<t>`    | players of `<t>`, page `<page>` (0-based) |
+/// | `r\|s\|<t>`         | refresh the status (a cached answer must be recent) |
+/// | `r\|p\|<page>\|<t>` | refresh a players page |
+///
+/// `<t>` is a target in its text form (`play.example.net:25566`,
+/// `bedrock:pe.example.net`) or `~`, the chat's last server. [`CallbackData::encode`]
+/// falls back to `~` when the target would make the data longer than
+/// [`MAX_CALLBACK_LEN`]. [`CallbackData::decode`] refuses anything else with a
+/// [`CallbackError`] (stale data from an older version, data from another bot,
+/// garbage): never a panic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallbackData {
     /// The about card.

@@ -14,7 +14,7 @@
 //! asks Java.
 //!
 //! ## Last server
-//! Every lookup remembers its server in the chat's [`ChatState`] (through the
+//! Every lookup remembers its server in the chat's [`ChatState`](crate::domain::ChatState) (through the
 //! [`ChatStore`]); a bare `/status` or `/players`, and buttons whose data says `~`,
 //! use it.
 
