@@ -1,5 +1,6 @@
-//! Look up a server with the core's ports and the adapters (through the `mcstat`
-//! facade): a [`NetworkSource`] behind a cache, here the in-process [`MemoryCache`].
+//! Embed the core and the adapters (through the `mcstat` facade): the core's
+//! [`LookupService`] over the [`NetworkSource`], with answers cached in a
+//! [`StatusCache`], here the in-process [`MemoryCache`].
 //!
 //! ```sh
 //! cargo run --example lookup --features core,adapters -- play.example.net
@@ -7,63 +8,65 @@
 //! cargo run --example lookup --features core,adapters -- --allow-loopback 127.0.0.1:25565
 //! ```
 //!
-//! The lookup runs twice: the second answer comes from the cache. [`lookup`] only
-//! sees the ports (`&dyn StatusSource`, `&dyn StatusCache`), so another cache or
-//! store plugs in without touching it.
+//! The status is asked twice (the second answer comes from the cache), then the
+//! players. [`run`] takes the cache as a port (`Arc<dyn StatusCache>`), so another
+//! cache backend plugs in without touching it.
 
 use std::error::Error;
 use std::sync::Arc;
-use std::time::Duration;
 
 use mcstat::adapters::{ClientOptions, MemoryCache, NetworkSource, SystemClock};
-use mcstat::core::ports::{CachedValue, Clock, StatusCache, StatusSource};
-use mcstat::core::{Freshness, Observed, StatusOutcome, Target, TargetPolicy};
+use mcstat::core::ports::{Clock, StatusCache};
+use mcstat::core::{
+    Freshness, LookupConfig, LookupService, Observed, Platform, PlayerSource, StatusOutcome,
+    Target, TargetPolicy, UserRef,
+};
 
-/// How long an answer is cached: online 60 s, offline 10 s (as the core's defaults).
-fn ttl(outcome: &StatusOutcome) -> Duration {
-    if outcome.is_online() {
-        Duration::from_secs(60)
-    } else {
-        Duration::from_secs(10)
-    }
-}
-
-/// The status of `target`: from `cache` when it holds a fresh answer, else from
-/// `source` (then cached). A failing cache counts as a miss.
-async fn lookup(
-    source: &dyn StatusSource,
-    cache: &dyn StatusCache,
-    clock: &dyn Clock,
+/// Looks `target` up with the network source behind `cache`, and prints what it finds.
+async fn run(
     target: &Target,
-) -> Result<Observed<StatusOutcome>, Box<dyn Error>> {
-    let key = format!("status:{}", target.key());
-    if let Ok(Some(CachedValue::Status(outcome))) = cache.get(&key).await {
-        let age = clock.now().since(outcome.taken_at());
-        return Ok(Observed {
-            value: outcome,
-            freshness: Freshness::Cached {
-                age_ms: u64::try_from(age.as_millis()).unwrap_or(u64::MAX),
-            },
-        });
+    policy: TargetPolicy,
+    cache: Arc<dyn StatusCache>,
+    clock: Arc<dyn Clock>,
+) -> Result<(), Box<dyn Error>> {
+    // The source checks every resolved IP against the policy right before connecting.
+    let source =
+        NetworkSource::from_system_conf(policy.clone(), ClientOptions::default(), clock.clone())?;
+    let config = LookupConfig {
+        policy,
+        ..LookupConfig::default()
+    };
+    let service = LookupService::new(Arc::new(source), cache, clock, config);
+    let user = UserRef::new(Platform::Api, "example")?;
+
+    for _ in 0..2 {
+        print_status(&service.status(&user, target).await?);
     }
-    let outcome = source.status(target).await?;
-    if let Err(e) = cache
-        .put(&key, &CachedValue::Status(outcome.clone()), ttl(&outcome))
-        .await
-    {
-        eprintln!("cache unavailable: {e}");
+    let players = service.players(&user, target).await?;
+    if let Some(list) = &players.value {
+        let source = match list.source {
+            PlayerSource::Query => "Query",
+            PlayerSource::Sample => "the status sample",
+            PlayerSource::CountOnly => "counts only",
+        };
+        println!(
+            "players ({source}, {}): {}",
+            freshness(players.freshness),
+            list.names.join(", ")
+        );
     }
-    Ok(Observed {
-        value: outcome,
-        freshness: Freshness::Live,
-    })
+    Ok(())
 }
 
-fn print(observed: &Observed<StatusOutcome>) {
-    let from = match observed.freshness {
+fn freshness(f: Freshness) -> String {
+    match f {
         Freshness::Live => "live".to_owned(),
         Freshness::Cached { age_ms } => format!("cached, {age_ms} ms old"),
-    };
+    }
+}
+
+fn print_status(observed: &Observed<StatusOutcome>) {
+    let from = freshness(observed.freshness);
     match &observed.value {
         StatusOutcome::Online(r) => {
             println!("{} is up ({}, {from})", r.target, r.protocol.as_str());
@@ -72,7 +75,7 @@ fn print(observed: &Observed<StatusOutcome>) {
                 println!("  version  {version}");
             }
             if let (Some(online), Some(max)) = (r.players_online, r.players_max) {
-                println!("  players  {online}/{max} {}", r.sample.join(", "));
+                println!("  players  {online}/{max}");
             }
             if let Some(ms) = r.latency_ms {
                 println!("  latency  {ms} ms");
@@ -102,18 +105,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     )?;
     let target: Target = address.parse()?;
 
-    let clock = Arc::new(SystemClock);
-    let source = NetworkSource::from_system_conf(policy, ClientOptions::default(), clock.clone())?;
-    let cache = MemoryCache::new(1_000, clock.clone());
-
-    for _ in 0..2 {
-        match lookup(&source, &cache, clock.as_ref(), &target).await {
-            Ok(observed) => print(&observed),
-            Err(e) => {
-                eprintln!("{target}: {e}");
-                std::process::exit(1);
-            }
-        }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let cache = Arc::new(MemoryCache::new(1_000, clock.clone()));
+    if let Err(e) = run(&target, policy, cache, clock).await {
+        eprintln!("{target}: {e}");
+        std::process::exit(1);
     }
     Ok(())
 }
