@@ -115,3 +115,13 @@ async fn unknown_name_is_not_found() {
     }
     dns.stop().await;
 }
+
+#[tokio::test]
+async fn an_unbounded_deadline_is_accepted() {
+    // `Duration::MAX` means "no practical deadline", not an overflow panic.
+    let port = closed_tcp_port(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let source = literal_source(TargetPolicy::with_loopback(), Duration::MAX);
+    let t: Target = format!("127.0.0.1:{port}").parse().expect("target");
+    let reason = offline_reason(source.status(&t).await.expect("status"), &t);
+    assert_eq!(reason, OfflineReason::Refused);
+}
