@@ -612,3 +612,51 @@ fn invalid(err: &NetError) -> OfflineReason {
 fn millis(d: Duration) -> u32 {
     u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_detail_keeps_the_cause_chain_and_is_bounded() {
+        let err = NetError::Decode(mc_protocol::DecodeError::InvalidJson("bad".into()));
+        match invalid(&err) {
+            OfflineReason::InvalidAnswer { detail } => {
+                assert!(detail.starts_with("invalid answer: "), "{detail}");
+                assert!(detail.contains("bad"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let long = NetError::Mismatch("é".repeat(1000));
+        match invalid(&long) {
+            OfflineReason::InvalidAnswer { detail } => {
+                assert_eq!(detail.chars().count(), MAX_DETAIL);
+                assert!(detail.ends_with('…'));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn deadline_caps_and_runs_out() {
+        let base = ClientOptions::default();
+        let d = Deadline::new(Duration::from_secs(10));
+        let capped = d
+            .options(&base, Some(Duration::from_millis(300)))
+            .expect("time left");
+        assert_eq!(capped.timeout, Duration::from_millis(300));
+        assert_eq!(capped.max_frame, base.max_frame);
+        let spent = Deadline::new(Duration::ZERO);
+        assert_eq!(spent.options(&base, None), None);
+        assert_eq!(
+            spent.timeout_reason(),
+            OfflineReason::Timeout { after_ms: 0 }
+        );
+        let unbounded = Deadline::new(Duration::MAX);
+        assert!(unbounded.options(&base, None).is_some());
+        assert_eq!(
+            unbounded.timeout_reason(),
+            OfflineReason::Timeout { after_ms: u64::MAX }
+        );
+    }
+}
