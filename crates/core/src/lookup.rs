@@ -459,7 +459,8 @@ impl LookupService {
         let source = Arc::clone(&self.source);
         let cache = Arc::clone(&self.cache);
         let clock = Arc::clone(&self.clock);
-        let flights = Arc::clone(&self.flights);
+        // Weak: the map holds this future, which must not keep the map alive.
+        let flights = Arc::downgrade(&self.flights);
         let retries = self.config.backend_retries;
         let backoff = self.config.retry_backoff;
         let ttls = (
@@ -479,10 +480,12 @@ impl LookupService {
                     log_cache_put(&key, &error);
                 }
             }
-            flights
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&key);
+            if let Some(flights) = flights.upgrade() {
+                flights
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&key);
+            }
             result
         }
         .boxed()
