@@ -39,7 +39,45 @@ pub struct CommandInfo {
     pub args: &'static str,
     /// One line for menus and `/help` (at most 100 characters: Discord's limit).
     pub description: &'static str,
+    /// The arguments one by one, for platforms with typed options (Discord).
+    pub options: &'static [CommandOption],
 }
+
+/// One argument of a command, for platforms with typed options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandOption {
+    /// The option name (`address`).
+    pub name: &'static str,
+    /// One line (at most 100 characters).
+    pub description: &'static str,
+    /// Its type.
+    pub kind: OptionKind,
+    /// Whether it must be given.
+    pub required: bool,
+}
+
+/// The type of a [`CommandOption`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionKind {
+    /// Free text (an address).
+    Text,
+    /// A whole number, at least 1 (a 1-based page number).
+    Page,
+}
+
+const ADDRESS_OPTION: CommandOption = CommandOption {
+    name: "address",
+    description: "host or host:port; bedrock:host for Bedrock (default: this chat's last server)",
+    kind: OptionKind::Text,
+    required: false,
+};
+
+const PAGE_OPTION: CommandOption = CommandOption {
+    name: "page",
+    description: "page number, from 1",
+    kind: OptionKind::Page,
+    required: false,
+};
 
 /// Every command, in the order `/help` lists them.
 pub const COMMANDS: &[CommandInfo] = &[
@@ -47,26 +85,31 @@ pub const COMMANDS: &[CommandInfo] = &[
         name: "start",
         args: "",
         description: "Welcome and a first example",
+        options: &[],
     },
     CommandInfo {
         name: "help",
         args: "",
         description: "Every command and how to write an address",
+        options: &[],
     },
     CommandInfo {
         name: "about",
         args: "",
         description: "What this bot is and where its code lives",
+        options: &[],
     },
     CommandInfo {
         name: "status",
         args: "[address]",
         description: "Is a server online: MOTD, version, players, latency (last server if none given)",
+        options: &[ADDRESS_OPTION],
     },
     CommandInfo {
         name: "players",
         args: "[address] [page]",
         description: "Who is online on a server (last server if none given)",
+        options: &[ADDRESS_OPTION, PAGE_OPTION],
     },
 ];
 
@@ -223,6 +266,10 @@ mod tests {
         }
         for info in COMMANDS {
             assert!(info.description.len() <= 100, "{}", info.name);
+            for o in info.options {
+                assert!(o.description.len() <= 100, "{}", o.name);
+                assert!(info.args.contains(o.name), "{} lists {}", info.name, o.name);
+            }
             assert!(Command::parse(info.name).is_ok(), "{}", info.name);
         }
     }

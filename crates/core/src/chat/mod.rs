@@ -31,7 +31,7 @@ use mc_protocol::text::{Motd, Span};
 pub use callback::{
     Button, CallbackData, CallbackError, MAX_CALLBACK_LEN, MAX_CALLBACK_PAGE, TargetRef,
 };
-pub use command::{COMMANDS, Command, CommandInfo, MAX_COMMAND_LEN};
+pub use command::{COMMANDS, Command, CommandInfo, CommandOption, MAX_COMMAND_LEN, OptionKind};
 pub use view::{
     About, PAGE_SIZE, PlayersPage, Reply, SAMPLE_LIMIT, StatusCard, UserError, UserErrorKind, View,
     Welcome,
