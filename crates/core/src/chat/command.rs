@@ -129,6 +129,18 @@ impl Command {
         }
     }
 
+    /// The bot a text command is addressed to: `Some("mcstat_bot")` for
+    /// `/status@mcstat_bot ...`, `None` when the command names no bot. A bot in a
+    /// group ignores commands addressed to another bot.
+    #[must_use]
+    pub fn addressee(line: &str) -> Option<&str> {
+        let line = line.trim_start();
+        let word = line.split(char::is_whitespace).next().unwrap_or(line);
+        word.split_once('@')
+            .map(|(_, bot)| bot)
+            .filter(|b| !b.is_empty())
+    }
+
     /// Parse a text command line: `/status play.example.net`,
     /// `/status@mcstat_bot play.example.net`, `/players play.example.net 2`,
     /// `players` (the slash is optional).
@@ -248,6 +260,48 @@ mod tests {
         let e = Command::parse("/frobnicate").expect_err("unknown");
         assert_eq!(e.kind, UserErrorKind::UnknownCommand);
         assert!(e.message.contains("/help"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_parsers_message_is_cleaned_too() {
+        // Found by the proptest below: the address parser quotes the host it refuses.
+        let e = crate::chat::parse_address("a\u{7f}b.example").expect_err("bad");
+        assert!(!e.message.chars().any(char::is_control), "{:?}", e.message);
+        assert!(e.message.contains("Try /status"), "{}", e.message);
+    }
+
+    #[test]
+    fn addressee_names_the_bot() {
+        assert_eq!(
+            Command::addressee("/status@mcstat_bot a.example"),
+            Some("mcstat_bot")
+        );
+        assert_eq!(Command::addressee("  /help@other"), Some("other"));
+        assert_eq!(Command::addressee("/status a@b.example"), None);
+        assert_eq!(Command::addressee("/status@ a.example"), None);
+        assert_eq!(Command::addressee(""), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics_and_errors_say_what_to_type(line in "/?([a-z]{1,8}|\\PC{0,20})(@[a-z_]{0,10})?( ([a-z0-9.:]|\\PC|[\\x00-\\x1f]){0,60}){0,3}") {
+            if let Err(e) = Command::parse(&line) {
+                proptest::prop_assert!(e.message.contains("Try /"), "{}", e.message);
+            }
+        }
+
+        #[test]
+        fn bad_addresses_always_get_a_suggestion(input in "([a-z.:\\[\\]]|\\PC|[\\x00-\\x1f\\x7f\\u{202e}])*") {
+            if let Err(e) = crate::chat::parse_address(&input) {
+                proptest::prop_assert_eq!(e.kind, UserErrorKind::BadAddress);
+                proptest::prop_assert!(e.message.contains("Try /status"), "{}", e.message);
+                proptest::prop_assert!(
+                    !e.message.chars().any(|c| c.is_control() || c == '\u{202e}'),
+                    "{:?}",
+                    e.message
+                );
+            }
+        }
     }
 
     #[test]

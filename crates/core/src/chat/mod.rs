@@ -145,8 +145,10 @@ fn parse_for(input: &str, cmd: Cmd) -> Result<Target, UserError> {
         UserError::new(
             UserErrorKind::BadAddress,
             format!(
-                "“{}” is not a server address: {e}. Try {example}",
-                quote_input(trimmed)
+                "“{}” is not a server address: {}. Try {example}",
+                quote_input(trimmed),
+                // The parser's message may quote the input too.
+                clean(&e.to_string(), 200)
             ),
         )
     })
@@ -460,7 +462,9 @@ fn lookup_error(e: &LookupError, target: &Target, cmd: Cmd) -> UserError {
         LookupError::Policy(v) => UserError::new(
             UserErrorKind::Refused,
             format!(
-                "I don't look up {shown}: {v} (private, local and reserved addresses are off limits). Try a public server, e.g. {} {EXAMPLE_ADDRESS}",
+                "I don't look up {shown}: {} is a {} address, and I only contact public servers. Try a public server address, e.g. {} {EXAMPLE_ADDRESS}",
+                v.ip,
+                v.kind,
                 cmd.slash()
             ),
         ),
