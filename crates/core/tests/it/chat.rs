@@ -144,6 +144,7 @@ async fn status_remembers_the_server_for_a_bare_status() {
     assert_eq!(card.players_online, Some(3));
     assert_eq!(card.sample, ["Notch", "jeb_"]);
     assert!(card.icon_png.is_some());
+    assert_eq!(card.answered_by.as_deref(), Some("203.0.113.7:25565"));
 
     let state = h
         .chats
