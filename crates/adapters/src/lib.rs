@@ -1,4 +1,14 @@
 //! mcstat adapters: implementations of the core ports.
 //!
-//! Not written yet: this crate is filled by the "Core and adapters" issue. It is
-//! deliberately empty rather than a stub that pretends to work.
+//! | feature | what it adds |
+//! |---------|--------------|
+//! | `file` (default) | [`FileStore`]: the embedded single-file store (redb) |
+//! | `redis` | [`RedisStore`] and [`RedisCache`]: the shared store and cache on Redis |
+
+#[cfg(feature = "file")]
+pub mod file;
+#[cfg(feature = "redis")]
+pub mod redis;
+
+#[cfg(feature = "file")]
+pub use file::{FileStore, FileStoreError};
