@@ -10,5 +10,7 @@ pub mod file;
 #[cfg(feature = "redis")]
 pub mod redis;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisCache, RedisConfig, RedisStore, RedisStoreError};
 #[cfg(feature = "file")]
 pub use file::{FileStore, FileStoreError};

@@ -19,9 +19,7 @@
 //! migration leaves the format-1 file untouched.
 
 use mcstat_core::{ChatState, Target};
-use redb::{
-    Database, ReadableTable, TableDefinition, TableError, TableHandle,
-};
+use redb::{Database, ReadableTable, TableDefinition, TableError, TableHandle};
 use serde::Deserialize;
 
 use super::FileStoreError;
@@ -34,8 +32,7 @@ pub(crate) const FORMAT_KEY: &str = "format_version";
 pub(crate) const AUDIT_SEQ_KEY: &str = "audit_seq";
 
 pub(crate) const CHAT_STATE: TableDefinition<'_, &str, &str> = TableDefinition::new("chat_state");
-pub(crate) const WATCHES: TableDefinition<'_, (&str, &str), &str> =
-    TableDefinition::new("watches");
+pub(crate) const WATCHES: TableDefinition<'_, (&str, &str), &str> = TableDefinition::new("watches");
 pub(crate) const WATCHES_BY_CHAT: TableDefinition<'_, (&str, &str), ()> =
     TableDefinition::new("watches_by_chat");
 pub(crate) const HISTORY: TableDefinition<'_, (&str, u64), &str> = TableDefinition::new("history");
