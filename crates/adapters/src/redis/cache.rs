@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use mcstat_core::ports::{CachedValue, StatusCache, StoreError};
+use mcstat_core::{PlayerList, StatusOutcome};
+use serde::{Deserialize, Serialize};
 
 use super::{Conn, RedisConfig, RedisStoreError};
 
@@ -20,6 +22,43 @@ pub struct RedisCache {
 
 /// The longest TTL stored (Redis refuses expiry times that overflow its clock).
 const MAX_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// The stored form of a [`CachedValue`] (format `v1`): adjacently tagged, so that
+/// `Players(None)` can be written (core's internally tagged form cannot hold it), and
+/// owned by this adapter so the stored format does not move with core's serde
+/// attributes.
+#[derive(Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+enum EntryRef<'a> {
+    Status(&'a StatusOutcome),
+    Players(&'a Option<PlayerList>),
+}
+
+/// [`EntryRef`], owned, for reading.
+#[derive(Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+enum Entry {
+    Status(StatusOutcome),
+    Players(Option<PlayerList>),
+}
+
+impl<'a> From<&'a CachedValue> for EntryRef<'a> {
+    fn from(value: &'a CachedValue) -> Self {
+        match value {
+            CachedValue::Status(s) => Self::Status(s),
+            CachedValue::Players(p) => Self::Players(p),
+        }
+    }
+}
+
+impl From<Entry> for CachedValue {
+    fn from(entry: Entry) -> Self {
+        match entry {
+            Entry::Status(s) => Self::Status(s),
+            Entry::Players(p) => Self::Players(p),
+        }
+    }
+}
 
 impl RedisCache {
     /// A cache on the Redis in `config`. Does not connect yet.
@@ -49,14 +88,16 @@ impl StatusCache for RedisCache {
             .query(redis::cmd("GET").arg(self.key(key)))
             .await?;
         json.map(|json| {
-            serde_json::from_str(&json)
+            serde_json::from_str::<Entry>(&json)
+                .map(CachedValue::from)
                 .map_err(|e| StoreError::Corrupt(format!("cache entry {key}: {e}")))
         })
         .transpose()
     }
 
     async fn put(&self, key: &str, value: &CachedValue, ttl: Duration) -> Result<(), StoreError> {
-        let json = serde_json::to_string(value).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let json = serde_json::to_string(&EntryRef::from(value))
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
         let ms = ttl.min(MAX_TTL).as_millis();
         if ms == 0 {
             // Expires at once: make sure no older entry is served instead.

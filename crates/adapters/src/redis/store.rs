@@ -326,7 +326,7 @@ impl AuditLog for RedisStore {
                     .arg("-inf")
                     .arg("LIMIT")
                     .arg(0)
-                    .arg(limit),
+                    .arg(i64::try_from(limit).unwrap_or(i64::MAX)),
             )
             .await?;
         values
