@@ -22,20 +22,32 @@ pub(crate) fn free_port() -> u16 {
 }
 
 impl RedisServer {
-    /// Start a server on a free port and wait until it answers PING.
+    /// Start a server on a free port and wait until it answers.
     pub(crate) fn start() -> Self {
-        Self::start_on(free_port())
+        // Another test may take the same "free" port between our probe and the
+        // server's bind: then the server exits and we try another port.
+        for _ in 0..5 {
+            let mut server = Self::stopped(free_port());
+            if server.try_spawn() {
+                return server;
+            }
+        }
+        panic!("redis-server could not bind a free loopback port in 5 attempts");
     }
 
-    /// Start a server on `port` and wait until it answers PING.
+    /// Start a server on `port` and wait until it answers.
     pub(crate) fn start_on(port: u16) -> Self {
-        let mut server = Self {
+        let mut server = Self::stopped(port);
+        server.spawn();
+        server
+    }
+
+    fn stopped(port: u16) -> Self {
+        Self {
             port,
             child: None,
             dir: tempfile::tempdir().expect("temp dir"),
-        };
-        server.spawn();
-        server
+        }
     }
 
     /// `redis://127.0.0.1:port/`.
@@ -49,8 +61,17 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) {
+        assert!(
+            self.try_spawn(),
+            "redis-server could not bind 127.0.0.1:{}",
+            self.port
+        );
+    }
+
+    /// Run redis-server on the port; `false` if it exited (port taken).
+    fn try_spawn(&mut self) -> bool {
         assert!(self.child.is_none(), "the server is already running");
-        let child = Command::new("redis-server")
+        let mut child = Command::new("redis-server")
             .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
@@ -64,9 +85,13 @@ impl RedisServer {
                     "cannot run redis-server ({e}): install it with scripts/install-test-deps.sh"
                 )
             });
-        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.answers_ping() {
+        // Ready when the server on the port reports *our* child's pid (not another
+        // test's server that happens to hold the port).
+        while self.server_pid() != Some(child.id()) {
+            if child.try_wait().ok().flatten().is_some() {
+                return false;
+            }
             assert!(
                 Instant::now() < deadline,
                 "redis-server on port {} did not answer within 10 s",
@@ -74,15 +99,31 @@ impl RedisServer {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+        self.child = Some(child);
+        true
     }
 
-    fn answers_ping(&self) -> bool {
-        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-        let mut buf = [0; 7];
-        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    /// The `process_id` the server on the port reports in `INFO server`.
+    fn server_pid(&self) -> Option<u32> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+        s.write_all(b"INFO server\r\n").ok()?;
+        let mut reply = Vec::new();
+        let mut buf = [0; 4096];
+        while reply.len() < 64 * 1024 {
+            let n = s.read(&mut buf).ok()?;
+            if n == 0 {
+                break;
+            }
+            reply.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&reply);
+            if let Some(rest) = text.split("process_id:").nth(1) {
+                if let Some((pid, _)) = rest.split_once("\r\n") {
+                    return pid.parse().ok();
+                }
+            }
+        }
+        None
     }
 
     /// Kill the server with SIGKILL (its data is gone: no persistence).
