@@ -71,6 +71,24 @@ pub enum FileStoreError {
 /// History keeps one sample per (target, millisecond): appending a sample with the
 /// same target and time as an existing one replaces it. Audit entries come back
 /// newest first by time, and by insertion order among equal times.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use mcstat_adapters::FileStore;
+/// use mcstat_core::ports::ChatStore;
+/// use mcstat_core::{ChatRef, ChatState, Platform};
+///
+/// let dir = tempfile::tempdir()?;
+/// let store = FileStore::open(dir.path().join("mcstat.redb")).await?;
+/// let chat = ChatRef::new(Platform::Telegram, "-100123")?;
+/// let mut state = ChatState::default();
+/// state.remember(&"play.example.net".parse()?);
+/// store.put_chat(&chat, &state).await?; // durable once this returns
+/// assert_eq!(store.chat(&chat).await?, Some(state));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct FileStore {
     db: Arc<Database>,

@@ -38,6 +38,22 @@ pub use cache::RedisCache;
 pub use store::RedisStore;
 
 /// Where Redis is and how to use it.
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+///
+/// use mcstat_adapters::{RedisCache, RedisConfig, RedisStore};
+///
+/// let config = RedisConfig::new("redis://127.0.0.1:6379/")
+///     .prefix("mcstat:")
+///     .command_timeout(Duration::from_millis(500));
+/// let store = RedisStore::connect(&config).await?; // checks the format version
+/// let cache: RedisCache = store.cache(); // same connection; or RedisCache::new(&config)?
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct RedisConfig {
     url: String,
