@@ -320,6 +320,25 @@ mod redis {
     }
 
     #[tokio::test]
+    async fn a_lazy_store_refuses_every_call_on_a_newer_format() {
+        let server = RedisServer::start();
+        redis_set(&server, "mcstat:format", "2");
+        let store = RedisStore::lazy(&RedisConfig::new(server.url())).expect("lazy");
+        let c = chat(Platform::Telegram, "3");
+        for _ in 0..2 {
+            let err = store.chat(&c).await.expect_err("too new");
+            assert!(
+                matches!(&err, StoreError::Corrupt(m) if m.contains("format version 2")),
+                "{err:?}"
+            );
+            let err = store.ping().await.expect_err("not ready either");
+            assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+        }
+        assert_eq!(redis_get(&server, "mcstat:format").as_deref(), Some("2"));
+        assert_eq!(redis_get(&server, "mcstat:chat:telegram:3"), None);
+    }
+
+    #[tokio::test]
     async fn an_unreadable_value_is_a_corrupt_error() {
         let server = RedisServer::start();
         let store = RedisStore::connect(&RedisConfig::new(server.url()))
