@@ -353,6 +353,23 @@ mod redis {
     }
 
     #[tokio::test]
+    async fn an_undecodable_cache_entry_is_corrupt() {
+        use mcstat_core::ports::StatusCache;
+
+        let server = RedisServer::start();
+        let cache = mcstat_adapters::RedisCache::new(&RedisConfig::new(server.url()).prefix("c:"))
+            .expect("cache");
+        redis_set(
+            &server,
+            "c:cache:v1:java:a.example",
+            "{\"kind\":\"status\"}",
+        );
+        let err = cache.get("java:a.example").await.expect_err("corrupt");
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+        assert_eq!(cache.get("java:b.example").await.expect("get"), None);
+    }
+
+    #[tokio::test]
     async fn connect_without_a_server_is_unavailable_within_the_timeout() {
         let config = RedisConfig::new(format!("redis://127.0.0.1:{}/", free_port()))
             .command_timeout(Duration::from_millis(300));
