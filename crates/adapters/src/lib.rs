@@ -1,5 +1,6 @@
 //! mcstat adapters: implementations of the core ports.
 //!
+<<<<<<< HEAD
 //! | module       | feature   | what it holds |
 //! |--------------|-----------|---------------|
 //! | [`network`]  | `network` | [`NetworkSource`]: the [`StatusSource`](mcstat_core::ports::StatusSource) on mc-protocol's tokio clients |
@@ -19,3 +20,19 @@ pub use cache::MemoryCache;
 pub use clock::SystemClock;
 #[cfg(feature = "network")]
 pub use network::{BedrockFallback, ClientOptions, NetError, NetworkSource, Resolver};
+=======
+//! | feature | what it adds |
+//! |---------|--------------|
+//! | `file` (default) | [`FileStore`]: the embedded single-file store (redb) |
+//! | `redis` | [`RedisStore`] and [`RedisCache`]: the shared store and cache on Redis |
+
+#[cfg(feature = "file")]
+pub mod file;
+#[cfg(feature = "redis")]
+pub mod redis;
+
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisCache, RedisConfig, RedisStore, RedisStoreError};
+#[cfg(feature = "file")]
+pub use file::{FileStore, FileStoreError};
+>>>>>>> h/store
