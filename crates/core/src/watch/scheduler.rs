@@ -96,6 +96,7 @@ struct State {
 #[derive(Debug)]
 struct Due {
     key: String,
+    slots: Slots,
     target: Target,
     watches: Vec<Watch>,
     slot: u64,
@@ -264,6 +265,7 @@ impl Scheduler {
                     p.done = Some(slot);
                     Some(Due {
                         key: key.clone(),
+                        slots: p.slots,
                         target: p.target.clone(),
                         watches: p.watches.clone(),
                         slot,
@@ -415,6 +417,9 @@ impl Scheduler {
             }
         }
 
+        if self.catch_up(&due, now).await {
+            return Polled::Skipped;
+        }
         let outcome = match self.ports.source.status(&due.target).await {
             Ok(outcome) => outcome,
             Err(error) => {
@@ -446,18 +451,15 @@ impl Scheduler {
             );
         }
 
-        let changes = self
-            .track(
-                &due,
-                now,
-                &Observation {
-                    at,
-                    online: outcome.is_online(),
-                    players,
-                },
-                &watched,
-            )
-            .await;
+        let changes = self.track(
+            &due,
+            &Observation {
+                at,
+                online: outcome.is_online(),
+                players,
+            },
+            &watched,
+        );
         let (notified, dedup, removed) = self.deliver(&due, at, changes).await;
         Polled::Done {
             notified,
@@ -493,16 +495,13 @@ impl Scheduler {
         })
     }
 
-    /// Feed the target's tracker, first catching it up with the history when this
-    /// scheduler has none (start, takeover) or missed slots (another replica polled).
-    async fn track(
-        &self,
-        due: &Due,
-        now: Timestamp,
-        obs: &Observation,
-        watched: &[String],
-    ) -> Vec<Change> {
-        let catch_up = {
+    /// Catch the target's tracker up with the history when this scheduler has none
+    /// (start, takeover) or missed slots (another replica polled them). Returns
+    /// `true` when the history already holds a sample of the current slot (another
+    /// process polled it, e.g. this one before a restart): the slot is not polled
+    /// again.
+    async fn catch_up(&self, due: &Due, now: Timestamp) -> bool {
+        let since = {
             let state = self.state();
             match state.trackers.get(&due.key) {
                 None => Some(now.minus(self.config.state_lookback)),
@@ -516,19 +515,24 @@ impl Scheduler {
                 Some(_) => None,
             }
         };
-        let missed = match catch_up {
-            Some(since) => match self.ports.history.samples(&due.target, since, obs.at).await {
-                Ok(samples) => Some(samples),
-                Err(error) => {
-                    tracing::warn!(
-                        target = %due.target,
-                        error = &error as &dyn std::error::Error,
-                        "history unreadable; tracker not caught up"
-                    );
-                    Some(Vec::new())
-                }
-            },
-            None => None,
+        let Some(since) = since else {
+            return false;
+        };
+        let samples = match self
+            .ports
+            .history
+            .samples(&due.target, since, now.plus(Duration::from_millis(1)))
+            .await
+        {
+            Ok(samples) => samples,
+            Err(error) => {
+                tracing::warn!(
+                    target = %due.target,
+                    error = &error as &dyn std::error::Error,
+                    "history unreadable; tracker not caught up"
+                );
+                Vec::new()
+            }
         };
         let mut state = self.state();
         let down_after = self.config.down_after;
@@ -539,9 +543,24 @@ impl Scheduler {
                 tracker: TargetTracker::new(down_after),
                 slot: due.slot,
             });
-        if let Some(samples) = missed {
-            tracked.tracker.replay(&samples);
-        }
+        tracked.tracker.replay(&samples);
+        tracked.slot = due.slot;
+        samples
+            .last()
+            .is_some_and(|s| s.at >= due.slots.due_at(due.slot))
+    }
+
+    /// Feed the target's tracker with this poll.
+    fn track(&self, due: &Due, obs: &Observation, watched: &[String]) -> Vec<Change> {
+        let mut state = self.state();
+        let down_after = self.config.down_after;
+        let tracked = state
+            .trackers
+            .entry(due.key.clone())
+            .or_insert_with(|| Tracked {
+                tracker: TargetTracker::new(down_after),
+                slot: due.slot,
+            });
         tracked.slot = due.slot;
         tracked.tracker.observe(obs, watched)
     }
