@@ -17,7 +17,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use futures::Stream;
+use futures_util::Stream;
 use mcstat_service::Secret;
 use teloxide::Bot;
 use teloxide::prelude::Requester as _;
@@ -98,7 +98,7 @@ pub fn queue() -> (Queue, impl UpdateListener<Err = Infallible> + Send) {
 }
 
 fn stream_of(state: &mut QueueState) -> impl Stream<Item = Result<Update, Infallible>> + Send + '_ {
-    futures::stream::poll_fn(move |cx| {
+    futures_util::stream::poll_fn(move |cx| {
         if !state.stopped && Pin::new(&mut state.flag).poll(cx).is_ready() {
             state.stopped = true;
         }
