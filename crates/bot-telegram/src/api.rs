@@ -146,7 +146,10 @@ mod tests {
         assert_eq!(classify(&schema), None);
         let server = RequestError::Api(ApiError::Unknown("Internal Server Error".into()));
         assert_eq!(classify(&server), Some(Retry::Transient));
-        assert_eq!(classify(&RequestError::Api(ApiError::MessageNotModified)), None);
+        assert_eq!(
+            classify(&RequestError::Api(ApiError::MessageNotModified)),
+            None
+        );
         assert_eq!(classify(&RequestError::Api(ApiError::BotBlocked)), None);
     }
 }
