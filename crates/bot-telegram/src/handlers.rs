@@ -131,10 +131,9 @@ pub async fn handle_update(update: Update, app: Arc<App>) -> Result<(), std::con
 #[must_use]
 pub fn command_text<'a>(text: &'a str, username: &str) -> Option<(&'a str, bool)> {
     let text = text.trim_start();
-    let rest = text.strip_prefix('/')?;
-    let word = rest.split(char::is_whitespace).next().unwrap_or_default();
-    match word.split_once('@') {
-        Some((_, to)) if to.eq_ignore_ascii_case(username) => Some((text, true)),
+    text.strip_prefix('/')?;
+    match Command::addressee(text) {
+        Some(to) if to.eq_ignore_ascii_case(username) => Some((text, true)),
         Some(_) => None,
         None => Some((text, false)),
     }

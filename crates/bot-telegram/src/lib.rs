@@ -8,3 +8,4 @@ pub mod config;
 pub mod handlers;
 pub mod listener;
 pub mod render;
+pub mod run;

@@ -76,12 +76,17 @@ pub fn motd_html(motd: &Motd) -> String {
     let mut out = String::new();
     let mut budget = MOTD_BUDGET;
     for span in &motd.spans {
+        let total = span.text.chars().count();
+        if total == 0 {
+            continue;
+        }
         if budget == 0 {
             out.push('…');
             break;
         }
         let text: String = span.text.chars().take(budget).collect();
-        budget -= text.chars().count();
+        let cut = total > budget;
+        budget -= total.min(budget);
         let s = &span.style;
         let tags: Vec<&str> = [
             (s.bold, "b"),
@@ -106,6 +111,10 @@ pub fn motd_html(motd: &Motd) -> String {
             for t in tags.iter().rev() {
                 let _ = write!(out, "</{t}>");
             }
+        }
+        if cut {
+            out.push('…');
+            break;
         }
     }
     out.trim_end().to_owned()
