@@ -9,9 +9,11 @@
 //     API does: forwarded, then answered with a Message / `true` as Telegram does.
 //   - setMyCommands, answerInlineQuery, deleteWebhook-less methods it does not serve
 //     (HTTP 500): answered `true` here and recorded.
+//   - getUpdates: its callback queries lack the required `chat_instance`: added here.
 //   - 429: it never rate-limits, so the first `fail429` sendMessage calls are answered
 //     429 with `retry_after` here (Telegram's exact shape) and not forwarded.
-// Every bot call is recorded; GET /_fake/calls returns them (method, body, time).
+// Every bot call is recorded; GET /_fake/calls returns them (method in lower case,
+// body, time).
 //
 // Usage: node telegram-api.js '{"fail429":1,"retryAfter":1}'
 // Prints `LISTENING <port>` (the proxy's port; user-side routes are proxied too).
@@ -78,21 +80,22 @@ function send(res, status, obj) {
           res.end(r.body);
           return;
         }
-        const method = m[1];
+        // Method names are case-insensitive (teloxide sends `SendMessage`).
+        const method = m[1].toLowerCase();
         let parsed = {};
         try { parsed = body ? JSON.parse(body) : {}; } catch (e) { parsed = { raw: body }; }
         calls.push({ method, body: parsed, at: Date.now() });
         switch (method) {
-          case 'getMe':
-            send(res, 200, { ok: true, result: { id: 666, is_bot: true, first_name: 'Test First name', username: 'TestNameBot', can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: true } });
+          case 'getme':
+            send(res, 200, { ok: true, result: { id: 666, is_bot: true, first_name: 'Test First name', username: 'TestNameBot', can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: true, can_connect_to_business: false, has_main_web_app: false } });
             return;
-          case 'setMyCommands':
-          case 'deleteMyCommands':
-          case 'answerInlineQuery':
-          case 'sendChatAction':
+          case 'setmycommands':
+          case 'deletemycommands':
+          case 'answerinlinequery':
+          case 'sendchataction':
             send(res, 200, { ok: true, result: true });
             return;
-          case 'sendMessage':
+          case 'sendmessage':
             if (fail429 > 0) {
               fail429 -= 1;
               send(res, 429, { ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } });
@@ -103,11 +106,22 @@ function send(res, status, obj) {
             break;
         }
         const r = await forward(innerPort, req, body);
-        if (method === 'answerCallbackQuery' && r.status === 200) {
+        if (method === 'getupdates' && r.status === 200) {
+          const data = JSON.parse(r.body);
+          for (const u of data.result || []) {
+            if (u.callback_query && u.callback_query.chat_instance === undefined) {
+              const chat = u.callback_query.message && u.callback_query.message.chat;
+              u.callback_query.chat_instance = String(chat ? chat.id : u.callback_query.from.id);
+            }
+          }
+          send(res, 200, data);
+          return;
+        }
+        if (method === 'answercallbackquery' && r.status === 200) {
           send(res, 200, { ok: true, result: true });
           return;
         }
-        if (method === 'editMessageText' && r.status === 200) {
+        if (method === 'editmessagetext' && r.status === 200) {
           if (parsed.inline_message_id) {
             send(res, 200, { ok: true, result: true });
             return;
