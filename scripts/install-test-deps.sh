@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs that cargo does not: Debian packages
-# (qstat, dnsmasq, redis-server), the pinned npm peers and a Python venv with mcstatus.
+# (qstat, dnsmasq, redis-server), the pinned npm peers and a Python venv with mcstatus
+# and schemathesis.
 # Idempotent and cached outside the clone (MCSTAT_CACHE, default ~/.cache/mcstat), so a
 # second run on the same machine takes seconds. Prints the environment the tests read.
 set -euo pipefail
@@ -32,12 +33,14 @@ if ! cmp -s "$here/tests/peers/package.json" "$peers/package.json" || [ ! -d "$p
   (cd "$peers" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
 fi
 
-# --- Python venv with mcstatus -------------------------------------------------------
+# --- Python venv with mcstatus (interop peer) and schemathesis (OpenAPI checks) ------
 venv="$cache/venv"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import mcstatus' 2>/dev/null; then
-  log "python venv with mcstatus into $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check 'mcstatus==14.2.0' >&2
+python_pins=('mcstatus==14.2.0' 'schemathesis==4.32.5')
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/pip" freeze 2>/dev/null | grep -qxF 'schemathesis==4.32.5' \
+  || ! "$venv/bin/python" -c 'import mcstatus, schemathesis' 2>/dev/null; then
+  log "python venv with ${python_pins[*]} into $venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "${python_pins[@]}" >&2
 fi
 
 echo "MCSTAT_NODE_MODULES=$peers/node_modules"

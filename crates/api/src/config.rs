@@ -200,9 +200,10 @@ mod tests {
         ))
         .expect_err("trailing slash");
         assert!(err.to_string().contains("api_cors_origins"), "{err}");
-        let err =
-            ApiConfig::from_source(&ConfigSource::from_toml(r#"api_cors_origins = "a.example""#))
-                .expect_err("no scheme");
+        let err = ApiConfig::from_source(&ConfigSource::from_toml(
+            r#"api_cors_origins = "a.example""#,
+        ))
+        .expect_err("no scheme");
         assert!(err.to_string().contains("https://"), "{err}");
     }
 
@@ -216,10 +217,12 @@ mod tests {
         ))
         .expect_err("zero burst");
         assert!(err.to_string().contains("MCSTAT_API_RATE_BURST"), "{err}");
-        let err =
-            ApiConfig::from_source(&ConfigSource::from_toml("api_rate_per_minute = 1000000"))
-                .expect_err("too many");
-        assert!(err.to_string().contains("MCSTAT_API_RATE_PER_MINUTE"), "{err}");
+        let err = ApiConfig::from_source(&ConfigSource::from_toml("api_rate_per_minute = 1000000"))
+            .expect_err("too many");
+        assert!(
+            err.to_string().contains("MCSTAT_API_RATE_PER_MINUTE"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -348,6 +348,22 @@ impl PlayersResponse {
     }
 }
 
+/// The body of `GET /v1/icon/{address}`: PNG bytes (for the OpenAPI document only).
+#[derive(Debug)]
+pub struct PngBytes;
+
+impl utoipa::PartialSchema for PngBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .content_media_type("image/png")
+            .description(Some("A PNG image (64×64 for a vanilla server)"))
+            .into()
+    }
+}
+
+impl ToSchema for PngBytes {}
+
 /// The path of a target's icon on this API, its address percent-encoded.
 #[must_use]
 pub fn icon_path(target: &Target) -> String {

@@ -129,7 +129,10 @@ fn cors(api: &ApiConfig) -> Option<CorsLayer> {
 async fn openapi_json() -> Response {
     match openapi::json() {
         Ok(doc) => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             doc,
         )
             .into_response(),

@@ -228,7 +228,10 @@ fn finish_problem(response: Response, id: &str, path: &str) -> Response {
 
 /// A route layer: the matched route's template as the metrics label.
 pub(crate) async fn route_label(req: Request, next: Next) -> Response {
-    let route: &'static str = match req.extensions().get::<MatchedPath>().map(MatchedPath::as_str)
+    let route: &'static str = match req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
     {
         Some("/v1/status/{address}") => "/v1/status/{address}",
         Some("/v1/players/{address}") => "/v1/players/{address}",
@@ -313,8 +316,14 @@ mod tests {
     #[test]
     fn client_ip_comes_from_the_proxy_header_only_when_configured() {
         let mut h = HeaderMap::new();
-        h.append("x-forwarded-for", HeaderValue::from_static("1.1.1.1, 198.51.100.4"));
-        h.append("x-forwarded-for", HeaderValue::from_static("garbage, 203.0.113.9:4431"));
+        h.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("1.1.1.1, 198.51.100.4"),
+        );
+        h.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("garbage, 203.0.113.9:4431"),
+        );
         let peer = Some(IpAddr::from([10, 0, 0, 1]));
         assert_eq!(client_ip(&h, None, peer), IpAddr::from([10, 0, 0, 1]));
         let xff = HeaderName::from_static("x-forwarded-for");
@@ -323,7 +332,10 @@ mod tests {
             IpAddr::from([203, 0, 113, 9])
         );
         let real = HeaderName::from_static("x-real-ip");
-        assert_eq!(client_ip(&h, Some(&real), peer), IpAddr::from([10, 0, 0, 1]));
+        assert_eq!(
+            client_ip(&h, Some(&real), peer),
+            IpAddr::from([10, 0, 0, 1])
+        );
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().expect("ip");
         assert_eq!(
             client_ip(&HeaderMap::new(), None, Some(mapped)),

@@ -17,7 +17,7 @@ use mcstat_core::{
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::dto::{ApiEdition, PlayersResponse, StatusResponse};
+use crate::dto::{ApiEdition, PlayersResponse, PngBytes, StatusResponse};
 use crate::metrics as m;
 use crate::middleware::ClientIp;
 use crate::problem::{ApiError, Problem, ProblemCode};
@@ -87,7 +87,10 @@ fn target_from(
     query: Result<Query<EditionQuery>, QueryRejection>,
 ) -> Result<Target, ApiError> {
     let Path(address) = path.map_err(|e| {
-        ApiError::new(ProblemCode::BadAddress, format!("not a server address: {e}"))
+        ApiError::new(
+            ProblemCode::BadAddress,
+            format!("not a server address: {e}"),
+        )
     })?;
     let Query(query) = query.map_err(|e| {
         ApiError::new(
@@ -155,7 +158,12 @@ async fn lookup_status(
         .status(&user, target)
         .await
         .map_err(lookup_error)?;
-    record("status", &observed, protocol_label(&observed.value), started);
+    record(
+        "status",
+        &observed,
+        protocol_label(&observed.value),
+        started,
+    );
     Ok(observed)
 }
 
@@ -242,7 +250,7 @@ pub async fn players(
         EditionQuery,
     ),
     responses(
-        (status = 200, description = "The icon", content_type = "image/png", body = [u8]),
+        (status = 200, description = "The icon", content_type = "image/png", body = PngBytes),
         (status = 400, description = "`bad_address` or `bad_request`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`refused_target`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`no_icon` (online without an icon) or `server_offline`", body = Problem, content_type = "application/problem+json"),
@@ -301,7 +309,15 @@ mod tests {
         assert_eq!(t.edition(), Edition::Bedrock);
         let e = parse_target("bedrock:a.example", Some(ApiEdition::Java)).expect_err("disagree");
         assert_eq!(e.code, ProblemCode::BadRequest);
-        for bad in ["", "  ", "bedrock:", "a..b", "host:99999", "[::1", "exa mple.net"] {
+        for bad in [
+            "",
+            "  ",
+            "bedrock:",
+            "a..b",
+            "host:99999",
+            "[::1",
+            "exa mple.net",
+        ] {
             let e = parse_target(bad, None).expect_err(bad);
             assert_eq!(e.code, ProblemCode::BadAddress, "{bad}");
         }
