@@ -17,14 +17,19 @@
 //!
 //! ## Several replicas
 //! Replicas sharing one store share the work through the [`LeasePort`](crate::ports::LeasePort):
-//! a replica polls a target only while it holds the lease `poll:<target key>`, taken
+//! a replica polls a target only while it holds the lease `poll:<scope>:<target key>`
+//! (scope: `all`, or the platforms of [`Scheduler::for_platforms`]), taken
 //! with a TTL of 1.5 intervals and renewed by every poll. The holder keeps a target
 //! (its in-memory tracker stays exact); when it dies, the lease ends within 1.5
 //! intervals and the next replica whose poll time comes takes the target over,
 //! rebuilding the tracker from the shared history. Each interval slot is polled at
 //! most once in total. Transition notifications are also deduplicated by a lease
-//! on `notify:<target key>:<down|up>:<outage start>`. [`MemoryLeases`] serves a
-//! single process.
+//! on `notify:<scope>:<target key>:<down|up>:<outage start>`. [`MemoryLeases`]
+//! serves a single process.
+//!
+//! A process that runs one bot only serves its platform's watches
+//! ([`Scheduler::for_platforms`]); the Telegram and the Discord processes then each
+//! poll a server both watch (once per interval each).
 
 mod lease;
 mod notify;

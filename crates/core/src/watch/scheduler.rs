@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 use futures_util::StreamExt as _;
 
-use crate::domain::{HistorySample, StatusOutcome, Target, Timestamp, Watch};
+use crate::domain::{HistorySample, Platform, StatusOutcome, Target, Timestamp, Watch};
 use crate::ports::{
     Clock, HistoryStore, LeasePort, Notification, NotificationEvent, Notifier, NotifyError,
     StatusSource, WatchStore,
@@ -123,6 +123,10 @@ pub struct Scheduler {
     ports: SchedulerPorts,
     config: WatchConfig,
     holder: String,
+    /// The platforms whose watches this scheduler serves (`None`: all).
+    platforms: Option<BTreeSet<Platform>>,
+    /// The lease namespace: `all`, or the platforms joined by `+`.
+    scope: String,
     state: Mutex<State>,
 }
 
@@ -145,8 +149,23 @@ impl Scheduler {
             ports,
             config,
             holder: holder.into(),
+            platforms: None,
+            scope: "all".to_owned(),
             state: Mutex::default(),
         }
+    }
+
+    /// Serve only the watches of chats on `platforms` (a process that runs only the
+    /// Telegram bot has no way to tell Discord channels). Schedulers serving
+    /// different platform sets poll and notify independently (their leases are
+    /// namespaced by the set: `poll:telegram:<target>`); schedulers serving the same
+    /// set share the work.
+    #[must_use]
+    pub fn for_platforms(mut self, platforms: impl IntoIterator<Item = Platform>) -> Self {
+        let set: BTreeSet<Platform> = platforms.into_iter().collect();
+        self.scope = set.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("+");
+        self.platforms = Some(set);
+        self
     }
 
     /// The settings.
@@ -185,7 +204,12 @@ impl Scheduler {
             }
         };
         let mut grouped: BTreeMap<String, (Target, Vec<Watch>)> = BTreeMap::new();
-        for watch in watches {
+        let served = |w: &Watch| {
+            self.platforms
+                .as_ref()
+                .is_none_or(|set| set.contains(&w.chat.platform()))
+        };
+        for watch in watches.into_iter().filter(|w| served(w)) {
             grouped
                 .entry(watch.target.key())
                 .or_insert_with(|| (watch.target.clone(), Vec::new()))
@@ -393,7 +417,7 @@ impl Scheduler {
     }
 
     async fn poll_target(&self, due: Due, now: Timestamp) -> Polled {
-        let lease_key = format!("poll:{}", due.key);
+        let lease_key = format!("poll:{}:{}", self.scope, due.key);
         match self
             .ports
             .leases
@@ -581,7 +605,10 @@ impl Scheduler {
                     up_for,
                 } => (
                     NotificationEvent::WentDown { up_for },
-                    Some(format!("notify:{}:down:{}", due.key, outage_start.0)),
+                    Some(format!(
+                        "notify:{}:{}:down:{}",
+                        self.scope, due.key, outage_start.0
+                    )),
                     None,
                 ),
                 Change::CameBack {
@@ -591,7 +618,8 @@ impl Scheduler {
                 } => (
                     NotificationEvent::CameBack { down_for },
                     Some(format!(
-                        "notify:{}:up:{}",
+                        "notify:{}:{}:up:{}",
+                        self.scope,
                         due.key,
                         outage_start.unwrap_or(at).0
                     )),

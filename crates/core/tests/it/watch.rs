@@ -674,7 +674,7 @@ async fn run_sleeps_on_the_clock_until_shutdown_and_releases_its_leases() {
         "one poll per interval over ten intervals: {}",
         polls.len()
     );
-    assert_eq!(w.leases.holder(&format!("poll:{}", t.key())), None);
+    assert_eq!(w.leases.holder(&format!("poll:all:{}", t.key())), None);
 }
 
 #[tokio::test]
@@ -777,7 +777,7 @@ async fn a_released_lease_lets_the_other_replica_take_over_at_once() {
     w.run_for(&[&b], MIN).await;
     assert_eq!(w.source.polls_of(&t).len(), 2, "b polled the next slot");
     assert_eq!(
-        w.leases.holder(&format!("poll:{}", t.key())).as_deref(),
+        w.leases.holder(&format!("poll:all:{}", t.key())).as_deref(),
         Some("b")
     );
 }
@@ -899,4 +899,49 @@ async fn watches_lists_state_and_uptime_and_uptime_reports_outages() {
         .expect("ok");
     assert_eq!(history.len(), 41);
     assert!(history.windows(2).all(|p| p[0].at < p[1].at));
+}
+
+#[tokio::test]
+async fn schedulers_of_different_platforms_each_serve_their_own_chats() {
+    use mcstat_core::domain::Platform;
+    let w = World::new();
+    let t = target("play.example.net");
+    let tg = chat("1");
+    let dc = ChatRef::new(Platform::Discord, "900").expect("valid");
+    w.watch(&tg, &t, &[]).await;
+    w.watch(&dc, &t, &[]).await;
+    let telegram = w.scheduler("tg-1").for_platforms([Platform::Telegram]);
+    let discord = w.scheduler("dc-1").for_platforms([Platform::Discord]);
+    let telegram2 = w.scheduler("tg-2").for_platforms([Platform::Telegram]);
+    telegram.poll_once(w.clock.now()).await;
+    discord.poll_once(w.clock.now()).await;
+    telegram2.poll_once(w.clock.now()).await;
+    assert_eq!(
+        w.source.polls_of(&t).len(),
+        1,
+        "a starting scheduler takes a sample of this slot from the history"
+    );
+    w.source.set_down(&t, true);
+    w.run_for(&[&telegram, &discord, &telegram2], 3 * MIN).await;
+    assert_eq!(
+        w.source.polls_of(&t).len(),
+        1 + 3 * 2,
+        "once per interval per platform, not per replica"
+    );
+    let sent = w.recorder.sent();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(
+        w.recorder.events_for(&tg),
+        vec![NotificationEvent::WentDown { up_for: None }]
+    );
+    assert_eq!(
+        w.recorder.events_for(&dc),
+        vec![NotificationEvent::WentDown { up_for: None }]
+    );
+    assert_eq!(
+        w.leases
+            .holder(&format!("poll:telegram:{}", t.key()))
+            .as_deref(),
+        Some("tg-1")
+    );
 }
