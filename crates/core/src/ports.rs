@@ -79,7 +79,8 @@ pub enum StoreError {
 
 /// What a cache holds for one key.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+// Adjacently tagged: an internally tagged enum cannot hold `Players(None)`.
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum CachedValue {
     /// A status outcome (online or offline).
     Status(StatusOutcome),
