@@ -27,6 +27,10 @@
 //! on `notify:<scope>:<target key>:<down|up>:<outage start>`. [`MemoryLeases`]
 //! serves a single process.
 //!
+//! Watches whose chat id contains `:` are marker records of other features (the
+//! Discord bot's live messages), not chats: the scheduler skips them
+//! ([`is_chat_watch`], replaceable with [`Scheduler::with_filter`]).
+//!
 //! A process that runs one bot only serves its platform's watches
 //! ([`Scheduler::for_platforms`]); the Telegram and the Discord processes then each
 //! poll a server both watch (once per interval each).
@@ -44,7 +48,7 @@ use std::time::Duration;
 
 pub use lease::MemoryLeases;
 pub use notify::{NoNotifier, NotifierRouter};
-pub use scheduler::{PollReport, Scheduler, SchedulerPorts};
+pub use scheduler::{PollReport, Scheduler, SchedulerPorts, is_chat_watch};
 pub use service::{AddOutcome, MAX_PLAYER_NAME_LEN, WatchError, WatchService, WatchSummary};
 pub use tracker::{Change, Observation, PlayerView, TargetState, TargetTracker};
 pub use uptime::{Outage, UptimeReport, UptimeWindow};

@@ -127,6 +127,8 @@ pub struct Scheduler {
     platforms: Option<BTreeSet<Platform>>,
     /// The lease namespace: `all`, or the platforms joined by `+`.
     scope: String,
+    /// Which stored watches are chats to poll for (see [`Scheduler::with_filter`]).
+    filter: WatchFilter,
     state: Mutex<State>,
 }
 
@@ -151,8 +153,17 @@ impl Scheduler {
             holder: holder.into(),
             platforms: None,
             scope: "all".to_owned(),
+            filter: Arc::new(is_chat_watch),
             state: Mutex::default(),
         }
+    }
+
+    /// Serve only the stored watches `filter` accepts (replacing the default,
+    /// [`is_chat_watch`]). For frontends that keep other records in the watch store.
+    #[must_use]
+    pub fn with_filter(mut self, filter: impl Fn(&Watch) -> bool + Send + Sync + 'static) -> Self {
+        self.filter = Arc::new(filter);
+        self
     }
 
     /// Serve only the watches of chats on `platforms` (a process that runs only the
@@ -209,7 +220,10 @@ impl Scheduler {
                 .as_ref()
                 .is_none_or(|set| set.contains(&w.chat.platform()))
         };
-        for watch in watches.into_iter().filter(|w| served(w)) {
+        for watch in watches
+            .into_iter()
+            .filter(|w| served(w) && (self.filter)(w))
+        {
             grouped
                 .entry(watch.target.key())
                 .or_insert_with(|| (watch.target.clone(), Vec::new()))
@@ -714,6 +728,18 @@ impl Scheduler {
         }
         true
     }
+}
+
+/// A predicate over stored watches.
+type WatchFilter = Arc<dyn Fn(&Watch) -> bool + Send + Sync>;
+
+/// The default [`Scheduler`] filter: a watch whose chat id contains `:` is not a chat
+/// that can be told but a marker record another feature keeps in the watch store
+/// (e.g. the Discord bot's live status messages, `live:<channel>:<message>`).
+/// Telegram chat ids and Discord channel ids never contain `:`.
+#[must_use]
+pub fn is_chat_watch(watch: &Watch) -> bool {
+    !watch.chat.id().contains(':')
 }
 
 /// The slot to poll now, if the target is due.

@@ -945,3 +945,29 @@ async fn schedulers_of_different_platforms_each_serve_their_own_chats() {
         Some("tg-1")
     );
 }
+
+#[tokio::test]
+async fn marker_records_in_the_watch_store_are_not_polled_or_told() {
+    use mcstat_core::domain::Platform;
+    let w = World::new();
+    let t = target("play.example.net");
+    let live = ChatRef::new(Platform::Discord, "live:123:456").expect("valid");
+    w.watches
+        .add_watch(&Watch {
+            chat: live.clone(),
+            target: t.clone(),
+            created_at: T0,
+            players: Vec::new(),
+        })
+        .await
+        .expect("stored");
+    let s = w.scheduler("a");
+    s.poll_once(w.clock.now()).await;
+    w.source.set_down(&t, true);
+    w.run_for(&[&s], 3 * MIN).await;
+    assert_eq!(w.source.poll_count(), 0, "a marker is not a watch");
+
+    let all = w.scheduler("b").with_filter(|_| true);
+    all.poll_once(w.clock.now()).await;
+    assert_eq!(w.source.poll_count(), 1, "a custom filter decides");
+}
