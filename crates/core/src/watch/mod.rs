@@ -14,6 +14,8 @@
 //!   (a [`NotifierRouter`] holds one per platform). Drive it with
 //!   [`Scheduler::run`], or step it with [`Scheduler::poll_once`] in tests.
 //! - [`uptime`]: pure functions from samples to uptime ratios and outages.
+//! - [`text`]: the same plain-text wording of notifications, durations and ratios
+//!   for every bot.
 //!
 //! ## Several replicas
 //! Replicas sharing one store share the work through the [`LeasePort`](crate::ports::LeasePort):
@@ -40,6 +42,7 @@ mod notify;
 mod scheduler;
 mod service;
 pub mod slot;
+pub mod text;
 pub mod tracker;
 pub mod uptime;
 
