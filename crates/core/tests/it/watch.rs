@@ -971,3 +971,72 @@ async fn marker_records_in_the_watch_store_are_not_polled_or_told() {
     all.poll_once(w.clock.now()).await;
     assert_eq!(w.source.poll_count(), 1, "a custom filter decides");
 }
+
+#[tokio::test]
+async fn watch_service_audits_changes_and_reports_store_failures() {
+    use mcstat_core::ports::{MockAuditLog, MockHistoryStore, MockWatchStore};
+    use mockall::predicate::function;
+
+    let clock = clock();
+    let (c, u, t) = (chat("1"), user("7"), target("a.example.net"));
+
+    let mut store = MockWatchStore::new();
+    store.expect_watches_of().times(1).returning(|_| Ok(vec![]));
+    store.expect_add_watch().times(1).returning(|_| Ok(true));
+    store
+        .expect_remove_watch()
+        .times(1)
+        .returning(|_, _| Ok(true));
+    let mut audit = MockAuditLog::new();
+    audit
+        .expect_append_audit()
+        .with(function(|e: &mcstat_core::domain::AuditEntry| {
+            e.action == "watch add a.example.net" && e.at == T0
+        }))
+        .times(1)
+        .returning(|_| Ok(()));
+    audit
+        .expect_append_audit()
+        .with(function(|e: &mcstat_core::domain::AuditEntry| {
+            e.action == "watch remove a.example.net"
+        }))
+        .times(1)
+        .returning(|_| Err(StoreError::Unavailable("audit down".into())));
+    let svc = WatchService::new(
+        Arc::new(store),
+        Arc::new(MockHistoryStore::new()),
+        Arc::clone(&clock) as Arc<dyn Clock>,
+        config(),
+    )
+    .with_audit(Arc::new(audit));
+    assert_eq!(
+        svc.watch(&c, &u, &t, &[]).await.expect("added"),
+        AddOutcome::Added
+    );
+    assert!(
+        svc.unwatch(&c, &u, &t)
+            .await
+            .expect("a failing audit log is not an error"),
+    );
+
+    let mut failing = MockWatchStore::new();
+    failing
+        .expect_watches_of()
+        .returning(|_| Err(StoreError::Unavailable("down".into())));
+    let mut history = MockHistoryStore::new();
+    history
+        .expect_samples()
+        .returning(|_, _, _| Err(StoreError::Unavailable("down".into())));
+    let svc = WatchService::new(
+        Arc::new(failing),
+        Arc::new(history),
+        Arc::clone(&clock) as Arc<dyn Clock>,
+        config(),
+    );
+    assert!(matches!(
+        svc.watch(&c, &u, &t, &[]).await,
+        Err(WatchError::Store(StoreError::Unavailable(_)))
+    ));
+    assert!(matches!(svc.watches(&c).await, Err(WatchError::Store(_))));
+    assert!(matches!(svc.uptime(&t).await, Err(WatchError::Store(_))));
+}
