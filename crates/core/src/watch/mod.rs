@@ -17,6 +17,58 @@
 //! - [`text`]: the same plain-text wording of notifications, durations and ratios
 //!   for every bot.
 //!
+//! ## Wiring (a bot's `main`)
+//! ```
+//! use std::sync::Arc;
+//!
+//! use mcstat_core::Platform;
+//! use mcstat_core::ports::{Clock, HistoryStore, LeasePort, Notifier, StatusSource, WatchStore};
+//! use mcstat_core::watch::{
+//!     MemoryLeases, NotifierRouter, Scheduler, SchedulerPorts, WatchConfig, WatchService,
+//! };
+//!
+//! /// `store`: the file store or Redis; `leases`: `MemoryLeases` for one process,
+//! /// the Redis leases for replicas; `telegram`: this bot's `Notifier`.
+//! fn wire<S: WatchStore + HistoryStore + 'static>(
+//!     store: Arc<S>,
+//!     source: Arc<dyn StatusSource>,
+//!     leases: Arc<dyn LeasePort>,
+//!     telegram: Arc<dyn Notifier>,
+//!     clock: Arc<dyn Clock>,
+//!     replica: &str,
+//! ) -> (WatchService, Scheduler) {
+//!     let config = WatchConfig::default();
+//!     let service = WatchService::new(store.clone(), store.clone(), clock.clone(), config.clone());
+//!     let ports = SchedulerPorts {
+//!         watches: store.clone(),
+//!         history: store,
+//!         source,
+//!         notifier: Arc::new(NotifierRouter::new().with(Platform::Telegram, telegram)),
+//!         leases,
+//!         clock,
+//!     };
+//!     let scheduler = Scheduler::new(ports, config, replica).for_platforms([Platform::Telegram]);
+//!     // Then: tokio::spawn(async move { scheduler.run(shutdown_signal).await });
+//!     (service, scheduler)
+//! }
+//! # let _ = wire::<Never>;
+//! # let _ = MemoryLeases::new;
+//! # struct Never;
+//! # #[async_trait::async_trait]
+//! # impl WatchStore for Never {
+//! #     async fn add_watch(&self, _: &mcstat_core::Watch) -> Result<bool, mcstat_core::ports::StoreError> { unimplemented!() }
+//! #     async fn remove_watch(&self, _: &mcstat_core::ChatRef, _: &mcstat_core::Target) -> Result<bool, mcstat_core::ports::StoreError> { unimplemented!() }
+//! #     async fn watches_of(&self, _: &mcstat_core::ChatRef) -> Result<Vec<mcstat_core::Watch>, mcstat_core::ports::StoreError> { unimplemented!() }
+//! #     async fn all_watches(&self) -> Result<Vec<mcstat_core::Watch>, mcstat_core::ports::StoreError> { unimplemented!() }
+//! # }
+//! # #[async_trait::async_trait]
+//! # impl HistoryStore for Never {
+//! #     async fn append_sample(&self, _: &mcstat_core::HistorySample) -> Result<(), mcstat_core::ports::StoreError> { unimplemented!() }
+//! #     async fn samples(&self, _: &mcstat_core::Target, _: mcstat_core::Timestamp, _: mcstat_core::Timestamp) -> Result<Vec<mcstat_core::HistorySample>, mcstat_core::ports::StoreError> { unimplemented!() }
+//! #     async fn prune(&self, _: mcstat_core::Timestamp) -> Result<u64, mcstat_core::ports::StoreError> { unimplemented!() }
+//! # }
+//! ```
+//!
 //! ## Several replicas
 //! Replicas sharing one store share the work through the [`LeasePort`](crate::ports::LeasePort):
 //! a replica polls a target only while it holds the lease `poll:<scope>:<target key>`
