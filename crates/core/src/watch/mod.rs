@@ -118,7 +118,8 @@ pub struct WatchConfig {
     pub max_watches_per_chat: usize,
     /// How many player names one watch may follow (10).
     pub max_players_per_watch: usize,
-    /// How often each watched server is polled (60 s).
+    /// How often each watched server is polled (60 s; at least
+    /// [`WatchConfig::MIN_INTERVAL`]).
     pub interval: Duration,
     /// How many consecutive failed polls make an outage (2): one lost ping is not
     /// one. One answering poll ends it.
@@ -164,6 +165,18 @@ impl Default for WatchConfig {
 }
 
 impl WatchConfig {
+    /// The shortest poll interval: smaller values count as this.
+    pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+    /// The settings with the interval at least [`Self::MIN_INTERVAL`] and the
+    /// concurrency at least 1 (what the services use).
+    #[must_use]
+    pub fn normalized(mut self) -> Self {
+        self.interval = self.interval.max(Self::MIN_INTERVAL);
+        self.max_concurrency = self.max_concurrency.max(1);
+        self
+    }
+
     /// The TTL of a poll lease: 1.5 intervals, so the holder's renewal always comes
     /// before it ends, and a dead holder's targets move on within one more interval.
     #[must_use]

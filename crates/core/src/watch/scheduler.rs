@@ -149,7 +149,7 @@ impl Scheduler {
     pub fn new(ports: SchedulerPorts, config: WatchConfig, holder: impl Into<String>) -> Self {
         Self {
             ports,
-            config,
+            config: config.normalized(),
             holder: holder.into(),
             platforms: None,
             scope: "all".to_owned(),
@@ -349,6 +349,16 @@ impl Scheduler {
     /// progress finishes first (each is bounded by the source's deadline). On the
     /// way out the poll leases are released, so another replica takes over at once.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
+        self.run_with(shutdown, |_| {}).await;
+    }
+
+    /// [`run`](Self::run), handing every round's [`PollReport`] to `on_report` (for
+    /// metrics).
+    pub async fn run_with(
+        &self,
+        shutdown: impl Future<Output = ()>,
+        mut on_report: impl FnMut(&PollReport),
+    ) {
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
             if shutdown.as_mut().now_or_never().is_some() {
@@ -364,6 +374,7 @@ impl Scheduler {
                     "watch polls"
                 );
             }
+            on_report(&report);
             let now = self.ports.clock.now();
             let wait = self.next_wake(now).since(now).max(Duration::from_millis(1));
             let sleep = self.ports.clock.sleep(wait);

@@ -667,7 +667,13 @@ async fn run_sleeps_on_the_clock_until_shutdown_and_releases_its_leases() {
             std::task::Poll::Pending
         }
     });
-    s.run(shutdown).await;
+    let mut rounds = 0;
+    s.run_with(shutdown, |report| {
+        rounds += 1;
+        assert!(report.failed.is_empty());
+    })
+    .await;
+    assert!(rounds >= 10, "{rounds} rounds reported");
     let polls = w.source.polls_of(&t);
     assert!(
         (10..=11).contains(&polls.len()),
@@ -1039,4 +1045,20 @@ async fn watch_service_audits_changes_and_reports_store_failures() {
     ));
     assert!(matches!(svc.watches(&c).await, Err(WatchError::Store(_))));
     assert!(matches!(svc.uptime(&t).await, Err(WatchError::Store(_))));
+}
+
+#[test]
+fn config_is_normalized() {
+    let c = WatchConfig {
+        interval: Duration::ZERO,
+        max_concurrency: 0,
+        ..WatchConfig::default()
+    }
+    .normalized();
+    assert_eq!(c.interval, WatchConfig::MIN_INTERVAL);
+    assert_eq!(c.max_concurrency, 1);
+    assert_eq!(
+        WatchConfig::default().poll_lease_ttl(),
+        Duration::from_secs(90)
+    );
 }
