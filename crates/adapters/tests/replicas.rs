@@ -272,7 +272,7 @@ async fn three_replicas_poll_once_per_interval_notify_once_and_survive_a_kill() 
 
     // The others take over within the lease TTL (1.5 intervals) and go on polling
     // once per interval; server 0 comes back and each chat is told once more.
-    wait(INTERVAL * 3).await;
+    wait(INTERVAL * 4).await;
     let before: Vec<usize> = peers.iter().map(Peer::polls).collect();
     wait(INTERVAL * 4).await;
     for (peer, before) in peers.iter().zip(&before).skip(1) {
@@ -286,7 +286,7 @@ async fn three_replicas_poll_once_per_interval_notify_once_and_survive_a_kill() 
     peers[0].up().await;
     let outage = went_down.elapsed();
     assert_eq!(peers[0].target(), down, "same port again");
-    wait(INTERVAL * 3).await;
+    wait(INTERVAL * 4).await;
     for chat in &chats {
         let events = notifier.events(chat, &down);
         assert_eq!(events.len(), 2, "{chat}: {events:?}");
