@@ -232,21 +232,18 @@ impl Scheduler {
         }
         let mut state = self.state();
         let old = std::mem::take(&mut state.plan);
-        state.plan = grouped
+        let plan: BTreeMap<String, Planned> = grouped
             .into_iter()
             .map(|(key, (target, watches))| {
-                let done = old.get(&key).and_then(|p| p.done);
-                let slots = Slots::for_key(&key, self.config.interval);
                 let planned = Planned {
+                    slots: Slots::for_key(&key, self.config.interval),
+                    done: old.get(&key).and_then(|p| p.done),
                     target,
                     watches,
-                    slots,
-                    done,
                 };
                 (key, planned)
             })
             .collect();
-        let plan = std::mem::take(&mut state.plan);
         state.trackers.retain(|key, _| plan.contains_key(key));
         state.plan = plan;
         state.loaded_at = Some(now);
