@@ -103,7 +103,7 @@ fn client_ip(headers: &HeaderMap, header: Option<&HeaderName>, peer: Option<IpAd
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|s| parse_forwarded_ip(s.trim()))
-            .last()
+            .next_back()
     });
     from_header
         .or(peer)
