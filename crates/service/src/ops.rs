@@ -19,7 +19,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use mcstat_core::ports::ChatStore;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
 /// How long `/readyz` waits for the store.
@@ -32,6 +32,12 @@ pub struct MetricsError(String);
 
 static METRICS: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// The histogram buckets (seconds) of every metric whose name ends in `_seconds`
+/// (lookups, requests, updates): 5 ms to 30 s. Other histograms are summaries.
+pub const SECONDS_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
 /// Install the process-wide Prometheus recorder (once; later calls return the same
 /// handle).
 ///
@@ -42,6 +48,8 @@ pub fn install_metrics() -> Result<PrometheusHandle, MetricsError> {
         return Ok(handle.clone());
     }
     let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+        .map_err(|e| MetricsError(e.to_string()))?
         .install_recorder()
         .map_err(|e| MetricsError(e.to_string()))?;
     // A racing caller may have installed one first; theirs wins, ours was refused above.
