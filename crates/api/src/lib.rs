@@ -45,6 +45,7 @@ use mcstat_service::backend::Backend;
 use mcstat_service::ops::{self, Ops};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use config::ApiConfig;
@@ -93,22 +94,31 @@ pub fn app(
             middleware::rate_limit,
         ))
         .with_state(AppState { lookups });
-    let mut router = Router::new()
+    let router = Router::new()
         .route("/openapi.json", get(openapi_json))
         .merge(v1)
-        .merge(ops::router(Ops::new(Arc::clone(&backend.chats), metrics)))
+        .merge(ops::router(Ops::new(Arc::clone(&backend.chats), metrics)));
+    with_layers(router, api)
+}
+
+/// The layers around every route: route labels, the 404 fallback, CORS, panics as
+/// 500 problems, and the outer request middleware.
+fn with_layers(router: Router, api: &ApiConfig) -> Router {
+    let mut router = router
         .route_layer(axum::middleware::from_fn(middleware::route_label))
         .fallback(not_found);
     if let Some(cors) = cors(api) {
         router = router.layer(cors);
     }
-    router.layer(axum::middleware::from_fn_with_state(
-        Outer {
-            ids: Arc::new(RequestIds::new()),
-            client_ip_header: api.api_client_ip_header.clone(),
-        },
-        middleware::outer,
-    ))
+    router.layer(CatchPanicLayer::custom(panic_response)).layer(
+        axum::middleware::from_fn_with_state(
+            Outer {
+                ids: Arc::new(RequestIds::new()),
+                client_ip_header: api.api_client_ip_header.clone(),
+            },
+            middleware::outer,
+        ),
+    )
 }
 
 fn cors(api: &ApiConfig) -> Option<CorsLayer> {
@@ -124,6 +134,18 @@ fn cors(api: &ApiConfig) -> Option<CorsLayer> {
             .expose_headers([header::RETRY_AFTER, REQUEST_ID])
             .max_age(Duration::from_secs(3600)),
     )
+}
+
+/// A handler that panicked (a bug) answers 500 `internal`; the request's span and id
+/// are in the log line.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %message, "handler panicked");
+    ApiError::new(ProblemCode::Internal, "internal error").into_response()
 }
 
 async fn openapi_json() -> Response {
@@ -193,4 +215,37 @@ pub async fn run(service: ServiceConfig, api: ApiConfig) -> Result<(), RunError>
     housekeeping.abort();
     tracing::info!("HTTP API stopped; requests in flight finished");
     result.map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_500_problem_and_the_server_lives_on() {
+        async fn boom() -> &'static str {
+            panic!("boom")
+        }
+        let router = with_layers(
+            Router::new().route("/boom", get(boom)),
+            &ApiConfig::default(),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(serve(listener, router, std::future::pending()));
+        for _ in 0..2 {
+            let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            s.write_all(b"GET /boom HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .await
+                .expect("write");
+            let mut out = String::new();
+            s.read_to_string(&mut out).await.expect("read");
+            assert!(out.starts_with("HTTP/1.1 500"), "{out}");
+            assert!(out.contains("application/problem+json"), "{out}");
+            assert!(out.contains("\"code\":\"internal\""), "{out}");
+            assert!(out.contains("x-request-id"), "{out}");
+        }
+    }
 }

@@ -250,5 +250,22 @@ mod tests {
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "9");
         assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+
+        let backend = mcstat_core::ports::SourceError::Backend("no resolv.conf".into());
+        let e = ApiError::from(LookupError::Backend(std::sync::Arc::new(backend)));
+        assert_eq!(e.code, ProblemCode::Unavailable);
+        assert!(
+            !e.detail.contains("resolv.conf"),
+            "internals stay in the logs"
+        );
+        assert_eq!(e.into_response().status(), StatusCode::SERVICE_UNAVAILABLE);
+
+        let ip = "192.168.1.2".parse().expect("ip");
+        let violation = mcstat_core::TargetPolicy::public_only()
+            .check(ip)
+            .expect_err("private");
+        let e = ApiError::from(LookupError::Policy(violation));
+        assert_eq!(e.code, ProblemCode::RefusedTarget);
+        assert_eq!(e.problem().status, 403);
     }
 }
