@@ -248,9 +248,9 @@ async fn on_callback(app: &App, q: CallbackQuery) -> Result<(), RequestError> {
         )
         .await;
     }
-    let message = q.message.as_ref().and_then(|m| match m {
-        MaybeInaccessibleMessage::Regular(m) => Some((m.chat.id, m.id)),
-        MaybeInaccessibleMessage::Inaccessible(m) => Some((m.chat.id, m.message_id)),
+    let message = q.message.as_ref().map(|m| match m {
+        MaybeInaccessibleMessage::Regular(m) => (m.chat.id, m.id),
+        MaybeInaccessibleMessage::Inaccessible(m) => (m.chat.id, m.message_id),
     });
     // Buttons under an inline-mode message have no chat: the user's own state counts.
     let chat_id = message.map_or(

@@ -27,7 +27,6 @@ pub const DEFAULT_WEBHOOK_ADDR: &str = "0.0.0.0:8080";
 pub type RunError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The Bot API client for `config`.
-#[must_use]
 pub fn bot(config: &TelegramConfig) -> Bot {
     let bot = Bot::new(config.token.expose());
     match &config.api_url {
