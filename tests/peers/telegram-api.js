@@ -13,6 +13,11 @@
 //     fields are parsed and recorded here and `true` answered (not forwarded, so the
 //     fake never posts to the bot's webhook by itself: the test does, with and without
 //     the secret token).
+//   - sendPhoto / editMessageCaption: not served by it (HTTP 500). Here the photo's
+//     caption is stored through its sendMessage / editMessageText (marked
+//     `photo: true`, so the test sees one message per photo and its edits), and the
+//     answer is a photo Message as Telegram's; the recorded call keeps the file's name,
+//     size and whether it starts with the PNG signature.
 //   - getUpdates: its callback queries lack the required `chat_instance`: added here.
 //   - 429: it never rate-limits, so the first `fail429` sendMessage calls are answered
 //     429 with `retry_after` here (Telegram's exact shape) and not forwarded.
@@ -69,6 +74,12 @@ function parseMultipart(type, body) {
     if (!name) continue;
     let value = part.slice(at + 4);
     if (value.endsWith('\r\n')) value = value.slice(0, -2);
+    const file = head.match(/filename="([^"]*)"/);
+    if (file) {
+      fields[name[1]] = { filename: file[1], bytes: Buffer.byteLength(value, 'latin1'), png: value.slice(1, 4) === 'PNG' };
+      continue;
+    }
+    value = Buffer.from(value, 'latin1').toString('utf8');
     try { fields[name[1]] = JSON.parse(value); } catch (e) { fields[name[1]] = value; }
   }
   return fields;
@@ -111,7 +122,7 @@ function send(res, status, obj) {
         let parsed = {};
         const type = req.headers['content-type'] || '';
         if (type.startsWith('multipart/form-data')) {
-          parsed = parseMultipart(type, body);
+          parsed = parseMultipart(type, Buffer.concat(chunks).toString('latin1'));
         } else {
           try { parsed = body ? JSON.parse(body) : {}; } catch (e) { parsed = { raw: body }; }
         }
@@ -134,6 +145,30 @@ function send(res, status, obj) {
               return;
             }
             break;
+          case 'sendphoto':
+          case 'editmessagecaption': {
+            const inner = method === 'sendphoto'
+              ? { chat_id: parsed.chat_id, text: String(parsed.caption || ''), parse_mode: parsed.parse_mode, reply_markup: parsed.reply_markup, photo: true }
+              : { chat_id: parsed.chat_id, message_id: parsed.message_id, text: String(parsed.caption || ''), parse_mode: parsed.parse_mode, reply_markup: parsed.reply_markup };
+            const innerMethod = method === 'sendphoto' ? 'sendMessage' : 'editMessageText';
+            const text = JSON.stringify(inner);
+            const r = await forward(innerPort, {
+              url: req.url.replace(/\/[A-Za-z]+$/, '/' + innerMethod),
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+            }, text);
+            const data = JSON.parse(r.body);
+            const now = Math.floor(Date.now() / 1000);
+            const id = method === 'sendphoto' ? data.result.message_id : Number(parsed.message_id);
+            send(res, r.status, { ok: true, result: {
+              message_id: id,
+              date: now,
+              chat: { id: Number(parsed.chat_id), type: 'private', first_name: 'Bot' },
+              photo: [{ file_id: 'icon', file_unique_id: 'icon', width: 64, height: 64 }],
+              caption: inner.text,
+            } });
+            return;
+          }
           default:
             break;
         }

@@ -51,7 +51,11 @@ pub async fn run(service: ServiceConfig, telegram: TelegramConfig) -> Result<(),
         Err(RequestError::Api(ApiError::InvalidToken)) => {
             return Err("Telegram refused the bot token: check MCSTAT_TELEGRAM_TOKEN".into());
         }
-        Err(e) => return Err(format!("cannot reach the Bot API (getMe): {e}").into()),
+        Err(e) => {
+            return Err(
+                format!("cannot reach the Bot API (getMe): {}", ops::error_chain(&e)).into(),
+            );
+        }
     };
     let username = me.username.clone().unwrap_or_default();
     tracing::info!(bot = %username, mode = if telegram.webhook.is_some() { "webhook" } else { "polling" }, "starting");
@@ -129,7 +133,7 @@ pub async fn run(service: ServiceConfig, telegram: TelegramConfig) -> Result<(),
         })
     };
 
-    let app = Arc::new(App::new(chat, bot.clone(), username));
+    let app = Arc::new(App::new(chat, bot.clone(), username).with_icons(telegram.icons));
     let mut dispatcher = Dispatcher::builder(bot, dptree::endpoint(handle_update))
         .dependencies(dptree::deps![app])
         .distribution_function(|u| {

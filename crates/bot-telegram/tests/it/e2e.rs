@@ -41,6 +41,7 @@ async fn status_card_then_players_edits_the_same_message() {
     assert_eq!(msgs.len(), 1, "{msgs:#?}");
     let card = &msgs[0];
     assert_eq!(card.chat_id, 7);
+    assert!(!card.photo, "no icon, so a text message");
     let t = &card.text;
     assert!(
         t.starts_with(&format!("🟢 <b>127.0.0.1:{}</b> is <b>online</b>", mc.port)),
@@ -107,6 +108,88 @@ async fn status_card_then_players_edits_the_same_message() {
     // SIGTERM: a clean exit.
     let status = bot.terminate().await;
     assert!(status.success(), "{status:?}");
+}
+
+/// A 1×1 PNG, as a server favicon.
+const ICON: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_icon_comes_as_a_photo_whose_caption_the_buttons_edit() {
+    let mc = spawn_node_peer(
+        "java-server.js",
+        &[&json!({
+            "motd": "Icon server",
+            "online": 1,
+            "sample": [{"name": "Alex", "id": "069a79f4-44e9-4726-a5be-fca90e38aaf5"}],
+            "favicon": format!("data:image/png;base64,{ICON}"),
+        })
+        .to_string()],
+    )
+    .await;
+    let api = FakeApi::start(json!({})).await;
+    let token = "1006:icon-test";
+    let _bot = BotProcess::start(&api, token, &[]);
+
+    // A plain address in a private chat is a /status.
+    api.user_says(token, private(12), 12, &format!("127.0.0.1:{}", mc.port))
+        .await;
+    let msgs = api
+        .wait_for(token, "the photo card", |m| !m.is_empty())
+        .await;
+    assert!(msgs[0].photo, "{msgs:#?}");
+    assert!(
+        msgs[0].text.contains("is <b>online</b>"),
+        "{}",
+        msgs[0].text
+    );
+    assert!(
+        msgs[0]
+            .text
+            .contains("<blockquote>Icon server</blockquote>"),
+        "{}",
+        msgs[0].text
+    );
+    let calls = api.calls().await;
+    let photo = calls
+        .iter()
+        .find(|c| c["method"] == "sendphoto")
+        .expect("sendPhoto");
+    // teloxide uploads the file as a part named by `attach://<name>`.
+    let part = photo["body"]["photo"]
+        .as_str()
+        .and_then(|p| p.strip_prefix("attach://"))
+        .expect("an uploaded file");
+    assert_eq!(photo["body"][part]["png"], true, "{photo}");
+    assert_eq!(
+        photo["body"][part]["bytes"], 70,
+        "the favicon's PNG: {photo}"
+    );
+    assert_eq!(photo["body"]["parse_mode"], "HTML", "{photo}");
+
+    let data = msgs[0].button("Players");
+    api.user_presses(token, 12, &msgs[0], &data).await;
+    let edited = api
+        .wait_for(token, "the players caption", |m| {
+            m.len() == 1 && m[0].text.starts_with("👥 ")
+        })
+        .await;
+    assert!(edited[0].text.contains("• Alex"), "{}", edited[0].text);
+    assert!(
+        api.calls()
+            .await
+            .iter()
+            .any(|c| c["method"] == "editmessagecaption"),
+        "a photo's caption is edited"
+    );
+
+    // Chatter that is not an address gets the help.
+    api.user_says(token, private(12), 12, "hello there").await;
+    let msgs = api.wait_for(token, "the help", |m| m.len() == 2).await;
+    assert!(
+        msgs[1].text.starts_with("❓ <b>Commands</b>"),
+        "{}",
+        msgs[1].text
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -78,8 +78,11 @@ pub(crate) struct FakeApi {
 pub(crate) struct BotMessage {
     pub(crate) message_id: i64,
     pub(crate) chat_id: i64,
+    /// The text, or a photo's caption.
     pub(crate) text: String,
     pub(crate) markup: Value,
+    /// Sent as a photo (the server icon) with `text` as caption.
+    pub(crate) photo: bool,
 }
 
 impl BotMessage {
@@ -128,16 +131,23 @@ impl FakeApi {
 
     /// The user presses a button with `data` under the bot's message `m`.
     pub(crate) async fn user_presses(&self, token: &str, user_id: i64, m: &BotMessage, data: &str) {
+        let mut message = json!({
+            "message_id": m.message_id,
+            "date": now_secs(),
+            "chat": {"id": m.chat_id, "type": "private", "first_name": "Tester"},
+        });
+        if m.photo {
+            message["photo"] =
+                json!([{"file_id": "icon", "file_unique_id": "icon", "width": 64, "height": 64}]);
+            message["caption"] = json!("…");
+        } else {
+            message["text"] = json!("…");
+        }
         let body = json!({
             "botToken": token,
             "date": now_secs(),
             "from": {"id": user_id, "is_bot": false, "first_name": "Tester"},
-            "message": {
-                "message_id": m.message_id,
-                "date": now_secs(),
-                "chat": {"id": m.chat_id, "type": "private", "first_name": "Tester"},
-                "text": "…",
-            },
+            "message": message,
             "data": data,
         });
         post_json(self.port, "/sendCallback", &body).await;
@@ -163,6 +173,7 @@ impl FakeApi {
                     .unwrap_or_default(),
                 text: u["message"]["text"].as_str().unwrap_or_default().to_owned(),
                 markup: u["message"]["reply_markup"].clone(),
+                photo: u["message"]["photo"] == json!(true),
             })
             .collect()
     }
