@@ -340,6 +340,31 @@ mod redis {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn a_lazy_store_made_while_redis_is_down_works_once_it_starts() {
+        let port = free_port();
+        let config =
+            RedisConfig::new(format!("redis://127.0.0.1:{port}/")).command_timeout(TIMEOUT);
+        let store = RedisStore::lazy(&config).expect("construction does not connect");
+        let cache = store.cache();
+        everything_unavailable(&store, &cache).await;
+
+        let server = RedisServer::start_on(port);
+        wait_until_back(&store).await;
+        let c = chat(Platform::Telegram, "4");
+        let state = chat_state("c.example", &[], None);
+        store.put_chat(&c, &state).await.expect("put");
+        assert_eq!(store.chat(&c).await.expect("chat"), Some(state));
+        // The first call that reached Redis recorded the format.
+        let client = redis::Client::open(server.url()).expect("client");
+        let mut con = client.get_connection().expect("connection");
+        let format: Option<String> = redis::cmd("GET")
+            .arg("mcstat:format")
+            .query(&mut con)
+            .expect("GET");
+        assert_eq!(format.as_deref(), Some("1"));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn a_cache_made_while_redis_is_down_works_once_it_starts() {
         let port = free_port();
         let config =

@@ -320,6 +320,25 @@ mod redis {
     }
 
     #[tokio::test]
+    async fn a_lazy_store_refuses_every_call_on_a_newer_format() {
+        let server = RedisServer::start();
+        redis_set(&server, "mcstat:format", "2");
+        let store = RedisStore::lazy(&RedisConfig::new(server.url())).expect("lazy");
+        let c = chat(Platform::Telegram, "3");
+        for _ in 0..2 {
+            let err = store.chat(&c).await.expect_err("too new");
+            assert!(
+                matches!(&err, StoreError::Corrupt(m) if m.contains("format version 2")),
+                "{err:?}"
+            );
+            let err = store.ping().await.expect_err("not ready either");
+            assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+        }
+        assert_eq!(redis_get(&server, "mcstat:format").as_deref(), Some("2"));
+        assert_eq!(redis_get(&server, "mcstat:chat:telegram:3"), None);
+    }
+
+    #[tokio::test]
     async fn an_unreadable_value_is_a_corrupt_error() {
         let server = RedisServer::start();
         let store = RedisStore::connect(&RedisConfig::new(server.url()))
@@ -331,6 +350,23 @@ mod redis {
             .await
             .expect_err("corrupt");
         assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn an_undecodable_cache_entry_is_corrupt() {
+        use mcstat_core::ports::StatusCache;
+
+        let server = RedisServer::start();
+        let cache = mcstat_adapters::RedisCache::new(&RedisConfig::new(server.url()).prefix("c:"))
+            .expect("cache");
+        redis_set(
+            &server,
+            "c:cache:v1:java:a.example",
+            "{\"kind\":\"status\"}",
+        );
+        let err = cache.get("java:a.example").await.expect_err("corrupt");
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+        assert_eq!(cache.get("java:b.example").await.expect("get"), None);
     }
 
     #[tokio::test]

@@ -14,7 +14,8 @@ use super::{Conn, RedisConfig, RedisStoreError};
 /// Entries expire by Redis' own clock (`SET key value PX ttl`). Construction does not
 /// contact Redis, so a service starts even when Redis is down; while it is down every
 /// call fails within the command timeout with [`StoreError::Unavailable`], which
-/// callers treat as a miss.
+/// callers treat as a miss. An entry that does not decode (written by something
+/// else under the prefix) is [`StoreError::Corrupt`], also a miss for callers.
 #[derive(Debug, Clone)]
 pub struct RedisCache {
     conn: Conn,

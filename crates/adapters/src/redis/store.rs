@@ -1,10 +1,13 @@
 //! [`RedisStore`]: chat state, watches, history and audit on Redis.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use mcstat_core::ports::{AuditLog, ChatStore, HistoryStore, StoreError, WatchStore};
 use mcstat_core::{AuditEntry, ChatRef, ChatState, HistorySample, Target, Timestamp, Watch};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::OnceCell;
 
 use super::{Conn, RedisCache, RedisConfig, RedisStoreError};
 
@@ -51,6 +54,9 @@ return seq";
 #[derive(Debug, Clone)]
 pub struct RedisStore {
     conn: Conn,
+    /// Set once the format version was checked (at `connect`, or at the first call of
+    /// a [`RedisStore::lazy`] store).
+    format_checked: Arc<OnceCell<()>>,
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
@@ -59,6 +65,31 @@ fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
 
 fn decode<T: DeserializeOwned>(what: &str, json: &str) -> Result<T, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// Read the format key; record [`FORMAT`] when there is none.
+async fn check_format(conn: &Conn) -> Result<(), RedisStoreError> {
+    let format_key = conn.key("format");
+    let found: Option<String> = conn
+        .query(redis::cmd("GET").arg(&format_key))
+        .await
+        .map_err(RedisStoreError::Unavailable)?;
+    let Some(text) = found else {
+        return conn
+            .query::<()>(redis::cmd("SET").arg(&format_key).arg(FORMAT).arg("NX"))
+            .await
+            .map_err(RedisStoreError::Unavailable);
+    };
+    match text.parse::<u64>() {
+        Ok(FORMAT) => Ok(()),
+        Ok(found) if found > FORMAT => Err(RedisStoreError::TooNew {
+            found,
+            supported: FORMAT,
+        }),
+        _ => Err(RedisStoreError::Corrupt {
+            detail: format!("unknown format version {text:?} in {format_key}"),
+        }),
+    }
 }
 
 fn eval(script: &str, keys: &[&str]) -> redis::Cmd {
@@ -78,34 +109,52 @@ impl RedisStore {
     /// [`RedisStoreError`]: `InvalidUrl`, `Unavailable` (Redis did not answer within
     /// the command timeout), `TooNew`, `Corrupt`.
     pub async fn connect(config: &RedisConfig) -> Result<Self, RedisStoreError> {
-        let conn = Conn::new(config)?;
-        let format_key = conn.key("format");
-        let found: Option<String> = conn
-            .query(redis::cmd("GET").arg(&format_key))
+        let store = Self::lazy(config)?;
+        store
+            .format_checked
+            .get_or_try_init(|| check_format(&store.conn))
+            .await?;
+        Ok(store)
+    }
+
+    /// A store that does not contact Redis yet, so a service can start while Redis is
+    /// down: the format version is checked by the first call that reaches Redis, and
+    /// until that check passes every call fails (`Unavailable` while Redis is
+    /// unreachable, `Corrupt` for a newer or unknown format).
+    ///
+    /// # Errors
+    /// [`RedisStoreError::InvalidUrl`].
+    pub fn lazy(config: &RedisConfig) -> Result<Self, RedisStoreError> {
+        Ok(Self {
+            conn: Conn::new(config)?,
+            format_checked: Arc::new(OnceCell::new()),
+        })
+    }
+
+    /// Check the format once, then run `cmd`.
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
+        self.ensure_format().await?;
+        self.conn.query(cmd).await
+    }
+
+    /// Check the format once, then run `pipe`.
+    async fn query_pipe<T: redis::FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, StoreError> {
+        self.ensure_format().await?;
+        self.conn.query_pipe(pipe).await
+    }
+
+    async fn ensure_format(&self) -> Result<(), StoreError> {
+        self.format_checked
+            .get_or_try_init(|| check_format(&self.conn))
             .await
-            .map_err(RedisStoreError::Unavailable)?;
-        match found {
-            None => {
-                conn.query::<()>(redis::cmd("SET").arg(&format_key).arg(FORMAT).arg("NX"))
-                    .await
-                    .map_err(RedisStoreError::Unavailable)?;
-            }
-            Some(text) => match text.parse::<u64>() {
-                Ok(FORMAT) => {}
-                Ok(found) if found > FORMAT => {
-                    return Err(RedisStoreError::TooNew {
-                        found,
-                        supported: FORMAT,
-                    });
-                }
-                _ => {
-                    return Err(RedisStoreError::Corrupt {
-                        detail: format!("unknown format version {text:?} in {format_key}"),
-                    });
-                }
-            },
-        }
-        Ok(Self { conn })
+            .map(drop)
+            .map_err(|e| match e {
+                RedisStoreError::Unavailable(e) => e,
+                other => StoreError::Corrupt(other.to_string()),
+            })
     }
 
     /// A [`RedisCache`] on the same connection and prefix.
@@ -123,7 +172,7 @@ impl RedisStore {
 impl ChatStore for RedisStore {
     async fn chat(&self, chat: &ChatRef) -> Result<Option<ChatState>, StoreError> {
         let key = self.conn.key(&format!("chat:{}", chat.key()));
-        let json: Option<String> = self.conn.query(redis::cmd("GET").arg(&key)).await?;
+        let json: Option<String> = self.query(redis::cmd("GET").arg(&key)).await?;
         json.map(|json| decode(&format!("chat state of {chat}"), &json))
             .transpose()
     }
@@ -136,7 +185,7 @@ impl ChatStore for RedisStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        let pong: String = self.conn.query(&redis::cmd("PING")).await?;
+        let pong: String = self.query(&redis::cmd("PING")).await?;
         if pong == "PONG" {
             Ok(())
         } else {
@@ -207,7 +256,7 @@ impl WatchStore for RedisStore {
         for chat in &chats {
             pipe.cmd("HVALS").arg(self.watches_key(chat));
         }
-        let values: Vec<Vec<String>> = self.conn.query_pipe(&pipe).await?;
+        let values: Vec<Vec<String>> = self.query_pipe(&pipe).await?;
         let mut watches = values
             .iter()
             .flatten()

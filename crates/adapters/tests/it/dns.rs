@@ -109,9 +109,16 @@ impl Dnsmasq {
             .await
     }
 
-    /// Kills dnsmasq and reaps it.
+    /// Kills dnsmasq and reaps it (dropping only kills; the runtime may end before
+    /// the zombie is collected).
     pub(crate) async fn stop(mut self) {
         let _ = self.child.kill().await;
+    }
+}
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        // Also when a test fails before `stop`.
         let _ = std::fs::remove_file(&self.hosts);
     }
 }
