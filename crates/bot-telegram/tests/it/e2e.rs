@@ -397,6 +397,63 @@ async fn webhook_refuses_requests_without_the_secret_and_serves_ops_routes() {
         msgs[0].text
     );
 
+    // Inline mode: `@bot address` offers a status card article; its buttons edit the
+    // inline message.
+    let mc = spawn_node_peer(
+        "java-server.js",
+        &[&json!({"motd": "Inline <3", "online": 4}).to_string()],
+    )
+    .await;
+    let secret = [("X-Telegram-Bot-Api-Secret-Token", "s3cret-Token_1")];
+    let inline = json!({
+        "update_id": 42,
+        "inline_query": {
+            "id": "iq-1",
+            "from": {"id": 11, "is_bot": false, "first_name": "Tester"},
+            "query": format!("127.0.0.1:{}", mc.port),
+            "offset": "",
+        }
+    });
+    let (status, _) = http(port, "POST", path, &secret, &inline.to_string()).await;
+    assert_eq!(status, 200);
+    let answer = wait_for_call(&api, "answerinlinequery").await;
+    assert_eq!(answer["body"]["inline_query_id"], "iq-1");
+    let article = &answer["body"]["results"][0];
+    assert_eq!(article["type"], "article", "{answer}");
+    assert_eq!(
+        article["title"],
+        format!("127.0.0.1:{} — 🟢 online · 4/20 players", mc.port)
+    );
+    let html = article["input_message_content"]["message_text"]
+        .as_str()
+        .expect("message text");
+    assert!(
+        html.contains("<blockquote>Inline &lt;3</blockquote>"),
+        "{html}"
+    );
+    assert_eq!(article["input_message_content"]["parse_mode"], "HTML");
+    let players = article["reply_markup"]["inline_keyboard"][0][1]["callback_data"].clone();
+    let press = json!({
+        "update_id": 43,
+        "callback_query": {
+            "id": "cb-1",
+            "from": {"id": 11, "is_bot": false, "first_name": "Tester"},
+            "inline_message_id": "inline-msg-1",
+            "chat_instance": "ci",
+            "data": players,
+        }
+    });
+    let (status, _) = http(port, "POST", path, &secret, &press.to_string()).await;
+    assert_eq!(status, 200);
+    let edit = wait_for_call(&api, "editmessagetext").await;
+    assert_eq!(edit["body"]["inline_message_id"], "inline-msg-1");
+    assert!(
+        edit["body"]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("👥 ")),
+        "{edit}"
+    );
+
     let (status, metrics) = http(port, "GET", "/metrics", &[], "").await;
     assert_eq!(status, 200);
     assert!(
@@ -407,7 +464,27 @@ async fn webhook_refuses_requests_without_the_secret_and_serves_ops_routes() {
         metrics.contains("mcstat_telegram_webhook_refused_total 3"),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("mcstat_telegram_updates_total{kind=\"inline_query\"} 1"),
+        "{metrics}"
+    );
 
     let status = bot.terminate().await;
     assert!(status.success(), "{status:?}");
+}
+
+/// Wait for the bot's first Bot API call of `method` (lower case).
+async fn wait_for_call(api: &FakeApi, method: &str) -> serde_json::Value {
+    let start = std::time::Instant::now();
+    loop {
+        let calls = api.calls().await;
+        if let Some(c) = calls.iter().find(|c| c["method"] == method) {
+            return c.clone();
+        }
+        assert!(
+            start.elapsed() < crate::harness::WAIT,
+            "no {method}: {calls:#?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
