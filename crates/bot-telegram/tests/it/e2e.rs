@@ -488,3 +488,47 @@ async fn wait_for_call(api: &FakeApi, method: &str) -> serde_json::Value {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_finishes_the_update_in_flight() {
+    // A server that accepts and never answers: the lookup runs until its deadline.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (accepted_tx, accepted_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        let mut tx = Some(accepted_tx);
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+            if let Some(tx) = tx.take() {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let api = FakeApi::start(json!({})).await;
+    let token = "1007:shutdown-test";
+    let bot = BotProcess::start(&api, token, &[]);
+
+    api.user_says(token, private(13), 13, &format!("/status 127.0.0.1:{port}"))
+        .await;
+    tokio::time::timeout(crate::harness::WAIT, accepted_rx)
+        .await
+        .expect("the bot connects to the server")
+        .expect("accepted");
+    // The update is in flight (the lookup waits for its 2 s deadline): stop now.
+    let status = bot.terminate().await;
+    assert!(status.success(), "{status:?}");
+    let msgs = api.bot_messages(token).await;
+    assert_eq!(
+        msgs.len(),
+        1,
+        "the reply was sent before the exit: {msgs:#?}"
+    );
+    assert!(
+        msgs[0].text.contains("is <b>offline</b>"),
+        "{}",
+        msgs[0].text
+    );
+}
