@@ -151,6 +151,12 @@ impl TelegramConfig {
                          (the secret token header protects the webhook)",
                     ));
                 }
+                if ["/healthz", "/readyz", "/metrics"].contains(&url.path()) {
+                    return Err(check(format!(
+                        "MCSTAT_TELEGRAM_WEBHOOK_URL's path {} is taken by the operations endpoints: use e.g. /telegram",
+                        url.path()
+                    )));
+                }
                 let secret = raw.telegram_webhook_secret.ok_or_else(|| {
                     check(
                         "MCSTAT_TELEGRAM_MODE=webhook needs MCSTAT_TELEGRAM_WEBHOOK_SECRET (1-256 characters A-Z a-z 0-9 _ -)",
@@ -278,6 +284,14 @@ mod tests {
         )
         .expect_err("http");
         assert!(e.to_string().contains("https"), "{e}");
+        let e = load(
+            r#"telegram_token = "1:abc"
+            telegram_mode = "webhook"
+            telegram_webhook_secret = "s3cret"
+            telegram_webhook_url = "https://bot.example.net/metrics""#,
+        )
+        .expect_err("path taken");
+        assert!(e.to_string().contains("/metrics"), "{e}");
         let e = load(
             r#"telegram_token = "1:abc"
             telegram_mode = "carrier-pigeon""#,
