@@ -333,7 +333,10 @@ async fn on_callback(app: &App, q: CallbackQuery) -> Result<(), RequestError> {
         }
         return answer_callback(app, &q.id, Some(text)).await;
     }
-    answer_callback(app, &q.id, None).await?;
+    // A query too old to answer can still have its message edited.
+    if let Err(e) = answer_callback(app, &q.id, None).await {
+        tracing::info!(error = %e, "answerCallbackQuery failed; editing anyway");
+    }
     let r = render(&reply);
     let photo =
         matches!(&q.message, Some(MaybeInaccessibleMessage::Regular(m)) if m.photo().is_some());
