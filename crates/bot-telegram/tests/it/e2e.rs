@@ -532,3 +532,43 @@ async fn sigterm_finishes_the_update_in_flight() {
         msgs[0].text
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_redis_a_second_replica_knows_the_chats_last_server() {
+    let redis = tokio::task::spawn_blocking(crate::redis_server::RedisServer::start)
+        .await
+        .expect("redis-server");
+    let api = FakeApi::start(json!({})).await;
+    let token = "1008:redis-test";
+    let closed = free_port();
+    let env = [
+        ("MCSTAT_STORE", "redis".to_owned()),
+        ("MCSTAT_CACHE", "redis".to_owned()),
+        ("MCSTAT_REDIS_URL", redis.url()),
+    ];
+    let first = BotProcess::start(&api, token, &env);
+    api.user_says(
+        token,
+        private(14),
+        14,
+        &format!("/status 127.0.0.1:{closed}"),
+    )
+    .await;
+    api.wait_for(token, "the first card", |m| m.len() == 1)
+        .await;
+    assert!(first.terminate().await.success());
+
+    // Another process with its own (empty) file store directory: only Redis is shared.
+    let _second = BotProcess::start(&api, token, &env);
+    api.user_says(token, private(14), 14, "/status").await;
+    let msgs = api
+        .wait_for(token, "the second card", |m| m.len() == 2)
+        .await;
+    assert!(
+        msgs[1]
+            .text
+            .starts_with(&format!("🔴 <b>127.0.0.1:{closed}</b> is <b>offline</b>")),
+        "{}",
+        msgs[1].text
+    );
+}

@@ -8,6 +8,11 @@
 #[path = "../../../../tests/interop/support.rs"]
 mod support;
 
+// The adapters' redis-server fixture (a server of the test's own on a free port).
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../adapters/tests/support/redis_server.rs"]
+mod redis_server;
+
 mod e2e;
 mod harness;
 mod render;
