@@ -572,3 +572,52 @@ async fn on_redis_a_second_replica_knows_the_chats_last_server() {
         msgs[1].text
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bedrock_server_gets_its_card() {
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+    let port = udp.local_addr().expect("addr").port();
+    drop(udp);
+    let be = spawn_node_peer(
+        "bedrock-server.js",
+        &[&json!({
+            "port": port,
+            "motd": "Bedrock §b<Friends>",
+            "levelName": "Our Level",
+            "maxPlayers": 12,
+            "version": "1.21.50",
+        })
+        .to_string()],
+    )
+    .await;
+    let api = FakeApi::start(json!({})).await;
+    let token = "1009:bedrock-test";
+    let _bot = BotProcess::start(&api, token, &[]);
+
+    api.user_says(
+        token,
+        private(15),
+        15,
+        &format!("/status bedrock:127.0.0.1:{}", be.port),
+    )
+    .await;
+    let msgs = api
+        .wait_for(token, "the Bedrock card", |m| !m.is_empty())
+        .await;
+    let t = &msgs[0].text;
+    assert!(
+        t.starts_with(&format!(
+            "🟢 <b>bedrock:127.0.0.1:{}</b> (Bedrock) is <b>online</b>",
+            be.port
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains("<blockquote>Bedrock &lt;Friends&gt;</blockquote>"),
+        "{t}"
+    );
+    assert!(t.contains("🏷 Version: <code>1.21.50</code>"), "{t}");
+    assert!(t.contains("👥 Players: <b>0</b>/12"), "{t}");
+    assert!(t.contains("🎮 Mode: Creative"), "{t}");
+    assert!(t.contains("🗺 Map: Our Level"), "{t}");
+}
