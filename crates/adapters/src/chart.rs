@@ -37,6 +37,25 @@ const MUTED: RGBColor = RGBColor(100, 116, 139);
 
 /// Draws `/graph` charts as 800×400 PNG images with plotters. Cheap to create and to
 /// share (`Arc<dyn ChartRenderer>`); each call draws into its own buffer.
+///
+/// ```
+/// use mcstat_adapters::PlottersChartRenderer;
+/// use mcstat_core::chart::{ChartRange, ChartRequest};
+/// use mcstat_core::domain::Timestamp;
+/// use mcstat_core::ports::ChartRenderer;
+///
+/// // A bot gets the request from `WatchService::chart(&target, range)` and renders it
+/// // on a blocking pool (`tokio::task::spawn_blocking`).
+/// let request = ChartRequest {
+///     name: "play.example.net".into(),
+///     range: "7d".parse::<ChartRange>()?,
+///     now: Timestamp(1_773_511_620_000),
+///     samples: Vec::new(), // "no data yet"
+/// };
+/// let png = PlottersChartRenderer::new().render(&request)?;
+/// assert!(png.starts_with(b"\x89PNG"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PlottersChartRenderer {
     _private: (),
