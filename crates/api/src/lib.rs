@@ -203,7 +203,15 @@ pub async fn run(service: ServiceConfig, api: ApiConfig) -> Result<(), RunError>
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr} (MCSTAT_HTTP_ADDR): {e}"))?;
-    tracing::info!(addr = %listener.local_addr()?, "HTTP API listening");
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        per_ip_limit = ?api.per_ip_limit(),
+        cors = ?api.api_cors_origins,
+        client_ip_header = ?api.api_client_ip_header,
+        store = ?service.store,
+        cache = ?service.cache,
+        "HTTP API listening"
+    );
     let housekeeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
