@@ -1,6 +1,7 @@
-//! The OpenAPI document validated against the running API by schemathesis (PyPI,
-//! pinned in `scripts/install-test-deps.sh`): every response's status, media type,
-//! headers and body must be what the document says.
+//! The OpenAPI document: valid OpenAPI 3.1 (openapi-spec-validator), and checked
+//! against the running API by schemathesis (both from PyPI, pinned in
+//! `scripts/install-test-deps.sh`): every response's status, media type, headers and
+//! body must be what the document says.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -77,4 +78,33 @@ values = ["127.0.0.1:{port}", "java:127.0.0.1:{port}", "127.0.0.1:{closed}"]
     // server: without it, every icon request would be a 404 and schemathesis warns.
     assert!(stdout.contains("Tested: 6"), "{stdout}");
     assert!(!stdout.contains("Missing test data"), "{stdout}");
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_valid_openapi() {
+    let api = TestApi::start().await;
+    let doc = api.get("/openapi.json").await;
+    assert_eq!(doc.status, 200);
+    assert_eq!(doc.json()["openapi"], "3.1.0");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("openapi.json");
+    std::fs::write(&path, &doc.body).expect("write the document");
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        Command::new(python())
+            .args(["-m", "openapi_spec_validator", "--schema", "3.1"])
+            .arg(&path)
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("openapi-spec-validator finished within 60 s")
+    .expect("run openapi-spec-validator (scripts/install-test-deps.sh installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(": OK"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
