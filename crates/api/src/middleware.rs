@@ -298,13 +298,12 @@ pub(crate) async fn rate_limit(
     req: Request,
     next: Next,
 ) -> Response {
-    if let (Some(limiter), Some(ip)) = (limiter, req.extensions().get::<ClientIp>().copied()) {
-        if let Err(wait) = limiter.check(ip) {
-            metrics::counter!(m::RATE_LIMITED, "scope" => "client").increment(1);
-            tracing::info!(client = %ip.key(), wait_ms = wait.as_millis(), "rate limited (client IP)");
-            return ApiError::rate_limited("too many requests from this client", wait)
-                .into_response();
-        }
+    if let (Some(limiter), Some(ip)) = (limiter, req.extensions().get::<ClientIp>().copied())
+        && let Err(wait) = limiter.check(ip)
+    {
+        metrics::counter!(m::RATE_LIMITED, "scope" => "client").increment(1);
+        tracing::info!(client = %ip.key(), wait_ms = wait.as_millis(), "rate limited (client IP)");
+        return ApiError::rate_limited("too many requests from this client", wait).into_response();
     }
     next.run(req).await
 }

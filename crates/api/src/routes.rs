@@ -73,10 +73,10 @@ pub fn parse_target(raw: &str, edition: Option<ApiEdition>) -> Result<Target, Ap
 
 fn split_edition(s: &str) -> (Option<Edition>, &str) {
     for (prefix, edition) in [("bedrock:", Edition::Bedrock), ("java:", Edition::Java)] {
-        if let Some(head) = s.get(..prefix.len()) {
-            if head.eq_ignore_ascii_case(prefix) {
-                return (Some(edition), &s[prefix.len()..]);
-            }
+        if let Some(head) = s.get(..prefix.len())
+            && head.eq_ignore_ascii_case(prefix)
+        {
+            return (Some(edition), &s[prefix.len()..]);
         }
     }
     (None, s)
