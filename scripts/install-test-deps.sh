@@ -36,7 +36,7 @@ fi
 # --- Python venv: mcstatus (interop peer), schemathesis and openapi-spec-validator
 # (the HTTP API's OpenAPI document) ---------------------------------------------------
 venv="$cache/venv"
-python_pins=('mcstatus==14.2.0' 'schemathesis==4.32.5' 'openapi-spec-validator==0.9.0')
+python_pins=('mcstatus==14.2.0' 'schemathesis==4.32.5' 'hypothesis==6.170.17' 'openapi-spec-validator==0.9.0')
 venv_ok() {
   [ -x "$venv/bin/python" ] || return 1
   local frozen

@@ -57,7 +57,10 @@ values = ["127.0.0.1:{port}", "java:127.0.0.1:{port}", "127.0.0.1:{closed}"]
         // this API. Every other check runs.
         .args(["--exclude-checks", "positive_data_acceptance"])
         .args(["--max-examples", "25", "--seed", "20261201", "--no-shrink"])
-        .args(["--workers", "2", "--request-timeout", "15"])
+        // One worker: with two, hypothesis (6.170) now and then fails inside itself
+        // ("AST constructor recursion depth mismatch" describing a lambda), a race in
+        // the tool, not a finding about the API.
+        .args(["--workers", "1", "--request-timeout", "15"])
         .current_dir(dir.path())
         .env("NO_COLOR", "1")
         .env("SCHEMATHESIS_TELEMETRY", "false")
