@@ -9,4 +9,5 @@ mod support;
 mod e2e;
 mod errors;
 mod harness;
+mod packaging;
 mod schemathesis;
