@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::{JoinHandle, JoinSet};
@@ -95,16 +95,11 @@ pub async fn status_with_protocol(
         // Latency is measured on small writes: do not let Nagle delay them.
         let _ = stream.set_nodelay(true);
         flush(&mut stream, &mut client).await?;
-        let mut buf = vec![0u8; READ_CHUNK];
         loop {
             if let Some(response) = client.poll_status() {
                 return Ok((stream, response));
             }
-            let n = stream.read(&mut buf).await?;
-            if n == 0 {
-                return Err(NetError::Closed);
-            }
-            client.handle_bytes(&buf[..n]).map_err(exchange_error)?;
+            read_into(&stream, &mut client).await?;
         }
     })
     .await
@@ -136,17 +131,39 @@ async fn ping(stream: &mut TcpStream, client: &mut StatusClient) -> Result<Durat
     client.send_ping(ping_payload()).map_err(exchange_error)?;
     let start = Instant::now();
     flush(stream, client).await?;
-    let mut buf = vec![0u8; READ_CHUNK];
     // Bytes that arrived with the status (a second packet) are already queued.
     client.handle_bytes(&[]).map_err(exchange_error)?;
     while !client.is_done() {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            return Err(NetError::Closed);
-        }
-        client.handle_bytes(&buf[..n]).map_err(exchange_error)?;
+        read_into(stream, client).await?;
     }
     Ok(start.elapsed())
+}
+
+/// Waits until `stream` is readable, then feeds what it holds (up to [`READ_CHUNK`]
+/// bytes, read into the thread's shared buffer) to `client`. The exchange holds no
+/// read buffer of its own while it waits.
+///
+/// # Errors
+/// [`NetError::Closed`] at the end of the stream, [`NetError::Io`], or the client's
+/// error for the bytes.
+async fn read_into(stream: &TcpStream, client: &mut StatusClient) -> Result<(), NetError> {
+    loop {
+        stream.readable().await?;
+        let done = super::with_recv_buf(READ_CHUNK, |buf| match stream.try_read(buf) {
+            Ok(0) => Some(Err(NetError::Closed)),
+            Ok(n) => Some(
+                client
+                    .handle_bytes(buf.get(..n).unwrap_or_default())
+                    .map_err(exchange_error),
+            ),
+            // Readiness was spurious: wait again.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+            Err(e) => Some(Err(e.into())),
+        });
+        if let Some(result) = done {
+            return result;
+        }
+    }
 }
 
 /// A payload no server can predict: the clock hashed with a random key.
@@ -263,7 +280,7 @@ impl JavaResponder {
         F: Fn(&HandshakeC2s) -> R + Send + Sync + 'static,
         R: Into<JavaReply>,
     {
-        let listener = TcpListener::bind(addr).await?;
+        let listener = super::listen(addr)?;
         Ok(Self {
             listener,
             provider: Arc::new(move |h: &HandshakeC2s| provider(h).into()),
@@ -376,23 +393,30 @@ impl Drop for JavaResponderHandle {
 async fn next_frame(
     stream: &mut TcpStream,
     decoder: &mut FrameDecoder,
-    buf: &mut [u8],
 ) -> Result<Option<Frame>, NetError> {
     loop {
         if let Some(frame) = decoder.try_next_frame()? {
             return Ok(Some(frame));
         }
         // The decoder holds less than one frame here, so reading a bounded chunk
-        // keeps the buffer under max_frame + prefix + chunk.
-        let n = stream.read(buf).await?;
-        if n == 0 {
+        // keeps the buffer under max_frame + prefix + chunk. The chunk is read into
+        // the thread's shared buffer: an idle connection holds none.
+        stream.readable().await?;
+        let read = super::with_recv_buf(READ_CHUNK, |buf| match stream.try_read(buf) {
+            Ok(n) => {
+                decoder.queue_bytes(buf.get(..n).unwrap_or_default());
+                Ok(Some(n))
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        })?;
+        if read == Some(0) {
             return if decoder.buffered() == 0 {
                 Ok(None)
             } else {
                 Err(NetError::Closed)
             };
         }
-        decoder.queue_bytes(&buf[..n]);
     }
 }
 
@@ -405,8 +429,7 @@ async fn serve(
 ) -> Result<(), NetError> {
     let _ = stream.set_nodelay(true);
     let mut decoder = FrameDecoder::with_max_frame(max_frame);
-    let mut buf = vec![0u8; READ_CHUNK];
-    let Some(frame) = next_frame(&mut stream, &mut decoder, &mut buf).await? else {
+    let Some(frame) = next_frame(&mut stream, &mut decoder).await? else {
         return Ok(());
     };
     let handshake = HandshakeC2s::from_frame(&frame)?;
@@ -414,7 +437,7 @@ async fn serve(
         return Ok(());
     }
     let mut answered = false;
-    while let Some(frame) = next_frame(&mut stream, &mut decoder, &mut buf).await? {
+    while let Some(frame) = next_frame(&mut stream, &mut decoder).await? {
         match frame.id {
             StatusRequestC2s::ID if !answered => {
                 StatusRequestC2s::from_frame(&frame)?;
