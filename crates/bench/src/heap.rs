@@ -94,7 +94,7 @@ async fn in_flight(ctx: &Arc<Ctx>, concurrency: usize) -> f64 {
         });
     }
     // Let every lookup connect, send and park on its read.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     let bytes = alloc::current().saturating_sub(baseline);
     set.abort_all();
     while set.join_next().await.is_some() {}

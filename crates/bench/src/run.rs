@@ -402,7 +402,7 @@ fn print_table(plan: &Plan, tools: &[ToolInfo], collected: &mut [Collected]) -> 
         };
         let vs_ours = figure.zip(reference).map(|(f, r)| speedup(r, f));
         // Cost relative to the floor (1.0 = as cheap as the raw exchange).
-        let vs_floor = figure.zip(floor_ref).map(|(f, fl)| speedup(f, fl));
+        let vs_floor = figure.zip(floor_ref).map(|(f, fl)| speedup(fl, f));
         let fmt =
             |v: Option<f64>, digits: usize| v.map_or("—".to_owned(), |v| format!("{v:.digits$}"));
         let error = c

@@ -17,7 +17,7 @@ use std::time::Duration;
 use mc_protocol::net::bedrock::BedrockResponder;
 use mc_protocol::net::java::JavaResponder;
 use mc_protocol::net::query::QueryResponder;
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::{TcpSocket, UdpSocket};
 
 use crate::fixtures;
 
@@ -43,8 +43,12 @@ pub(crate) fn serve() -> Result<(), String> {
             .await
             .map_err(|e| format!("bedrock bind: {e}"))?
             .spawn();
-        let tcp_stall = TcpListener::bind(any)
-            .await
+        // A backlog above the heap measurement's concurrency: no SYN is dropped.
+        let tcp_stall = TcpSocket::new_v4()
+            .and_then(|s| {
+                s.bind(any)?;
+                s.listen(4096)
+            })
             .map_err(|e| format!("stall bind: {e}"))?;
         let udp_stall = UdpSocket::bind(any)
             .await
