@@ -9,7 +9,8 @@ WORKLOAD is one of
   bedrock     N sequential Bedrock pings, each timed
 
 WARMUP lookups run first, untimed. Prints one JSON object on stdout:
-{"ok": ..., "errors": ..., "error": first error or null, "elapsed_s": ..., "lat_us": [...]}
+{"ok", "errors", "error" (the first, or null), "elapsed_s", "cpu_s", "lat_us": [...]}
+where cpu_s is this process's CPU time (user + system, every thread) over the timed part.
 
 A Java lookup is what `JavaServer.async_status()` and `async_ping()` do, on one
 connection as the other tools do (mcstatus's public API would open two): handshake,
@@ -77,6 +78,7 @@ async def main():
     first_error = None
 
     start = time.perf_counter()
+    cpu_start = time.process_time()
     if workload == "throughput":
         remaining = n
 
@@ -91,7 +93,8 @@ async def main():
         for _ in range(n):
             await one(True)
     elapsed = time.perf_counter() - start
-    print(json.dumps({"ok": ok, "errors": errors, "error": first_error, "elapsed_s": elapsed, "lat_us": lat_us}))
+    cpu = time.process_time() - cpu_start
+    print(json.dumps({"ok": ok, "errors": errors, "error": first_error, "elapsed_s": elapsed, "cpu_s": cpu, "lat_us": lat_us}))
 
 
 asyncio.run(main())

@@ -4,7 +4,8 @@
 // WORKLOAD: latency (N sequential Java status+ping lookups, each timed), throughput
 // (N Java lookups, CONCURRENCY at a time, timed as a whole), query (N sequential full
 // stats), bedrock (N sequential Bedrock pings). WARMUP lookups run first, untimed.
-// Prints {"ok", "errors", "error", "elapsed_s", "lat_us": [...]} as one JSON line.
+// Prints {"ok", "errors", "error", "elapsed_s", "cpu_s", "lat_us": [...]} as one JSON
+// line; cpu_s is the process's CPU time (user + system, every thread) over the timed part.
 // `status()` does status and ping on one connection, as ours does.
 const util = require('minecraft-server-util');
 
@@ -48,6 +49,7 @@ async function one(timed) {
   errors = 0;
   firstError = null;
   const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   if (workload === 'throughput') {
     let remaining = n;
     const worker = async () => {
@@ -61,5 +63,7 @@ async function one(timed) {
     for (let i = 0; i < n; i++) await one(true);
   }
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-  console.log(JSON.stringify({ ok, errors, error: firstError, elapsed_s: elapsed, lat_us: latUs }));
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
+  console.log(JSON.stringify({ ok, errors, error: firstError, elapsed_s: elapsed, cpu_s: cpuS, lat_us: latUs }));
 })();

@@ -14,7 +14,8 @@
 //!
 //! Every tool runs on a single-threaded tokio runtime (as mcstatus on asyncio and
 //! minecraft-server-util on node), with a 5 s deadline per lookup. Output: one JSON
-//! object, `{"ok", "errors", "error", "elapsed_s", "lat_us"}`.
+//! object, `{"ok", "errors", "error", "elapsed_s", "cpu_s", "lat_us"}`, where `cpu_s`
+//! is the process's CPU time (user + system) over the timed part.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -395,6 +396,7 @@ async fn run_async(tool: Tool, spec: Spec) -> Result<Value, String> {
     let tally = Arc::new(Tally::default());
     let mut lat_us = Vec::with_capacity(spec.n);
     let start = Instant::now();
+    let cpu_start = process_cpu_seconds();
     if spec.workload == Workload::Throughput {
         let remaining = Arc::new(AtomicUsize::new(spec.n));
         let mut workers = JoinSet::new();
@@ -421,12 +423,28 @@ async fn run_async(tool: Tool, spec: Spec) -> Result<Value, String> {
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let cpu = process_cpu_seconds()
+        .zip(cpu_start)
+        .map(|(end, start)| end - start);
     let first_error = tally.first_error.lock().ok().and_then(|e| e.clone());
     Ok(json!({
         "ok": tally.ok.load(Ordering::Relaxed),
         "errors": tally.errors.load(Ordering::Relaxed),
         "error": first_error,
         "elapsed_s": elapsed,
+        "cpu_s": cpu,
         "lat_us": lat_us,
     }))
+}
+
+/// This process's CPU time (user + system, every thread) from `/proc/self/stat`, in
+/// seconds (10 ms resolution: Linux reports it in USER_HZ = 100 ticks per second).
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }

@@ -70,10 +70,14 @@ pub(crate) fn heap(host: [u8; 4], ports: &Value, concurrency: usize) -> Result<V
             // Warm-up: one-time allocations are not per lookup.
             live.lookup(&mut Vec::new()).await?;
             let in_flight = in_flight(&stall, concurrency).await;
-            let peak = peak(&live, concurrency).await?;
+            let (peak, peak_errors) = peak(&live, concurrency).await;
             out.insert(
                 name.to_owned(),
-                json!({ "in_flight_bytes": in_flight, "peak_bytes": peak }),
+                json!({
+                    "in_flight_bytes": in_flight,
+                    "peak_bytes": peak,
+                    "peak_errors": peak_errors,
+                }),
             );
         }
         Ok::<_, String>(())
@@ -102,8 +106,10 @@ async fn in_flight(ctx: &Arc<Ctx>, concurrency: usize) -> f64 {
     bytes as f64 / concurrency as f64
 }
 
-/// Peak heap per lookup while `concurrency` lookups run to completion together.
-async fn peak(ctx: &Arc<Ctx>, concurrency: usize) -> Result<f64, String> {
+/// Peak heap per lookup while `concurrency` lookups run to completion together, and
+/// how many failed (UDP peers drop datagrams when a thousand arrive at once; Query
+/// does not retransmit, so those lookups time out).
+async fn peak(ctx: &Arc<Ctx>, concurrency: usize) -> (f64, usize) {
     let mut set = JoinSet::new();
     let baseline = alloc::current();
     alloc::reset_peak();
@@ -117,8 +123,8 @@ async fn peak(ctx: &Arc<Ctx>, concurrency: usize) -> Result<f64, String> {
             errors += 1;
         }
     }
-    if errors > 0 {
-        return Err(format!("{errors} of {concurrency} lookups failed"));
-    }
-    Ok(alloc::peak().saturating_sub(baseline) as f64 / concurrency as f64)
+    (
+        alloc::peak().saturating_sub(baseline) as f64 / concurrency as f64,
+        errors,
+    )
 }

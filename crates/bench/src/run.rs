@@ -218,6 +218,7 @@ fn median(values: &mut [f64]) -> Option<f64> {
 struct Collected {
     lat_us: Vec<f64>,
     per_second: Vec<f64>,
+    cpu_us_per_lookup: Vec<f64>,
     ok: u64,
     errors: u64,
     first_error: Option<String>,
@@ -261,6 +262,9 @@ pub(crate) fn run(opts: &RunOptions) -> Result<(), String> {
                         }
                         if let Some(elapsed) = result["elapsed_s"].as_f64().filter(|e| *e > 0.0) {
                             c.per_second.push(ok as f64 / elapsed);
+                        }
+                        if let Some(cpu) = result["cpu_s"].as_f64().filter(|_| ok > 0) {
+                            c.cpu_us_per_lookup.push(cpu * 1e6 / ok as f64);
                         }
                     }
                     Err(e) => {
@@ -356,17 +360,18 @@ fn print_table(plan: &Plan, tools: &[ToolInfo], collected: &mut [Collected]) -> 
             }
         })
         .collect();
-    let figure_of = |name: &str| {
+    let cpu: Vec<Option<f64>> = collected
+        .iter_mut()
+        .map(|c| median(&mut c.cpu_us_per_lookup))
+        .collect();
+    let find = |values: &[Option<f64>], name: &str| {
         tools
             .iter()
             .position(|t| t.name == name)
-            .and_then(|i| figures[i])
+            .and_then(|i| values[i])
     };
     // "How many times ours is faster": >1 means the tool is slower than ours.
     let speedup = |ours: f64, tool: f64| if throughput { ours / tool } else { tool / ours };
-    let ours = figure_of("ours");
-    let ours_status = figure_of("ours-status");
-    let (floor, floor_status) = (figure_of("floor"), figure_of("floor-status"));
 
     println!();
     if throughput {
@@ -378,7 +383,10 @@ fn print_table(plan: &Plan, tools: &[ToolInfo], collected: &mut [Collected]) -> 
             plan.rounds
         );
         println!();
-        println!("| tool | one lookup | lookups/s | ours is ×faster | ÷ floor | errors |");
+        println!(
+            "| tool | one lookup | lookups/s | ours is ×faster | ÷ floor | client CPU µs/lookup | CPU ÷ ours | errors |"
+        );
+        println!("|---|---|---:|---:|---:|---:|---:|---:|");
     } else {
         println!(
             "### {}: {} sequential lookups × {} rounds (after {} untimed), median",
@@ -389,47 +397,62 @@ fn print_table(plan: &Plan, tools: &[ToolInfo], collected: &mut [Collected]) -> 
         );
         println!();
         println!("| tool | one lookup | median µs | ours is ×faster | ÷ floor | errors |");
+        println!("|---|---|---:|---:|---:|---:|");
     }
-    println!("|---|---|---:|---:|---:|---:|");
+    let fmt =
+        |v: Option<f64>, digits: usize| v.map_or("—".to_owned(), |v| format!("{v:.digits$}"));
     let mut rows = Vec::new();
-    for ((tool, c), figure) in tools.iter().zip(collected.iter()).zip(&figures) {
+    for (i, (tool, c)) in tools.iter().zip(collected.iter()).enumerate() {
         // Same-work comparison: status-only tools against our status-only client and
         // the status-only floor.
-        let (reference, floor_ref) = if tool.status_only {
-            (ours_status, floor_status)
+        let (ours, floor) = if tool.status_only {
+            ("ours-status", "floor-status")
         } else {
-            (ours, floor)
+            ("ours", "floor")
         };
-        let vs_ours = figure.zip(reference).map(|(f, r)| speedup(r, f));
+        let vs_ours = figures[i]
+            .zip(find(&figures, ours))
+            .map(|(f, r)| speedup(r, f));
         // Cost relative to the floor (1.0 = as cheap as the raw exchange).
-        let vs_floor = figure.zip(floor_ref).map(|(f, fl)| speedup(fl, f));
-        let fmt =
-            |v: Option<f64>, digits: usize| v.map_or("—".to_owned(), |v| format!("{v:.digits$}"));
+        let vs_floor = figures[i]
+            .zip(find(&figures, floor))
+            .map(|(f, fl)| speedup(fl, f));
+        let cpu_vs_ours = cpu[i].zip(find(&cpu, ours)).map(|(t, o)| t / o);
         let error = c
             .first_error
             .as_deref()
             .map(|e| format!(" ({})", e.chars().take(60).collect::<String>()))
             .unwrap_or_default();
-        println!(
-            "| {} | {} | {} | {} | {} | {}{} |",
+        let common = format!(
+            "| {} | {} | {} | {} | {} |",
             tool.name,
             describe(plan.workload, tool.name),
-            fmt(*figure, if throughput { 0 } else { 1 }),
+            fmt(figures[i], if throughput { 0 } else { 1 }),
             fmt(vs_ours, 2),
             fmt(vs_floor, 2),
-            c.errors,
-            error
         );
+        if throughput {
+            println!(
+                "{common} {} | {} | {}{error} |",
+                fmt(cpu[i], 1),
+                fmt(cpu_vs_ours, 2),
+                c.errors
+            );
+        } else {
+            println!("{common} {}{error} |", c.errors);
+        }
         rows.push(json!({
             "tool": tool.name,
-            "figure": figure,
+            "figure": figures[i],
             "unit": if throughput { "lookups/s" } else { "median µs" },
             "ours_is_x_faster": vs_ours,
             "cost_vs_floor": vs_floor,
+            "cpu_us_per_lookup": cpu[i],
             "ok": c.ok,
             "errors": c.errors,
             "first_error": c.first_error,
             "per_round_lookups_per_s": c.per_second,
+            "per_round_cpu_us_per_lookup": c.cpu_us_per_lookup,
         }));
     }
     let _ = std::io::stdout().flush();
@@ -444,9 +467,9 @@ fn print_heap(heap: &Value) {
     );
     println!();
     println!(
-        "| client | in flight, waiting for the answer (bytes) | peak, answer included (bytes) |"
+        "| client | in flight, waiting for the answer (bytes) | peak, answer included (bytes) | failed in the peak run |"
     );
-    println!("|---|---:|---:|");
+    println!("|---|---:|---:|---:|");
     for name in ["java", "craftping", "query", "bedrock"] {
         let fmt = |key: &str| {
             heap[name][key]
@@ -454,9 +477,10 @@ fn print_heap(heap: &Value) {
                 .map_or("—".to_owned(), |v| format!("{v:.0}"))
         };
         println!(
-            "| {name} | {} | {} |",
+            "| {name} | {} | {} | {} |",
             fmt("in_flight_bytes"),
-            fmt("peak_bytes")
+            fmt("peak_bytes"),
+            fmt("peak_errors")
         );
     }
 }

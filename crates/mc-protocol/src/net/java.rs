@@ -17,10 +17,12 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::{JoinHandle, JoinSet};
@@ -99,7 +101,7 @@ pub async fn status_with_protocol(
             if let Some(response) = client.poll_status() {
                 return Ok((stream, response));
             }
-            read_into(&stream, &mut client).await?;
+            read_into(&mut stream, &mut client).await?;
         }
     })
     .await
@@ -139,31 +141,39 @@ async fn ping(stream: &mut TcpStream, client: &mut StatusClient) -> Result<Durat
     Ok(start.elapsed())
 }
 
-/// Waits until `stream` is readable, then feeds what it holds (up to [`READ_CHUNK`]
-/// bytes, read into the thread's shared buffer) to `client`. The exchange holds no
-/// read buffer of its own while it waits.
+/// Reads what `stream` holds (at most [`READ_CHUNK`] bytes) into the thread's shared
+/// buffer and hands it to `f`: an empty slice at the end of the stream. The exchange
+/// holds no read buffer of its own while it waits; readiness is handled as by
+/// `AsyncReadExt::read` (a short read marks the socket drained, so the next call
+/// waits for the kernel instead of trying a read that would block).
+async fn read_chunk<T>(stream: &mut TcpStream, mut f: impl FnMut(&[u8]) -> T) -> io::Result<T> {
+    std::future::poll_fn(|cx| {
+        super::with_recv_buf(READ_CHUNK, |buf| {
+            let mut read = ReadBuf::new(buf);
+            match Pin::new(&mut *stream).poll_read(cx, &mut read) {
+                Poll::Ready(Ok(())) => Poll::Ready(Ok(f(read.filled()))),
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+    })
+    .await
+}
+
+/// Feeds the next bytes from `stream` to `client`.
 ///
 /// # Errors
 /// [`NetError::Closed`] at the end of the stream, [`NetError::Io`], or the client's
 /// error for the bytes.
-async fn read_into(stream: &TcpStream, client: &mut StatusClient) -> Result<(), NetError> {
-    loop {
-        stream.readable().await?;
-        let done = super::with_recv_buf(READ_CHUNK, |buf| match stream.try_read(buf) {
-            Ok(0) => Some(Err(NetError::Closed)),
-            Ok(n) => Some(
-                client
-                    .handle_bytes(buf.get(..n).unwrap_or_default())
-                    .map_err(exchange_error),
-            ),
-            // Readiness was spurious: wait again.
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
-            Err(e) => Some(Err(e.into())),
-        });
-        if let Some(result) = done {
-            return result;
+async fn read_into(stream: &mut TcpStream, client: &mut StatusClient) -> Result<(), NetError> {
+    read_chunk(stream, |bytes| {
+        if bytes.is_empty() {
+            Err(NetError::Closed)
+        } else {
+            client.handle_bytes(bytes).map_err(exchange_error)
         }
-    }
+    })
+    .await?
 }
 
 /// A payload no server can predict: the clock hashed with a random key.
@@ -401,16 +411,12 @@ async fn next_frame(
         // The decoder holds less than one frame here, so reading a bounded chunk
         // keeps the buffer under max_frame + prefix + chunk. The chunk is read into
         // the thread's shared buffer: an idle connection holds none.
-        stream.readable().await?;
-        let read = super::with_recv_buf(READ_CHUNK, |buf| match stream.try_read(buf) {
-            Ok(n) => {
-                decoder.queue_bytes(buf.get(..n).unwrap_or_default());
-                Ok(Some(n))
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) => Err(e),
-        })?;
-        if read == Some(0) {
+        let read = read_chunk(stream, |bytes| {
+            decoder.queue_bytes(bytes);
+            bytes.len()
+        })
+        .await?;
+        if read == 0 {
             return if decoder.buffered() == 0 {
                 Ok(None)
             } else {
