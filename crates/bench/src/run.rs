@@ -92,14 +92,20 @@ const UDP_TOOLS: &[ToolInfo] = &[
     },
 ];
 
+/// Many short rounds rather than a few long ones: on a shared machine, a burst of
+/// load then hits every tool about equally.
 fn plans(quick: bool) -> Vec<Plan> {
-    let (n, rounds) = if quick { (100, 1) } else { (500, 3) };
-    let (tn, tc) = if quick { (2_000, 200) } else { (10_000, 1_000) };
+    let (n, rounds) = if quick { (100, 1) } else { (200, 7) };
+    let (tn, tc, trounds) = if quick {
+        (2_000, 200, 1)
+    } else {
+        (10_000, 1_000, 5)
+    };
     let seq = |workload| Plan {
         workload,
         n,
         concurrency: 1,
-        warmup: 50,
+        warmup: 20,
         rounds,
     };
     vec![
@@ -108,8 +114,8 @@ fn plans(quick: bool) -> Vec<Plan> {
             workload: Workload::Throughput,
             n: tn,
             concurrency: tc,
-            warmup: 50,
-            rounds,
+            warmup: 20,
+            rounds: trounds,
         },
         seq(Workload::Query),
         seq(Workload::Bedrock),
@@ -462,8 +468,8 @@ fn print_table(plan: &Plan, tools: &[ToolInfo], collected: &mut [Collected]) -> 
 fn print_heap(heap: &Value) {
     println!();
     println!(
-        "### heap per lookup ({} at once; counting allocator)",
-        heap["concurrency"]
+        "### heap per lookup ({} at once; the Query peak run {} at once; counting allocator)",
+        heap["concurrency"], heap["query"]["peak_concurrency"]
     );
     println!();
     println!(
