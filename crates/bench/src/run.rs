@@ -95,7 +95,7 @@ const UDP_TOOLS: &[ToolInfo] = &[
 /// Many short rounds rather than a few long ones: on a shared machine, a burst of
 /// load then hits every tool about equally.
 fn plans(quick: bool) -> Vec<Plan> {
-    let (n, rounds) = if quick { (100, 1) } else { (200, 7) };
+    let (n, rounds) = if quick { (100, 1) } else { (100, 15) };
     let (tn, tc, trounds) = if quick {
         (2_000, 200, 1)
     } else {
@@ -222,9 +222,13 @@ fn median(values: &mut [f64]) -> Option<f64> {
 /// One tool's results over all rounds of a workload.
 #[derive(Debug, Default)]
 struct Collected {
+    /// Every timed lookup of every round (sequential workloads).
     lat_us: Vec<f64>,
-    per_second: Vec<f64>,
-    cpu_us_per_lookup: Vec<f64>,
+    /// Per round (aligned across tools; `None` when the run failed): the round's
+    /// median µs, or lookups/s.
+    rounds: Vec<Option<f64>>,
+    /// Per round: client CPU µs per lookup.
+    cpu: Vec<Option<f64>>,
     ok: u64,
     errors: u64,
     first_error: Option<String>,
@@ -255,6 +259,7 @@ pub(crate) fn run(opts: &RunOptions) -> Result<(), String> {
                     tools[i].name
                 );
                 let c = &mut collected[i];
+                let (mut figure, mut cpu) = (None, None);
                 match run_tool(cmd, &plan, port) {
                     Ok(result) => {
                         let ok = result["ok"].as_u64().unwrap_or(0);
@@ -264,20 +269,28 @@ pub(crate) fn run(opts: &RunOptions) -> Result<(), String> {
                             c.first_error = result["error"].as_str().map(str::to_owned);
                         }
                         if let Some(lat) = result["lat_us"].as_array() {
-                            c.lat_us.extend(lat.iter().filter_map(Value::as_f64));
+                            let mut lat: Vec<f64> = lat.iter().filter_map(Value::as_f64).collect();
+                            c.lat_us.extend(&lat);
+                            if plan.workload != Workload::Throughput {
+                                figure = median(&mut lat);
+                            }
                         }
-                        if let Some(elapsed) = result["elapsed_s"].as_f64().filter(|e| *e > 0.0) {
-                            c.per_second.push(ok as f64 / elapsed);
+                        let elapsed = result["elapsed_s"].as_f64().filter(|e| *e > 0.0);
+                        if plan.workload == Workload::Throughput {
+                            figure = elapsed.map(|e| ok as f64 / e);
                         }
-                        if let Some(cpu) = result["cpu_s"].as_f64().filter(|_| ok > 0) {
-                            c.cpu_us_per_lookup.push(cpu * 1e6 / ok as f64);
-                        }
+                        cpu = result["cpu_s"]
+                            .as_f64()
+                            .filter(|_| ok > 0)
+                            .map(|cpu| cpu * 1e6 / ok as f64);
                     }
                     Err(e) => {
                         c.errors += plan.n as u64;
                         c.first_error.get_or_insert(e);
                     }
                 }
+                c.rounds.push(figure);
+                c.cpu.push(cpu);
             }
         }
         eprintln!();
@@ -355,34 +368,40 @@ fn describe(workload: Workload, tool: &str) -> &'static str {
 /// Prints one workload's table (markdown) and returns its figures.
 fn print_table(plan: &Plan, tools: &[ToolInfo], collected: &mut [Collected]) -> Value {
     let throughput = plan.workload == Workload::Throughput;
-    // Figure per tool: lookups/s (throughput) or median µs per lookup.
+    // Figure per tool: lookups/s (median of the rounds) or median µs per lookup (of
+    // every lookup of every round).
     let figures: Vec<Option<f64>> = collected
         .iter_mut()
         .map(|c| {
             if throughput {
-                median(&mut c.per_second)
+                median(&mut c.rounds.iter().flatten().copied().collect::<Vec<_>>())
             } else {
                 median(&mut c.lat_us)
             }
         })
         .collect();
     let cpu: Vec<Option<f64>> = collected
-        .iter_mut()
-        .map(|c| median(&mut c.cpu_us_per_lookup))
+        .iter()
+        .map(|c| median(&mut c.cpu.iter().flatten().copied().collect::<Vec<_>>()))
         .collect();
-    let find = |values: &[Option<f64>], name: &str| {
-        tools
-            .iter()
-            .position(|t| t.name == name)
-            .and_then(|i| values[i])
-    };
+    let index = |name: &str| tools.iter().position(|t| t.name == name);
     // "How many times ours is faster": >1 means the tool is slower than ours.
     let speedup = |ours: f64, tool: f64| if throughput { ours / tool } else { tool / ours };
+    // Ratios are taken round by round (the two runs were seconds apart, under the
+    // same load), and the median of those is reported.
+    let paired = |a: &[Option<f64>], b: &[Option<f64>], f: &dyn Fn(f64, f64) -> f64| {
+        let mut ratios: Vec<f64> = a
+            .iter()
+            .zip(b)
+            .filter_map(|(x, y)| Some(f((*x)?, (*y)?)))
+            .collect();
+        median(&mut ratios)
+    };
 
     println!();
     if throughput {
         println!(
-            "### {}: {} Java lookups at concurrency {}, median of {} rounds",
+            "### {}: {} Java lookups at concurrency {}, {} rounds (figures: median of the rounds; ratios: median of the per-round ratios)",
             plan.workload.name(),
             plan.n,
             plan.concurrency,
@@ -395,7 +414,7 @@ fn print_table(plan: &Plan, tools: &[ToolInfo], collected: &mut [Collected]) -> 
         println!("|---|---|---:|---:|---:|---:|---:|---:|");
     } else {
         println!(
-            "### {}: {} sequential lookups × {} rounds (after {} untimed), median",
+            "### {}: {} sequential lookups × {} rounds (after {} untimed per run; figures: median of every lookup; ratios: median of the per-round ratios)",
             plan.workload.name(),
             plan.n,
             plan.rounds,
@@ -416,14 +435,13 @@ fn print_table(plan: &Plan, tools: &[ToolInfo], collected: &mut [Collected]) -> 
         } else {
             ("ours", "floor")
         };
-        let vs_ours = figures[i]
-            .zip(find(&figures, ours))
-            .map(|(f, r)| speedup(r, f));
+        let (ours, floor) = (index(ours), index(floor));
+        let vs_ours =
+            ours.and_then(|o| paired(&collected[o].rounds, &c.rounds, &|o, t| speedup(o, t)));
         // Cost relative to the floor (1.0 = as cheap as the raw exchange).
-        let vs_floor = figures[i]
-            .zip(find(&figures, floor))
-            .map(|(f, fl)| speedup(fl, f));
-        let cpu_vs_ours = cpu[i].zip(find(&cpu, ours)).map(|(t, o)| t / o);
+        let vs_floor =
+            floor.and_then(|f| paired(&collected[f].rounds, &c.rounds, &|f, t| speedup(f, t)));
+        let cpu_vs_ours = ours.and_then(|o| paired(&collected[o].cpu, &c.cpu, &|o, t| t / o));
         let error = c
             .first_error
             .as_deref()
@@ -457,8 +475,8 @@ fn print_table(plan: &Plan, tools: &[ToolInfo], collected: &mut [Collected]) -> 
             "ok": c.ok,
             "errors": c.errors,
             "first_error": c.first_error,
-            "per_round_lookups_per_s": c.per_second,
-            "per_round_cpu_us_per_lookup": c.cpu_us_per_lookup,
+            "per_round": c.rounds,
+            "per_round_cpu_us_per_lookup": c.cpu,
         }));
     }
     let _ = std::io::stdout().flush();
