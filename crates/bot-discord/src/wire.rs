@@ -180,7 +180,7 @@ pub struct CommandOption {
     pub value: Option<Value>,
     /// A subcommand's options.
     #[serde(default)]
-    pub options: Vec<CommandOption>,
+    pub options: Vec<Self>,
     /// Autocomplete: whether this is the option being typed.
     #[serde(default)]
     pub focused: bool,
