@@ -10,16 +10,22 @@
 //! | [`domain`]  | types that can only hold valid values: [`domain::Target`], [`domain::ChatRef`], [`domain::StatusReport`], ... |
 //! | [`policy`]  | [`policy::TargetPolicy`]: which IP addresses may be contacted |
 //! | [`ports`]   | the async traits adapters implement, with their contracts |
+//! | [`lookup`]  | [`lookup::LookupService`]: policy → rate limit → cache → single-flight → source |
+//! | [`chat`]    | [`chat::ChatService`]: the bot commands as functions returning view models |
 
 #![deny(missing_docs)]
 
+pub mod chat;
 pub mod domain;
+pub mod lookup;
 pub mod policy;
 pub mod ports;
 
+pub use chat::{ChatRequest, ChatService, Command, Reply, View};
 pub use domain::{
     AuditEntry, ChatRef, ChatState, Freshness, HistorySample, MotdText, Observed, OfflineReason,
     Platform, PlayerList, PlayerSource, Protocol, StatusOutcome, StatusReport, Target, Timestamp,
     UserRef, Watch,
 };
+pub use lookup::{LookupConfig, LookupError, LookupService};
 pub use policy::{PolicyViolation, TargetPolicy};

@@ -1,0 +1,229 @@
+//! The commands both bots offer, and the table `/help` and command registration are
+//! generated from.
+
+use super::view::{UserError, UserErrorKind};
+use super::{clean, quote_input};
+
+/// One command as a user asks for it (already parsed by the bot or by
+/// [`Command::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `/start`: a welcome with a first example.
+    Start,
+    /// `/help`: every command.
+    Help,
+    /// `/about`: name, version, where the code lives.
+    About,
+    /// `/status [address]`: the status card. Without an address, the chat's last
+    /// server.
+    Status {
+        /// What the user typed, unparsed (see [`super::parse_address`] for the rules).
+        address: Option<String>,
+    },
+    /// `/players [address] [page]`: who is online. Without an address, the chat's
+    /// last server.
+    Players {
+        /// What the user typed, unparsed.
+        address: Option<String>,
+        /// The page, **0-based** (text commands take a 1-based page number).
+        page: usize,
+    },
+}
+
+/// One row of the command table: what `/help` lists and what bots register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandInfo {
+    /// The name without slash: `status`.
+    pub name: &'static str,
+    /// The arguments in usage form (`[address]`), empty when there are none.
+    pub args: &'static str,
+    /// One line for menus and `/help` (at most 100 characters: Discord's limit).
+    pub description: &'static str,
+}
+
+/// Every command, in the order `/help` lists them.
+pub const COMMANDS: &[CommandInfo] = &[
+    CommandInfo {
+        name: "start",
+        args: "",
+        description: "Welcome and a first example",
+    },
+    CommandInfo {
+        name: "help",
+        args: "",
+        description: "Every command and how to write an address",
+    },
+    CommandInfo {
+        name: "about",
+        args: "",
+        description: "What this bot is and where its code lives",
+    },
+    CommandInfo {
+        name: "status",
+        args: "[address]",
+        description: "Is a server online: MOTD, version, players, latency (last server if none given)",
+    },
+    CommandInfo {
+        name: "players",
+        args: "[address] [page]",
+        description: "Who is online on a server (last server if none given)",
+    },
+];
+
+/// The longest command line [`Command::parse`] looks at, in bytes.
+pub const MAX_COMMAND_LEN: usize = 2048;
+
+impl Command {
+    /// The command's name without slash (`status`), as in [`COMMANDS`].
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Help => "help",
+            Self::About => "about",
+            Self::Status { .. } => "status",
+            Self::Players { .. } => "players",
+        }
+    }
+
+    /// Parse a text command line: `/status play.example.net`,
+    /// `/status@mcstat_bot play.example.net`, `/players play.example.net 2`,
+    /// `players` (the slash is optional).
+    ///
+    /// The `@botname` suffix is dropped whatever it is; a bot that must ignore
+    /// commands addressed to other bots checks it before calling this. For
+    /// `/status` everything after the command is the address (so `/status foo bar`
+    /// reaches the address check and gets its "no spaces" message); for `/players`
+    /// a last word that is a number is the 1-based page.
+    ///
+    /// # Errors
+    /// A [`UserError`] of kind [`UserErrorKind::UnknownCommand`] (with a pointer to
+    /// `/help`) for anything that is not one of [`COMMANDS`], or
+    /// [`UserErrorKind::BadArguments`] for a page number of 0 or an over-long line.
+    pub fn parse(line: &str) -> Result<Self, UserError> {
+        if line.len() > MAX_COMMAND_LEN {
+            return Err(UserError::new(
+                UserErrorKind::BadArguments,
+                format!(
+                    "That message is too long for a command (at most {MAX_COMMAND_LEN} bytes). Try /status play.example.net"
+                ),
+            ));
+        }
+        let line = line.trim();
+        let line = line.strip_prefix('/').unwrap_or(line);
+        let (word, rest) = match line.find(char::is_whitespace) {
+            Some(i) => (&line[..i], line[i..].trim()),
+            None => (line, ""),
+        };
+        let name = word.split_once('@').map_or(word, |(n, _)| n);
+        let address = (!rest.is_empty()).then(|| rest.to_owned());
+        match name.to_ascii_lowercase().as_str() {
+            "start" => Ok(Self::Start),
+            "help" => Ok(Self::Help),
+            "about" => Ok(Self::About),
+            "status" => Ok(Self::Status { address }),
+            "players" => {
+                let mut words: Vec<&str> = rest.split_whitespace().collect();
+                let mut page = 0;
+                if let Some(last) = words.last()
+                    && !last.is_empty()
+                    && last.bytes().all(|b| b.is_ascii_digit())
+                {
+                    match last.parse::<usize>() {
+                        Ok(n) if n >= 1 => page = n - 1,
+                        _ => {
+                            return Err(UserError::new(
+                                UserErrorKind::BadArguments,
+                                format!(
+                                    "“{}” is not a page number: pages start at 1. Try /players play.example.net 2",
+                                    quote_input(last)
+                                ),
+                            ));
+                        }
+                    }
+                    words.pop();
+                }
+                let address = (!words.is_empty()).then(|| words.join(" "));
+                Ok(Self::Players { address, page })
+            }
+            _ => Err(UserError::new(
+                UserErrorKind::UnknownCommand,
+                format!(
+                    "I don't know the command “/{}”. Try /help to see every command, or /status play.example.net",
+                    clean(name, 32)
+                ),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands_with_bot_suffix_and_pages() {
+        assert_eq!(Command::parse("/start"), Ok(Command::Start));
+        assert_eq!(Command::parse("/HELP@mcstat_bot"), Ok(Command::Help));
+        assert_eq!(
+            Command::parse("/status@bot  play.example.net "),
+            Ok(Command::Status {
+                address: Some("play.example.net".into())
+            })
+        );
+        assert_eq!(
+            Command::parse("/status foo bar"),
+            Ok(Command::Status {
+                address: Some("foo bar".into())
+            })
+        );
+        assert_eq!(
+            Command::parse("/players a.example 3"),
+            Ok(Command::Players {
+                address: Some("a.example".into()),
+                page: 2
+            })
+        );
+        assert_eq!(
+            Command::parse("/players 2"),
+            Ok(Command::Players {
+                address: None,
+                page: 1
+            })
+        );
+        assert_eq!(
+            Command::parse("players"),
+            Ok(Command::Players {
+                address: None,
+                page: 0
+            })
+        );
+        let e = Command::parse("/players a.example 0").expect_err("page 0");
+        assert_eq!(e.kind, UserErrorKind::BadArguments);
+        let e = Command::parse("/players a.example 99999999999999999999999").expect_err("huge");
+        assert_eq!(e.kind, UserErrorKind::BadArguments);
+        let e = Command::parse("/frobnicate").expect_err("unknown");
+        assert_eq!(e.kind, UserErrorKind::UnknownCommand);
+        assert!(e.message.contains("/help"), "{}", e.message);
+    }
+
+    #[test]
+    fn every_command_is_in_the_table() {
+        for c in [
+            Command::Start,
+            Command::Help,
+            Command::About,
+            Command::Status { address: None },
+            Command::Players {
+                address: None,
+                page: 0,
+            },
+        ] {
+            assert!(COMMANDS.iter().any(|i| i.name == c.name()), "{}", c.name());
+        }
+        for info in COMMANDS {
+            assert!(info.description.len() <= 100, "{}", info.name);
+            assert!(Command::parse(info.name).is_ok(), "{}", info.name);
+        }
+    }
+}
