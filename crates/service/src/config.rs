@@ -1,0 +1,366 @@
+//! Configuration from an optional TOML file and `MCSTAT_*` environment variables.
+//!
+//! Every setting has one flat name: `store_path` in the file is `MCSTAT_STORE_PATH` in
+//! the environment, and the environment wins. The file is the one named by
+//! `MCSTAT_CONFIG` (or given to [`ConfigSource::load`]); without one, only the
+//! environment and the defaults count. Each frontend reads its own settings from the
+//! same [`ConfigSource`] with [`ConfigSource::extract`], so one file can hold them all.
+//!
+//! Errors name the setting and where its value came from (the file and line, or the
+//! environment variable), e.g. `unknown variant: found "sqlite", expected one of
+//! "file", "redis" for key "default.store" in MCSTAT_STORE environment variable`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use mcstat_core::TargetPolicy;
+use mcstat_core::policy::IpNet;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+
+use crate::logging::LogFormat;
+use crate::secret::Secret;
+
+/// The prefix of every environment variable mcstat reads.
+pub const ENV_PREFIX: &str = "MCSTAT_";
+
+/// The environment variable naming the configuration file.
+pub const CONFIG_FILE_VAR: &str = "MCSTAT_CONFIG";
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The configuration file named does not exist or is not a file.
+    #[error("configuration file {} does not exist (named by {CONFIG_FILE_VAR} or --config)", .0.display())]
+    MissingFile(PathBuf),
+    /// A value has the wrong type or form, or the file is not valid TOML.
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+    /// Values that are each valid but do not fit together, or are out of range.
+    #[error("invalid configuration: {0}")]
+    Check(String),
+}
+
+/// Where settings come from: a TOML file (optional) with the environment on top.
+#[derive(Debug, Clone)]
+pub struct ConfigSource {
+    figment: Figment,
+}
+
+impl ConfigSource {
+    /// The process's configuration: the file named by `MCSTAT_CONFIG` if set, then the
+    /// `MCSTAT_*` environment variables.
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingFile`] when `MCSTAT_CONFIG` names no file.
+    pub fn from_process() -> Result<Self, ConfigError> {
+        let file = std::env::var_os(CONFIG_FILE_VAR).map(PathBuf::from);
+        Self::load(file.as_deref())
+    }
+
+    /// `file` (if given; it must exist), then the `MCSTAT_*` environment variables.
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingFile`] when `file` is not a file.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::MissingFile(path.to_path_buf()));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed(ENV_PREFIX));
+        Ok(Self { figment })
+    }
+
+    /// Settings from TOML text only (no environment): for tests and embedding.
+    #[must_use]
+    pub fn from_toml(text: &str) -> Self {
+        Self {
+            figment: Figment::from(Toml::string(text)),
+        }
+    }
+
+    /// Deserialize a settings struct (the shared [`ServiceConfig`] or a frontend's own).
+    /// Unknown keys are ignored, so each struct takes only its own.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`], naming the key and where its value came from.
+    pub fn extract<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        self.figment.extract().map_err(|e| Box::new(e).into())
+    }
+}
+
+/// Which store keeps chats, watches and history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// The embedded crash-safe file store at `store_path` (default).
+    #[default]
+    File,
+    /// Redis at `redis_url`, shared by every replica.
+    Redis,
+}
+
+/// Which cache keeps recent lookups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheKind {
+    /// In this process's memory (default).
+    #[default]
+    Memory,
+    /// Redis at `redis_url`, shared by every replica.
+    Redis,
+}
+
+/// The settings every long-running frontend shares.
+///
+/// | key | environment | default | meaning |
+/// |---|---|---|---|
+/// | `store` | `MCSTAT_STORE` | `file` | `file` or `redis` |
+/// | `store_path` | `MCSTAT_STORE_PATH` | `./mcstat.redb` | the file store's database file |
+/// | `redis_url` | `MCSTAT_REDIS_URL` | — | `redis://[:password@]host:port/db`; needed by `store = "redis"` or `cache = "redis"` |
+/// | `cache` | `MCSTAT_CACHE` | `memory` | `memory` or `redis` |
+/// | `log_format` | `MCSTAT_LOG_FORMAT` | `human` | `human` or `json` |
+/// | `log` | `MCSTAT_LOG` | `info` | filter: a level, or `target=level` pairs separated by commas |
+/// | `http_addr` | `MCSTAT_HTTP_ADDR` | — | where to serve `/healthz`, `/readyz`, `/metrics` (and webhooks) |
+/// | `allow_networks` | `MCSTAT_ALLOW_NETWORKS` | — | special-purpose networks that may be looked up anyway, e.g. `127.0.0.0/8,::1` |
+/// | `allow_all_targets` | `MCSTAT_ALLOW_ALL_TARGETS` | `false` | look up any address at all (development only) |
+/// | `lookup_timeout_ms` | `MCSTAT_LOOKUP_TIMEOUT_MS` | `5000` | the deadline of one server lookup |
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ServiceConfig {
+    /// Which store.
+    pub store: StoreKind,
+    /// The file store's database file.
+    pub store_path: PathBuf,
+    /// Redis URL (may hold a password, hence secret).
+    pub redis_url: Option<Secret>,
+    /// Which cache.
+    pub cache: CacheKind,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Log filter directives.
+    pub log: String,
+    /// Address of the operations HTTP server, if any.
+    pub http_addr: Option<SocketAddr>,
+    /// Networks allowed although special-purpose.
+    #[serde(deserialize_with = "net_list")]
+    pub allow_networks: Vec<IpNet>,
+    /// Allow every target address (development only).
+    pub allow_all_targets: bool,
+    /// Deadline of one lookup, in milliseconds.
+    pub lookup_timeout_ms: u64,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            store: StoreKind::File,
+            store_path: PathBuf::from("mcstat.redb"),
+            redis_url: None,
+            cache: CacheKind::Memory,
+            log_format: LogFormat::Human,
+            log: "info".into(),
+            http_addr: None,
+            allow_networks: Vec::new(),
+            allow_all_targets: false,
+            lookup_timeout_ms: 5000,
+        }
+    }
+}
+
+impl ServiceConfig {
+    /// The shortest lookup deadline accepted.
+    pub const MIN_LOOKUP_TIMEOUT_MS: u64 = 100;
+    /// The longest lookup deadline accepted.
+    pub const MAX_LOOKUP_TIMEOUT_MS: u64 = 60_000;
+
+    /// Read and [`check`](Self::check) the shared settings.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the setting at fault.
+    pub fn from_source(source: &ConfigSource) -> Result<Self, ConfigError> {
+        let config: Self = source.extract()?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Check the values that are each valid but may not fit together.
+    ///
+    /// # Errors
+    /// [`ConfigError::Check`] with a message naming the variables to set.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let needs_redis = match (self.store, self.cache) {
+            (StoreKind::Redis, _) => Some("MCSTAT_STORE=redis"),
+            (_, CacheKind::Redis) => Some("MCSTAT_CACHE=redis"),
+            _ => None,
+        };
+        match (&self.redis_url, needs_redis) {
+            (None, Some(why)) => {
+                return Err(ConfigError::Check(format!(
+                    "{why} needs MCSTAT_REDIS_URL (e.g. redis://127.0.0.1:6379/0)"
+                )));
+            }
+            (Some(url), _) => {
+                let url = url.expose();
+                if !["redis://", "rediss://", "unix://", "redis+unix://"]
+                    .iter()
+                    .any(|scheme| url.starts_with(scheme))
+                {
+                    return Err(ConfigError::Check(
+                        "MCSTAT_REDIS_URL must start with redis://, rediss:// or unix:// \
+                         (its value is not shown: it may hold a password)"
+                            .into(),
+                    ));
+                }
+            }
+            (None, None) => {}
+        }
+        if self.store == StoreKind::File && self.store_path.as_os_str().is_empty() {
+            return Err(ConfigError::Check(
+                "MCSTAT_STORE_PATH is empty: name the file store's database file, e.g. ./mcstat.redb"
+                    .into(),
+            ));
+        }
+        if !(Self::MIN_LOOKUP_TIMEOUT_MS..=Self::MAX_LOOKUP_TIMEOUT_MS)
+            .contains(&self.lookup_timeout_ms)
+        {
+            return Err(ConfigError::Check(format!(
+                "MCSTAT_LOOKUP_TIMEOUT_MS is {} but must be between {} and {}",
+                self.lookup_timeout_ms,
+                Self::MIN_LOOKUP_TIMEOUT_MS,
+                Self::MAX_LOOKUP_TIMEOUT_MS
+            )));
+        }
+        crate::logging::parse_filter(&self.log)
+            .map_err(|e| ConfigError::Check(format!("MCSTAT_LOG: {e}")))?;
+        Ok(())
+    }
+
+    /// The target policy these settings ask for.
+    #[must_use]
+    pub fn policy(&self) -> TargetPolicy {
+        TargetPolicy {
+            allow: self.allow_networks.clone(),
+            allow_all: self.allow_all_targets,
+        }
+    }
+
+    /// The lookup deadline.
+    #[must_use]
+    pub const fn lookup_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.lookup_timeout_ms)
+    }
+}
+
+/// A list of networks: a TOML array, or one string with commas or spaces between the
+/// networks (the form an environment variable can hold).
+fn net_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    let items = match Raw::deserialize(d)? {
+        Raw::One(s) => s
+            .split([',', ' '])
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Raw::Many(v) => v,
+    };
+    items
+        .iter()
+        .map(|s| s.parse().map_err(serde::de::Error::custom))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_file_store_and_memory_cache() {
+        let c = ServiceConfig::from_source(&ConfigSource::from_toml("")).expect("defaults");
+        assert_eq!(c.store, StoreKind::File);
+        assert_eq!(c.cache, CacheKind::Memory);
+        assert_eq!(c.store_path, PathBuf::from("mcstat.redb"));
+        assert!(!c.policy().allow_all);
+        assert!(c.policy().allow.is_empty());
+    }
+
+    #[test]
+    fn file_values_are_read_and_networks_take_both_forms() {
+        let c = ServiceConfig::from_source(&ConfigSource::from_toml(
+            r#"
+            store = "redis"
+            redis_url = "redis://127.0.0.1:6390/0"
+            cache = "redis"
+            log_format = "json"
+            http_addr = "127.0.0.1:8080"
+            allow_networks = "127.0.0.0/8, ::1"
+            "#,
+        ))
+        .expect("valid");
+        assert_eq!(c.store, StoreKind::Redis);
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.http_addr, Some("127.0.0.1:8080".parse().expect("addr")));
+        assert_eq!(c.allow_networks.len(), 2);
+        assert!(c.policy().allow[0].contains(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9))));
+        let c = ServiceConfig::from_source(&ConfigSource::from_toml(
+            r#"allow_networks = ["10.0.0.0/8"]"#,
+        ))
+        .expect("valid");
+        assert_eq!(c.allow_networks.len(), 1);
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let err = ServiceConfig::from_source(&ConfigSource::from_toml(r#"store = "sqlite""#))
+            .expect_err("bad store");
+        let msg = err.to_string();
+        assert!(msg.contains("store") && msg.contains("sqlite"), "{msg}");
+
+        let err = ServiceConfig::from_source(&ConfigSource::from_toml(r#"store = "redis""#))
+            .expect_err("redis without url");
+        assert!(err.to_string().contains("MCSTAT_REDIS_URL"), "{err}");
+
+        let err = ServiceConfig::from_source(&ConfigSource::from_toml(
+            r#"redis_url = "http://user:hunter2@x""#,
+        ))
+        .expect_err("bad scheme");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+
+        let err = ServiceConfig::from_source(&ConfigSource::from_toml(
+            r#"allow_networks = "10.0.0.0/33""#,
+        ))
+        .expect_err("bad net");
+        assert!(err.to_string().contains("10.0.0.0/33"), "{err}");
+
+        let err = ServiceConfig::from_source(&ConfigSource::from_toml("lookup_timeout_ms = 5"))
+            .expect_err("too short");
+        assert!(
+            err.to_string().contains("MCSTAT_LOOKUP_TIMEOUT_MS"),
+            "{err}"
+        );
+
+        let err = ServiceConfig::from_source(&ConfigSource::from_toml(r#"log = "info,x=loud""#))
+            .expect_err("bad filter");
+        assert!(err.to_string().contains("MCSTAT_LOG"), "{err}");
+    }
+
+    #[test]
+    fn a_named_file_must_exist() {
+        let err = ConfigSource::load(Some(Path::new("/nonexistent/mcstat.toml")))
+            .expect_err("missing file");
+        assert!(matches!(err, ConfigError::MissingFile(_)));
+    }
+}
