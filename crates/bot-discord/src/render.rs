@@ -179,7 +179,9 @@ pub fn status_embed(card: &StatusCard) -> (Embed, Vec<FileUpload>) {
             true,
         ));
         if let Some(ms) = card.latency_ms {
-            embed.fields.push(field("Latency", format!("{ms} ms"), true));
+            embed
+                .fields
+                .push(field("Latency", format!("{ms} ms"), true));
         }
         if let Some(mode) = &card.game_mode {
             embed.fields.push(field("Game mode", escape_md(mode), true));
