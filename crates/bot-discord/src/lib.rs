@@ -23,6 +23,9 @@
 
 pub mod ansi;
 pub mod app;
+pub mod config;
+pub mod gateway;
+pub mod http;
 pub mod commands;
 pub mod interact;
 pub mod live;
