@@ -418,6 +418,7 @@ impl LookupService {
                         },
                     };
                     if max_age.is_none_or(|max| age <= max) {
+                        tracing::debug!(%key, age_ms = age.as_millis(), "cache hit");
                         return Ok(observed);
                     }
                     stale = Some(observed);
@@ -435,6 +436,7 @@ impl LookupService {
         let flight = {
             let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(flight) = flights.get(&key) {
+                tracing::debug!(%key, "joining a lookup in flight");
                 flight.clone()
             } else {
                 if let Err(limited) = self.check(
@@ -444,6 +446,7 @@ impl LookupService {
                 ) {
                     return stale.ok_or(limited);
                 }
+                tracing::debug!(%key, "cache miss: asking the source");
                 let flight = self.start_flight(kind, key.clone(), target.clone());
                 flights.insert(key, flight.clone());
                 flight
@@ -459,7 +462,8 @@ impl LookupService {
         let source = Arc::clone(&self.source);
         let cache = Arc::clone(&self.cache);
         let clock = Arc::clone(&self.clock);
-        let flights = Arc::clone(&self.flights);
+        // Weak: the map holds this future, which must not keep the map alive.
+        let flights = Arc::downgrade(&self.flights);
         let retries = self.config.backend_retries;
         let backoff = self.config.retry_backoff;
         let ttls = (
@@ -479,10 +483,12 @@ impl LookupService {
                     log_cache_put(&key, &error);
                 }
             }
-            flights
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&key);
+            if let Some(flights) = flights.upgrade() {
+                flights
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&key);
+            }
             result
         }
         .boxed()

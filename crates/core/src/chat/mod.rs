@@ -7,6 +7,55 @@
 //! and renders the [`View`] and [`Button`]s it gets back. Every user mistake comes
 //! back as a [`View::Error`] whose message says what to type instead.
 //!
+//! ```
+//! use std::sync::Arc;
+//! use mcstat_core::chat::{BotInfo, ChatRequest, ChatService, Command, View};
+//! use mcstat_core::lookup::{LookupConfig, LookupService, NoCache};
+//! # use mcstat_core::domain::*;
+//! # use mcstat_core::ports::*;
+//! # struct Net; // stands in for the adapters' network source
+//! # #[async_trait::async_trait]
+//! # impl StatusSource for Net {
+//! #     async fn status(&self, t: &Target) -> Result<StatusOutcome, SourceError> {
+//! #         Ok(StatusOutcome::Offline { target: t.clone(), reason: OfflineReason::Refused, taken_at: Timestamp(0) })
+//! #     }
+//! #     async fn players(&self, _: &Target) -> Result<Option<PlayerList>, SourceError> { Ok(None) }
+//! # }
+//! # #[derive(Default)] struct Chats(std::sync::Mutex<Option<ChatState>>);
+//! # #[async_trait::async_trait]
+//! # impl ChatStore for Chats {
+//! #     async fn chat(&self, _: &ChatRef) -> Result<Option<ChatState>, StoreError> { Ok(self.0.lock().unwrap().clone()) }
+//! #     async fn put_chat(&self, _: &ChatRef, s: &ChatState) -> Result<(), StoreError> { *self.0.lock().unwrap() = Some(s.clone()); Ok(()) }
+//! #     async fn ping(&self) -> Result<(), StoreError> { Ok(()) }
+//! # }
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(Timestamp(0))); // a system clock in a bot
+//! let lookups = LookupService::new(Arc::new(Net), Arc::new(NoCache), clock, LookupConfig::default());
+//! let chat = ChatService::new(Arc::new(lookups), Arc::new(Chats::default()), BotInfo::default());
+//!
+//! let request = ChatRequest {
+//!     chat: ChatRef::new(Platform::Telegram, "-1001")?,
+//!     user: UserRef::new(Platform::Telegram, "42")?,
+//!     command: Command::parse("/status@mcstat_bot play.example.net")?,
+//! };
+//! let reply = chat.handle(request).await;
+//! match &reply.view {
+//!     View::Status(card) => println!("{} online: {}", card.display, card.online),
+//!     View::Error(e) => println!("{}", e.message),
+//!     _ => {}
+//! }
+//! // Buttons carry compact data; a press comes back through `handle_callback`.
+//! let data = &reply.buttons[0][0].data;
+//! let again = chat.handle_callback(
+//!     &ChatRef::new(Platform::Telegram, "-1001")?,
+//!     &UserRef::new(Platform::Telegram, "42")?,
+//!     data,
+//! ).await;
+//! assert!(matches!(again.view, View::Status(_)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
 //! ## Addresses
 //! [`parse_address`] reads what a user typed: `host`, `host:port`, `[v6]:port`, an
 //! IDN. A `bedrock:` prefix (any case) asks the Bedrock edition
@@ -31,7 +80,7 @@ use mc_protocol::text::{Motd, Span};
 pub use callback::{
     Button, CallbackData, CallbackError, MAX_CALLBACK_LEN, MAX_CALLBACK_PAGE, TargetRef,
 };
-pub use command::{COMMANDS, Command, CommandInfo, MAX_COMMAND_LEN};
+pub use command::{COMMANDS, Command, CommandInfo, CommandOption, MAX_COMMAND_LEN, OptionKind};
 pub use view::{
     About, PAGE_SIZE, PlayersPage, Reply, SAMPLE_LIMIT, StatusCard, UserError, UserErrorKind, View,
     Welcome,
@@ -145,8 +194,10 @@ fn parse_for(input: &str, cmd: Cmd) -> Result<Target, UserError> {
         UserError::new(
             UserErrorKind::BadAddress,
             format!(
-                "“{}” is not a server address: {e}. Try {example}",
-                quote_input(trimmed)
+                "“{}” is not a server address: {}. Try {example}",
+                quote_input(trimmed),
+                // The parser's message may quote the input too.
+                clean(&e.to_string(), 200)
             ),
         )
     })
@@ -460,7 +511,9 @@ fn lookup_error(e: &LookupError, target: &Target, cmd: Cmd) -> UserError {
         LookupError::Policy(v) => UserError::new(
             UserErrorKind::Refused,
             format!(
-                "I don't look up {shown}: {v} (private, local and reserved addresses are off limits). Try a public server, e.g. {} {EXAMPLE_ADDRESS}",
+                "I don't look up {shown}: {} is a {} address, and I only contact public servers. Try a public server address, e.g. {} {EXAMPLE_ADDRESS}",
+                v.ip,
+                v.kind,
                 cmd.slash()
             ),
         ),
@@ -567,6 +620,7 @@ fn status_reply(observed: Observed<StatusOutcome>) -> Reply {
             edition: r.target.edition(),
             online: true,
             protocol: Some(r.protocol),
+            answered_by: r.answered_by.as_deref().map(|a| clean(a, 64)),
             motd: clean_motd(&r.motd.styled()),
             version: r.version.as_deref().map(|v| clean(v, 128)),
             players_online: r.players_online,
@@ -592,6 +646,7 @@ fn status_reply(observed: Observed<StatusOutcome>) -> Reply {
             edition: target.edition(),
             online: false,
             protocol: None,
+            answered_by: None,
             motd: Motd::default(),
             version: None,
             players_online: None,

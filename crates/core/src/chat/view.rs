@@ -105,6 +105,8 @@ pub struct StatusCard {
     pub online: bool,
     /// The protocol that answered (`None` when offline).
     pub protocol: Option<Protocol>,
+    /// The IP and port that answered (`203.0.113.7:25565`), when known.
+    pub answered_by: Option<String>,
     /// The MOTD as styled spans (empty when offline).
     pub motd: Motd,
     /// The version name the server reports.
@@ -190,6 +192,8 @@ impl std::fmt::Display for UserError {
         f.write_str(&self.message)
     }
 }
+
+impl std::error::Error for UserError {}
 
 /// What kind of user error: a stable code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

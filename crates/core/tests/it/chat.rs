@@ -144,6 +144,7 @@ async fn status_remembers_the_server_for_a_bare_status() {
     assert_eq!(card.players_online, Some(3));
     assert_eq!(card.sample, ["Notch", "jeb_"]);
     assert!(card.icon_png.is_some());
+    assert_eq!(card.answered_by.as_deref(), Some("203.0.113.7:25565"));
 
     let state = h
         .chats
@@ -553,4 +554,57 @@ async fn start_help_and_about() {
     assert!(matches!(&reply.view, View::About(a) if !a.repository.is_empty()));
     let e = error(&h.text("/watchlist").await).clone();
     assert_eq!(e.kind, UserErrorKind::UnknownCommand);
+}
+
+#[tokio::test]
+async fn a_lookup_writes_the_chat_state_once_and_only_when_it_changes() {
+    use mcstat_core::domain::ChatState;
+    use mcstat_core::ports::MockChatStore;
+
+    let clock = clock();
+    let lookups = LookupService::new(
+        Arc::new(online_source(2, &clock)),
+        Arc::new(ClockCache::new(&clock)) as Arc<dyn StatusCache>,
+        Arc::clone(&clock) as Arc<dyn Clock>,
+        unlimited(),
+    );
+    let t = target("play.example.net");
+    let mut remembered = ChatState::default();
+    remembered.remember(&t);
+    let mut store = MockChatStore::new();
+    let mut seq = mockall::Sequence::new();
+    // First lookup: nothing stored yet, so one write with the server.
+    store
+        .expect_chat()
+        .with(eq(chat("100")))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(None));
+    let expected = remembered.clone();
+    store
+        .expect_put_chat()
+        .withf(move |c, s| *c == chat("100") && *s == expected)
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    // Second lookup of the same server: read, no write.
+    store
+        .expect_chat()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(move |_| Ok(Some(remembered.clone())));
+    let svc = ChatService::new(Arc::new(lookups), Arc::new(store), BotInfo::default());
+    for _ in 0..2 {
+        clock.advance(Duration::from_secs(61));
+        let reply = svc
+            .handle(ChatRequest {
+                chat: chat("100"),
+                user: user("7"),
+                command: Command::Status {
+                    address: Some("play.example.net".into()),
+                },
+            })
+            .await;
+        assert!(matches!(reply.view, View::Status(_)), "{:?}", reply.view);
+    }
 }

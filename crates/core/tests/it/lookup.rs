@@ -576,3 +576,26 @@ async fn an_allow_list_lets_literals_through() {
         .await
         .expect("loopback allowed");
 }
+
+#[tokio::test]
+async fn an_abandoned_flight_is_resumed_not_stuck() {
+    let clock = clock();
+    let t = target("play.example.net");
+    let source = Arc::new(GatedSource::new(&clock));
+    let svc = mcstat_core::lookup::LookupService::new(
+        Arc::clone(&source) as Arc<dyn mcstat_core::ports::StatusSource>,
+        Arc::new(ClockCache::new(&clock)),
+        Arc::clone(&clock) as Arc<dyn Clock>,
+        unlimited(),
+    );
+    let u = user("1");
+    // Poll once (the flight starts and waits on the gate), then give up.
+    let mut first = Box::pin(svc.status(&u, &t));
+    assert!(futures_util::FutureExt::now_or_never(&mut first).is_none());
+    drop(first);
+    assert_eq!(source.calls.load(Ordering::SeqCst), 1);
+    source.gate.add_permits(1);
+    let answer = svc.status(&u, &t).await.expect("the same flight finishes");
+    assert_eq!(answer.freshness, Freshness::Live);
+    assert_eq!(source.calls.load(Ordering::SeqCst), 1);
+}
