@@ -183,9 +183,10 @@ impl DiscordConfig {
             })?,
         };
         let public_key = match (&raw.discord_public_key, raw.discord_mode) {
-            (Some(k), _) => Some(PublicKey::from_hex(k).map_err(|e| {
-                check(format!("MCSTAT_DISCORD_PUBLIC_KEY: {e}"))
-            })?),
+            (Some(k), _) => Some(
+                PublicKey::from_hex(k)
+                    .map_err(|e| check(format!("MCSTAT_DISCORD_PUBLIC_KEY: {e}")))?,
+            ),
             (None, Mode::Http) => {
                 return Err(check(
                     "MCSTAT_DISCORD_MODE=http needs MCSTAT_DISCORD_PUBLIC_KEY \
@@ -207,7 +208,9 @@ impl DiscordConfig {
             )));
         }
         if raw.discord_live_interval_secs == 0 {
-            return Err(check("MCSTAT_DISCORD_LIVE_INTERVAL_SECS must be at least 1"));
+            return Err(check(
+                "MCSTAT_DISCORD_LIVE_INTERVAL_SECS must be at least 1",
+            ));
         }
         Ok(Self {
             token,
@@ -248,12 +251,18 @@ mod tests {
             "discord_token = \"x\"\ndiscord_application_id = 1\ndiscord_mode = \"http\"",
         ))
         .expect_err("no key");
-        assert!(err.to_string().contains("MCSTAT_DISCORD_PUBLIC_KEY"), "{err}");
+        assert!(
+            err.to_string().contains("MCSTAT_DISCORD_PUBLIC_KEY"),
+            "{err}"
+        );
         let err = DiscordConfig::from_source(&ConfigSource::from_toml(
             "discord_token = \"x\"\ndiscord_application_id = 1\ndiscord_public_key = \"zz\"",
         ))
         .expect_err("bad key");
-        assert!(err.to_string().contains("MCSTAT_DISCORD_PUBLIC_KEY"), "{err}");
+        assert!(
+            err.to_string().contains("MCSTAT_DISCORD_PUBLIC_KEY"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -267,6 +276,9 @@ mod tests {
             "discord_token = \"x\"\ndiscord_application_id = \"5\"\ndiscord_guild_ids = \"a\"",
         ))
         .expect_err("bad guild");
-        assert!(err.to_string().contains("MCSTAT_DISCORD_GUILD_IDS"), "{err}");
+        assert!(
+            err.to_string().contains("MCSTAT_DISCORD_GUILD_IDS"),
+            "{err}"
+        );
     }
 }

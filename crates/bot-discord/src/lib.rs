@@ -23,10 +23,10 @@
 
 pub mod ansi;
 pub mod app;
+pub mod commands;
 pub mod config;
 pub mod gateway;
 pub mod http;
-pub mod commands;
 pub mod interact;
 pub mod live;
 pub mod render;

@@ -217,7 +217,7 @@ pub fn status_embed(card: &StatusCard) -> (Embed, Vec<FileUpload>) {
             escape_md(card.offline_reason.as_deref().unwrap_or("no answer"))
         );
         if let Some(hint) = &card.hint {
-            text.push_str("\n");
+            text.push('\n');
             text.push_str(&escape_md(hint));
         }
         embed.description = Some(truncate(&text, 4096));
@@ -274,10 +274,11 @@ pub fn players_embed(page: &PlayersPage) -> Embed {
         color: Some(if cached { COLOR_DEGRADED } else { COLOR_ONLINE }),
         footer: Some(EmbedFooter {
             text: format!(
-                "Page {}/{} · {} names · {} · mcstat",
+                "Page {}/{} · {} name{} · {} · mcstat",
                 page.page + 1,
                 page.page_count,
                 page.total_names,
+                if page.total_names == 1 { "" } else { "s" },
                 freshness_text(page.freshness)
             ),
         }),
