@@ -1,0 +1,472 @@
+//! [`FileStore`]: the embedded, crash-safe single-file store (feature `file`).
+//!
+//! One [redb](https://docs.rs/redb) file holds chat state, watches, history samples and
+//! the audit log. Every write is one redb transaction committed with redb's default
+//! (immediate) durability, so a write that returned `Ok` survives a crash of the
+//! process or the machine. redb is synchronous: every transaction runs on tokio's
+//! blocking pool (`spawn_blocking`), never on the async workers.
+//!
+//! The file carries a format version (see [`FileStore::FORMAT_VERSION`]); opening an
+//! older file migrates it forward in one transaction, and a newer or corrupt file is
+//! refused with a [`FileStoreError`], never reset.
+
+mod format;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use mcstat_core::ports::{AuditLog, ChatStore, HistoryStore, StoreError, WatchStore};
+use mcstat_core::{AuditEntry, ChatRef, ChatState, HistorySample, Target, Timestamp, Watch};
+use redb::{Database, DatabaseError, ReadableTable, StorageError, TableDefinition, TableError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use format::{
+    AUDIT, AUDIT_SEQ_KEY, CHAT_STATE, HISTORY, HISTORY_BY_TIME, META, WATCHES, WATCHES_BY_CHAT,
+};
+
+/// Why a [`FileStore`] could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FileStoreError {
+    /// The file is not a readable store: garbage bytes, a damaged header, a store
+    /// without a format version, or data a migration cannot read. The file is left
+    /// as it is.
+    #[error("the store file is corrupt: {detail}")]
+    Corrupt {
+        /// What is wrong.
+        detail: String,
+    },
+    /// The file was written by a newer mcstat with a format this build does not know.
+    #[error("the store file has format version {found}; this build supports up to {supported}")]
+    TooNew {
+        /// The file's format version.
+        found: u64,
+        /// The newest format this build reads.
+        supported: u64,
+    },
+    /// Another process (or another `FileStore` in this one) has the file open.
+    #[error("the store file is in use by another process")]
+    Locked,
+    /// The file cannot be read or created (permissions, missing directory, ...).
+    #[error("cannot open the store file")]
+    Io(#[source] std::io::Error),
+    /// Any other database failure.
+    #[error("the store failed: {detail}")]
+    Backend {
+        /// The database's message.
+        detail: String,
+    },
+}
+
+/// The embedded single-file store: implements [`ChatStore`], [`WatchStore`],
+/// [`HistoryStore`] and [`AuditLog`] (so it is a
+/// [`SessionStore`](mcstat_core::ports::SessionStore)).
+///
+/// Cheap to clone (the database is shared). The file is locked while any clone is
+/// alive: a second [`FileStore::open`] of the same file fails with
+/// [`FileStoreError::Locked`].
+///
+/// History keeps one sample per (target, millisecond): appending a sample with the
+/// same target and time as an existing one replaces it. Audit entries come back
+/// newest first by time, and by insertion order among equal times.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use mcstat_adapters::FileStore;
+/// use mcstat_core::ports::ChatStore;
+/// use mcstat_core::{ChatRef, ChatState, Platform};
+///
+/// let dir = tempfile::tempdir()?;
+/// let store = FileStore::open(dir.path().join("mcstat.redb")).await?;
+/// let chat = ChatRef::new(Platform::Telegram, "-100123")?;
+/// let mut state = ChatState::default();
+/// state.remember(&"play.example.net".parse()?);
+/// store.put_chat(&chat, &state).await?; // durable once this returns
+/// assert_eq!(store.chat(&chat).await?, Some(state));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct FileStore {
+    db: Arc<Database>,
+    path: Arc<PathBuf>,
+}
+
+impl std::fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileStore {
+    /// The format version this build writes (older ones are migrated on open).
+    pub const FORMAT_VERSION: u64 = format::CURRENT;
+
+    /// Open the store at `path`, creating the file if it does not exist and migrating
+    /// an older format forward. Runs on the blocking pool.
+    ///
+    /// # Errors
+    /// [`FileStoreError`]: `Corrupt`, `TooNew`, `Locked`, `Io`, `Backend`.
+    pub async fn open(path: impl Into<PathBuf>) -> Result<Self, FileStoreError> {
+        let path = path.into();
+        tokio::task::spawn_blocking(move || Self::open_blocking(path))
+            .await
+            .map_err(|e| FileStoreError::Backend {
+                detail: e.to_string(),
+            })?
+    }
+
+    /// [`FileStore::open`] for synchronous callers (not on an async worker thread).
+    ///
+    /// # Errors
+    /// As [`FileStore::open`].
+    pub fn open_blocking(path: impl Into<PathBuf>) -> Result<Self, FileStoreError> {
+        let path = path.into();
+        let db = match Database::builder().create(&path) {
+            Ok(db) => db,
+            Err(DatabaseError::DatabaseAlreadyOpen) => return Err(FileStoreError::Locked),
+            Err(DatabaseError::Storage(StorageError::Io(e)))
+                if e.kind() == std::io::ErrorKind::InvalidData =>
+            {
+                return Err(FileStoreError::Corrupt {
+                    detail: "not a store file (bad magic number)".into(),
+                });
+            }
+            Err(DatabaseError::Storage(StorageError::Io(e))) => return Err(FileStoreError::Io(e)),
+            Err(DatabaseError::Storage(StorageError::Corrupted(detail))) => {
+                return Err(FileStoreError::Corrupt { detail });
+            }
+            Err(e @ DatabaseError::UpgradeRequired(_)) => {
+                return Err(FileStoreError::Corrupt {
+                    detail: e.to_string(),
+                });
+            }
+            Err(e) => {
+                return Err(FileStoreError::Backend {
+                    detail: e.to_string(),
+                });
+            }
+        };
+        format::prepare(&db)?;
+        Ok(Self {
+            db: Arc::new(db),
+            path: Arc::new(path),
+        })
+    }
+
+    /// The file's path.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Run `f` on the blocking pool.
+    async fn blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))?
+    }
+}
+
+/// Map any redb error to a [`StoreError`].
+fn db_err(e: impl Into<redb::Error>) -> StoreError {
+    match e.into() {
+        redb::Error::Corrupted(detail) => StoreError::Corrupt(detail),
+        e @ (redb::Error::TableTypeMismatch { .. }
+        | redb::Error::TableIsMultimap(_)
+        | redb::Error::TableIsNotMultimap(_)
+        | redb::Error::TypeDefinitionChanged { .. }) => StoreError::Corrupt(e.to_string()),
+        redb::Error::Io(e) => StoreError::Backend(Box::new(e)),
+        e => StoreError::Backend(e.to_string().into()),
+    }
+}
+
+trait DbResult<T> {
+    fn db(self) -> Result<T, StoreError>;
+}
+
+impl<T, E: Into<redb::Error>> DbResult<T> for Result<T, E> {
+    fn db(self) -> Result<T, StoreError> {
+        self.map_err(db_err)
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Backend(Box::new(e)))
+}
+
+fn decode<T: DeserializeOwned>(what: &str, json: &str) -> Result<T, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// Open a table for reading; a table that does not exist reads as empty (`None`).
+fn read_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &redb::ReadTransaction,
+    def: TableDefinition<'_, K, V>,
+) -> Result<Option<redb::ReadOnlyTable<K, V>>, StoreError> {
+    match txn.open_table(def) {
+        Ok(t) => Ok(Some(t)),
+        Err(TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+#[async_trait]
+impl ChatStore for FileStore {
+    async fn chat(&self, chat: &ChatRef) -> Result<Option<ChatState>, StoreError> {
+        let key = chat.key();
+        self.blocking(move |db| {
+            let txn = db.begin_read().db()?;
+            let Some(table) = read_table(&txn, CHAT_STATE)? else {
+                return Ok(None);
+            };
+            table
+                .get(key.as_str())
+                .db()?
+                .map(|v| decode(&format!("chat state of {key}"), v.value()))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn put_chat(&self, chat: &ChatRef, state: &ChatState) -> Result<(), StoreError> {
+        let key = chat.key();
+        let json = encode(state)?;
+        self.blocking(move |db| {
+            let txn = db.begin_write().db()?;
+            txn.open_table(CHAT_STATE)
+                .db()?
+                .insert(key.as_str(), json.as_str())
+                .db()?;
+            txn.commit().db()
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.blocking(|db| {
+            let txn = db.begin_read().db()?;
+            read_table(&txn, META)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl WatchStore for FileStore {
+    async fn add_watch(&self, watch: &Watch) -> Result<bool, StoreError> {
+        let (target, chat) = (watch.target.key(), watch.chat.key());
+        let json = encode(watch)?;
+        self.blocking(move |db| {
+            let txn = db.begin_write().db()?;
+            let old = txn
+                .open_table(WATCHES)
+                .db()?
+                .insert((target.as_str(), chat.as_str()), json.as_str())
+                .db()?
+                .is_some();
+            txn.open_table(WATCHES_BY_CHAT)
+                .db()?
+                .insert((chat.as_str(), target.as_str()), ())
+                .db()?;
+            txn.commit().db()?;
+            Ok(!old)
+        })
+        .await
+    }
+
+    async fn remove_watch(&self, chat: &ChatRef, target: &Target) -> Result<bool, StoreError> {
+        let (target, chat) = (target.key(), chat.key());
+        self.blocking(move |db| {
+            let txn = db.begin_write().db()?;
+            let existed = txn
+                .open_table(WATCHES)
+                .db()?
+                .remove((target.as_str(), chat.as_str()))
+                .db()?
+                .is_some();
+            txn.open_table(WATCHES_BY_CHAT)
+                .db()?
+                .remove((chat.as_str(), target.as_str()))
+                .db()?;
+            txn.commit().db()?;
+            Ok(existed)
+        })
+        .await
+    }
+
+    async fn watches_of(&self, chat: &ChatRef) -> Result<Vec<Watch>, StoreError> {
+        let chat = chat.key();
+        self.blocking(move |db| {
+            let txn = db.begin_read().db()?;
+            let (Some(index), Some(watches)) = (
+                read_table(&txn, WATCHES_BY_CHAT)?,
+                read_table(&txn, WATCHES)?,
+            ) else {
+                return Ok(Vec::new());
+            };
+            let mut out = Vec::new();
+            for row in index.range((chat.as_str(), "")..).db()? {
+                let (key, _) = row.db()?;
+                let (c, target) = key.value();
+                if c != chat {
+                    break;
+                }
+                let value = watches.get((target, c)).db()?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("watch index names a missing watch {target} {c}"))
+                })?;
+                out.push(decode("watch", value.value())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn all_watches(&self) -> Result<Vec<Watch>, StoreError> {
+        self.blocking(|db| {
+            let txn = db.begin_read().db()?;
+            let Some(watches) = read_table(&txn, WATCHES)? else {
+                return Ok(Vec::new());
+            };
+            watches
+                .iter()
+                .db()?
+                .map(|row| decode("watch", row.db()?.1.value()))
+                .collect()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl HistoryStore for FileStore {
+    async fn append_sample(&self, sample: &HistorySample) -> Result<(), StoreError> {
+        let target = sample.target.key();
+        let at = sample.at.as_millis();
+        let json = encode(sample)?;
+        self.blocking(move |db| {
+            let txn = db.begin_write().db()?;
+            txn.open_table(HISTORY)
+                .db()?
+                .insert((target.as_str(), at), json.as_str())
+                .db()?;
+            txn.open_table(HISTORY_BY_TIME)
+                .db()?
+                .insert((at, target.as_str()), ())
+                .db()?;
+            txn.commit().db()
+        })
+        .await
+    }
+
+    async fn samples(
+        &self,
+        target: &Target,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<HistorySample>, StoreError> {
+        let target = target.key();
+        let (since, until) = (since.as_millis(), until.as_millis());
+        self.blocking(move |db| {
+            if since >= until {
+                return Ok(Vec::new());
+            }
+            let txn = db.begin_read().db()?;
+            let Some(history) = read_table(&txn, HISTORY)? else {
+                return Ok(Vec::new());
+            };
+            history
+                .range((target.as_str(), since)..(target.as_str(), until))
+                .db()?
+                .map(|row| decode("history sample", row.db()?.1.value()))
+                .collect()
+        })
+        .await
+    }
+
+    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let before = before.as_millis();
+        self.blocking(move |db| {
+            let txn = db.begin_write().db()?;
+            let mut deleted = 0;
+            {
+                let mut by_time = txn.open_table(HISTORY_BY_TIME).db()?;
+                let mut history = txn.open_table(HISTORY).db()?;
+                let old: Vec<(u64, String)> = by_time
+                    .range((0, "")..(before, ""))
+                    .db()?
+                    .map(|row| {
+                        let (key, _) = row.db()?;
+                        let (at, target) = key.value();
+                        Ok((at, target.to_owned()))
+                    })
+                    .collect::<Result<_, StoreError>>()?;
+                for (at, target) in old {
+                    by_time.remove((at, target.as_str())).db()?;
+                    if history.remove((target.as_str(), at)).db()?.is_some() {
+                        deleted += 1;
+                    }
+                }
+            }
+            txn.commit().db()?;
+            Ok(deleted)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl AuditLog for FileStore {
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let scope = entry.scope.key();
+        let at = entry.at.as_millis();
+        let json = encode(entry)?;
+        self.blocking(move |db| {
+            let txn = db.begin_write().db()?;
+            {
+                let mut meta = txn.open_table(META).db()?;
+                let seq = meta.get(AUDIT_SEQ_KEY).db()?.map_or(0, |v| v.value()) + 1;
+                meta.insert(AUDIT_SEQ_KEY, seq).db()?;
+                txn.open_table(AUDIT)
+                    .db()?
+                    .insert((scope.as_str(), at, seq), json.as_str())
+                    .db()?;
+            }
+            txn.commit().db()
+        })
+        .await
+    }
+
+    async fn audit_entries(
+        &self,
+        scope: &ChatRef,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let scope = scope.key();
+        self.blocking(move |db| {
+            let txn = db.begin_read().db()?;
+            let Some(audit) = read_table(&txn, AUDIT)? else {
+                return Ok(Vec::new());
+            };
+            audit
+                .range((scope.as_str(), 0, 0)..=(scope.as_str(), u64::MAX, u64::MAX))
+                .db()?
+                .rev()
+                .take(limit)
+                .map(|row| decode("audit entry", row.db()?.1.value()))
+                .collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,152 @@
+//! The contract suites (tests/support/contract.rs) run against every backend of this
+//! crate: `FileStore` (feature `file`), `RedisStore` and `RedisCache` (feature
+//! `redis`, against a `redis-server` the test starts on a free loopback port).
+//!
+//! Adding a backend is one test: build a fresh instance and call
+//! `store_contract(&store)` or `cache_contract(&cache, pass)`.
+
+mod support;
+
+#[cfg(feature = "file")]
+mod file {
+    use mcstat_adapters::FileStore;
+
+    use crate::support::contract::store_contract;
+
+    #[tokio::test]
+    async fn file_store_passes_the_store_contract() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = FileStore::open(dir.path().join("mcstat.redb"))
+            .await
+            .expect("open");
+        store_contract(&store).await;
+    }
+
+    #[tokio::test]
+    async fn file_store_keeps_everything_across_reopen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("mcstat.redb");
+        let store = FileStore::open(&path).await.expect("open");
+        store_contract(&store).await;
+        let before = snapshot(&store).await;
+        drop(store);
+        let store = FileStore::open(&path).await.expect("reopen");
+        assert_eq!(snapshot(&store).await, before);
+    }
+
+    /// Everything the contract leaves behind, as text.
+    async fn snapshot(store: &FileStore) -> String {
+        use mcstat_core::Platform;
+        use mcstat_core::Timestamp;
+        use mcstat_core::ports::{AuditLog, ChatStore, HistoryStore, WatchStore};
+
+        use crate::support::samples::{chat, target};
+        let mut out = String::new();
+        for c in [
+            chat(Platform::Telegram, "-1001234567890"),
+            chat(Platform::Discord, "112233445566778899"),
+        ] {
+            out += &format!("{:?}\n", store.chat(&c).await.expect("chat"));
+        }
+        out += &format!("{:?}\n", store.all_watches().await.expect("watches"));
+        for t in ["history.example", "bedrock:history.example"] {
+            let samples = store
+                .samples(&target(t), Timestamp(0), Timestamp(u64::MAX))
+                .await
+                .expect("samples");
+            out += &format!("{samples:?}\n");
+        }
+        let guild = chat(Platform::Discord, "guild:424242");
+        out += &format!(
+            "{:?}\n",
+            store.audit_entries(&guild, 100).await.expect("audit")
+        );
+        assert!(
+            out.contains("mc.example.org") && out.contains("language de"),
+            "{out}"
+        );
+        out
+    }
+}
+
+#[cfg(feature = "redis")]
+mod redis {
+    use std::time::Duration;
+
+    use mcstat_adapters::{RedisCache, RedisConfig, RedisStore};
+    use mcstat_core::ports::ChatStore;
+
+    use crate::support::contract::{cache_contract, store_contract};
+    use crate::support::redis_server::RedisServer;
+    use crate::support::samples::{chat, chat_state};
+
+    #[tokio::test]
+    async fn redis_store_passes_the_store_contract() {
+        let server = RedisServer::start();
+        let store = RedisStore::connect(&RedisConfig::new(server.url()))
+            .await
+            .expect("connect");
+        store_contract(&store).await;
+    }
+
+    #[tokio::test]
+    async fn redis_stores_with_different_prefixes_do_not_see_each_other() {
+        let server = RedisServer::start();
+        let a = RedisStore::connect(&RedisConfig::new(server.url()).prefix("a:"))
+            .await
+            .expect("connect");
+        let b = RedisStore::connect(&RedisConfig::new(server.url()).prefix("b:"))
+            .await
+            .expect("connect");
+        // Both full contracts on one server: each would fail if it saw the other's data.
+        store_contract(&a).await;
+        store_contract(&b).await;
+    }
+
+    #[tokio::test]
+    async fn redis_store_writes_are_visible_to_another_replica() {
+        let server = RedisServer::start();
+        let config = RedisConfig::new(server.url()).prefix("shared:");
+        let one = RedisStore::connect(&config).await.expect("connect");
+        let two = RedisStore::connect(&config).await.expect("connect");
+        let c = chat(mcstat_core::Platform::Telegram, "5");
+        let state = chat_state("a.example", &["a.example"], Some("en"));
+        one.put_chat(&c, &state).await.expect("put");
+        assert_eq!(two.chat(&c).await.expect("chat"), Some(state));
+    }
+
+    #[tokio::test]
+    async fn redis_cache_passes_the_cache_contract() {
+        let server = RedisServer::start();
+        let cache = RedisCache::new(&RedisConfig::new(server.url())).expect("cache");
+        cache_contract(&cache, async |d| tokio::time::sleep(d).await).await;
+    }
+
+    #[tokio::test]
+    async fn redis_store_cache_shares_the_connection_and_passes_the_contract() {
+        let server = RedisServer::start();
+        let store = RedisStore::connect(&RedisConfig::new(server.url()).prefix("s:"))
+            .await
+            .expect("connect");
+        cache_contract(&store.cache(), async |d| tokio::time::sleep(d).await).await;
+    }
+
+    #[tokio::test]
+    async fn redis_cache_zero_ttl_drops_the_entry() {
+        use mcstat_core::ports::StatusCache;
+
+        use crate::support::samples::online;
+        let server = RedisServer::start();
+        let cache = RedisCache::new(&RedisConfig::new(server.url())).expect("cache");
+        let v = online("a.example");
+        cache
+            .put("k", &v, Duration::from_secs(60))
+            .await
+            .expect("put");
+        cache.put("k", &v, Duration::ZERO).await.expect("put");
+        assert_eq!(cache.get("k").await.expect("get"), None);
+        // A TTL beyond Redis' range is capped, not refused.
+        cache.put("k", &v, Duration::MAX).await.expect("put");
+        assert_eq!(cache.get("k").await.expect("get"), Some(v));
+    }
+}
