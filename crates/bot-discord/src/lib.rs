@@ -20,6 +20,7 @@
 //! | [`http`]     | the HTTP interactions endpoint (axum) |
 //! | [`gateway`]  | the serenity gateway client |
 //! | [`config`]   | the bot's settings |
+//! | [`wiring`]   | building the bot from its configuration, and running it |
 
 pub mod ansi;
 pub mod app;
@@ -33,3 +34,4 @@ pub mod render;
 pub mod rest;
 pub mod verify;
 pub mod wire;
+pub mod wiring;

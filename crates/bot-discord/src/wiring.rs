@@ -1,0 +1,277 @@
+//! Building the bot from its configuration (adapters → services → bot) and running
+//! it: command registration, the live message loop, the operations server (with
+//! `/interactions` in HTTP mode) and the gateway.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use mc_protocol::net::ClientOptions;
+use mcstat_adapters::{FileStore, MemoryCache, NetworkSource, SystemClock};
+use mcstat_core::chat::BotInfo;
+use mcstat_core::ports::{AuditLog, ChatStore, Clock, StatusCache, WatchStore};
+use mcstat_core::{ChatService, LookupConfig, LookupService};
+use mcstat_service::{CacheKind, ServiceConfig, StoreKind, ops};
+use tokio::sync::watch;
+
+use crate::app::{Bot, BotDeps, BotSettings, log_rest_error};
+use crate::config::{DiscordConfig, Mode};
+use crate::rest::{DiscordRest, RestConfig};
+
+/// Entries kept by the in-memory cache.
+const MEMORY_CACHE_ENTRIES: usize = 10_000;
+
+/// A built bot and what serving it needs.
+pub struct App {
+    /// The bot.
+    pub bot: Arc<Bot>,
+    /// The store, for `/readyz`.
+    pub store: Arc<dyn ChatStore>,
+    /// The Discord settings.
+    pub discord: DiscordConfig,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("bot", &self.bot)
+            .field("discord", &self.discord)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The lookup settings the configuration asks for. A refresh accepts a cached answer
+/// at most one live interval old, so live messages see changes at their interval.
+#[must_use]
+pub fn lookup_config(service: &ServiceConfig, discord: &DiscordConfig) -> LookupConfig {
+    let default = LookupConfig::default();
+    LookupConfig {
+        policy: service.policy(),
+        refresh_max_age: default.refresh_max_age.min(discord.live_interval),
+        ..default
+    }
+}
+
+struct Stores {
+    chats: Arc<dyn ChatStore>,
+    watches: Arc<dyn WatchStore>,
+    audit: Arc<dyn AuditLog>,
+}
+
+async fn stores(service: &ServiceConfig) -> anyhow::Result<(Stores, Option<Arc<dyn StatusCache>>)> {
+    match service.store {
+        StoreKind::File => {
+            let store = Arc::new(FileStore::open(&service.store_path).await.with_context(
+                || {
+                    format!(
+                        "cannot open the file store {}",
+                        service.store_path.display()
+                    )
+                },
+            )?);
+            Ok((
+                Stores {
+                    chats: store.clone(),
+                    watches: store.clone(),
+                    audit: store,
+                },
+                None,
+            ))
+        }
+        StoreKind::Redis => redis_stores(service).await,
+    }
+}
+
+#[cfg(feature = "redis")]
+async fn redis_stores(
+    service: &ServiceConfig,
+) -> anyhow::Result<(Stores, Option<Arc<dyn StatusCache>>)> {
+    use mcstat_adapters::{RedisConfig, RedisStore};
+    let url = service
+        .redis_url
+        .as_ref()
+        .context("MCSTAT_STORE=redis needs MCSTAT_REDIS_URL")?;
+    let store = Arc::new(
+        RedisStore::connect(&RedisConfig::new(url.expose()))
+            .await
+            .context("cannot connect to Redis (MCSTAT_REDIS_URL)")?,
+    );
+    let cache: Arc<dyn StatusCache> = Arc::new(store.cache());
+    Ok((
+        Stores {
+            chats: store.clone(),
+            watches: store.clone(),
+            audit: store,
+        },
+        Some(cache),
+    ))
+}
+
+#[cfg(not(feature = "redis"))]
+async fn redis_stores(
+    _service: &ServiceConfig,
+) -> anyhow::Result<(Stores, Option<Arc<dyn StatusCache>>)> {
+    anyhow::bail!("this build has no Redis support (build mcstat-discord with --features redis)")
+}
+
+/// Build the bot with the lookup settings from [`lookup_config`].
+///
+/// # Errors
+/// When a store cannot be opened or the network source cannot be configured.
+pub async fn build(service: &ServiceConfig, discord: DiscordConfig) -> anyhow::Result<App> {
+    let lookup = lookup_config(service, &discord);
+    build_with(service, discord, lookup).await
+}
+
+/// Build the bot with explicit lookup settings (tests lift the rate limits).
+///
+/// # Errors
+/// As [`build`].
+pub async fn build_with(
+    service: &ServiceConfig,
+    discord: DiscordConfig,
+    lookup: LookupConfig,
+) -> anyhow::Result<App> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (stores, redis_cache) = stores(service).await?;
+    let cache: Arc<dyn StatusCache> = match (service.cache, redis_cache) {
+        (CacheKind::Redis, Some(cache)) => cache,
+        (CacheKind::Redis, None) => {
+            anyhow::bail!("MCSTAT_CACHE=redis needs MCSTAT_STORE=redis in this bot")
+        }
+        (CacheKind::Memory, _) => Arc::new(MemoryCache::new(MEMORY_CACHE_ENTRIES, clock.clone())),
+    };
+    let source = NetworkSource::from_system_conf(
+        lookup.policy.clone(),
+        ClientOptions {
+            timeout: service.lookup_timeout(),
+            ..ClientOptions::default()
+        },
+        clock.clone(),
+    )
+    .context("cannot set up the network source (DNS configuration)")?;
+    let lookups = Arc::new(LookupService::new(
+        Arc::new(source),
+        cache,
+        clock.clone(),
+        lookup,
+    ));
+    let chat = Arc::new(ChatService::new(
+        lookups,
+        stores.chats.clone(),
+        BotInfo::default(),
+    ));
+    let rest = Arc::new(DiscordRest::new(RestConfig {
+        base_url: discord.api_url.clone(),
+        ..RestConfig::new(
+            discord.token.expose().to_owned(),
+            discord.application_id.clone(),
+        )
+    })?);
+    let bot = Arc::new(Bot::new(
+        BotDeps {
+            chat,
+            chats: stores.chats.clone(),
+            watches: stores.watches,
+            audit: stores.audit,
+            clock,
+            rest,
+        },
+        BotSettings {
+            component_ttl: discord.component_ttl,
+            live_interval: discord.live_interval,
+        },
+    ));
+    Ok(App {
+        bot,
+        store: stores.chats,
+        discord,
+    })
+}
+
+/// Register the slash commands (globally, or in the configured guilds).
+pub async fn register_commands(app: &App) {
+    let commands = crate::commands::registration();
+    let guilds: Vec<Option<&str>> = if app.discord.guild_ids.is_empty() {
+        vec![None]
+    } else {
+        app.discord
+            .guild_ids
+            .iter()
+            .map(|g| Some(g.as_str()))
+            .collect()
+    };
+    for guild in guilds {
+        match app.bot.rest().put_commands(guild, &commands).await {
+            Ok(()) => tracing::info!(
+                guild = guild.unwrap_or("global"),
+                "slash commands registered"
+            ),
+            Err(e) => log_rest_error("registering slash commands", &e),
+        }
+    }
+}
+
+/// Run the bot until `shutdown` resolves: register commands, refresh live messages,
+/// serve the operations routes (and `/interactions` in HTTP mode) on
+/// `service.http_addr`, and connect to the gateway in gateway mode.
+///
+/// # Errors
+/// When the HTTP server cannot bind or fails, or the gateway stops with an error.
+pub async fn run(
+    app: App,
+    service: &ServiceConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    if app.discord.register_commands {
+        register_commands(&app).await;
+    }
+    if app.discord.live_updates {
+        tokio::spawn(Arc::clone(app.bot.live()).run(stopped()));
+    }
+    let mut router = None;
+    if let Some(addr) = service.http_addr {
+        let metrics = ops::install_metrics()?;
+        let mut r = ops::router(ops::Ops::new(app.store.clone(), metrics));
+        if app.discord.mode == Mode::Http {
+            let key = app
+                .discord
+                .public_key
+                .clone()
+                .context("MCSTAT_DISCORD_MODE=http needs MCSTAT_DISCORD_PUBLIC_KEY")?;
+            r = r.merge(crate::http::router(Arc::clone(&app.bot), key));
+        }
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (MCSTAT_HTTP_ADDR)"))?;
+        tracing::info!(%addr, mode = ?app.discord.mode, "serving HTTP");
+        router = Some(tokio::spawn(ops::serve(listener, r, stopped())));
+    } else if app.discord.mode == Mode::Http {
+        anyhow::bail!(
+            "MCSTAT_DISCORD_MODE=http needs MCSTAT_HTTP_ADDR (where Discord sends interactions)"
+        );
+    }
+    match app.discord.mode {
+        Mode::Gateway => {
+            crate::gateway::run(app.discord.token.expose(), Arc::clone(&app.bot), stopped())
+                .await?;
+        }
+        Mode::Http => stopped().await,
+    }
+    if let Some(server) = router {
+        let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    }
+    Ok(())
+}
