@@ -131,6 +131,12 @@ impl Bot {
         &self.live
     }
 
+    /// The ports and services the bot uses.
+    #[must_use]
+    pub const fn deps(&self) -> &BotDeps {
+        &self.deps
+    }
+
     /// The REST client.
     #[must_use]
     pub const fn rest(&self) -> &Arc<DiscordRest> {

@@ -224,6 +224,26 @@ pub async fn run(
     service: &ServiceConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let listener = match service.http_addr {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (MCSTAT_HTTP_ADDR)"))?,
+        ),
+        None => None,
+    };
+    run_on(app, listener, shutdown).await
+}
+
+/// [`run`] with the HTTP listener already bound (`None`: no HTTP server).
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_on(
+    app: App,
+    listener: Option<tokio::net::TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -238,11 +258,12 @@ pub async fn run(
     if app.discord.register_commands {
         register_commands(&app).await;
     }
-    if app.discord.live_updates {
-        tokio::spawn(Arc::clone(app.bot.live()).run(stopped()));
-    }
-    let mut router = None;
-    if let Some(addr) = service.http_addr {
+    let live = app
+        .discord
+        .live_updates
+        .then(|| tokio::spawn(Arc::clone(app.bot.live()).run(stopped())));
+    let mut server = None;
+    if let Some(listener) = listener {
         let metrics = ops::install_metrics()?;
         let mut r = ops::router(ops::Ops::new(app.store.clone(), metrics));
         if app.discord.mode == Mode::Http {
@@ -253,11 +274,8 @@ pub async fn run(
                 .context("MCSTAT_DISCORD_MODE=http needs MCSTAT_DISCORD_PUBLIC_KEY")?;
             r = r.merge(crate::http::router(Arc::clone(&app.bot), key));
         }
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr} (MCSTAT_HTTP_ADDR)"))?;
-        tracing::info!(%addr, mode = ?app.discord.mode, "serving HTTP");
-        router = Some(tokio::spawn(ops::serve(listener, r, stopped())));
+        tracing::info!(addr = ?listener.local_addr().ok(), mode = ?app.discord.mode, "serving HTTP");
+        server = Some(tokio::spawn(ops::serve(listener, r, stopped())));
     } else if app.discord.mode == Mode::Http {
         anyhow::bail!(
             "MCSTAT_DISCORD_MODE=http needs MCSTAT_HTTP_ADDR (where Discord sends interactions)"
@@ -270,8 +288,12 @@ pub async fn run(
         }
         Mode::Http => stopped().await,
     }
-    if let Some(server) = router {
+    // Let requests in flight and the current live refresh finish.
+    if let Some(server) = server {
         let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    }
+    if let Some(live) = live {
+        let _ = tokio::time::timeout(Duration::from_secs(10), live).await;
     }
     Ok(())
 }

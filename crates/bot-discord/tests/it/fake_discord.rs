@@ -89,8 +89,12 @@ fn multipart(content_type: &str, body: &[u8]) -> Vec<(String, Option<String>, Ve
         let headers = String::from_utf8_lossy(&part[..split]).into_owned();
         let mut content = &part[split + 4..];
         content = content.strip_suffix(b"\r\n").unwrap_or(content);
+        let disposition = headers
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))
+            .unwrap_or_default();
         let attr = |key: &str| {
-            headers.split(';').find_map(|h| {
+            disposition.split(';').find_map(|h| {
                 h.trim()
                     .strip_prefix(&format!("{key}="))
                     .map(|v| v.trim_matches('"').to_owned())
@@ -232,9 +236,7 @@ impl FakeDiscord {
     /// Start the fake on a free loopback port; returns it and its origin URL.
     pub(crate) async fn start() -> (Self, String) {
         let fake = Self::default();
-        let app = Router::new()
-            .fallback(handle)
-            .with_state(fake.clone());
+        let app = Router::new().fallback(handle).with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind fake discord");
@@ -278,15 +280,19 @@ impl FakeDiscord {
         headers: &[(&str, &str)],
         body: Value,
     ) {
-        self.inner.lock().expect("lock").failures.push_back(Failure {
-            prefix: prefix.to_owned(),
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            body,
-        });
+        self.inner
+            .lock()
+            .expect("lock")
+            .failures
+            .push_back(Failure {
+                prefix: prefix.to_owned(),
+                status,
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+                body,
+            });
     }
 
     /// Wait (up to `timeout`) until `pred` holds for the recorded requests.
