@@ -5,7 +5,7 @@
 //! | [`network`]  | `network` | [`NetworkSource`]: the [`StatusSource`](mcstat_core::ports::StatusSource) on mc-protocol's tokio clients |
 //! | [`cache`]    | —         | [`MemoryCache`]: a bounded in-process [`StatusCache`](mcstat_core::ports::StatusCache) with per-entry TTL |
 //! | [`clock`]    | —         | [`SystemClock`]: the wall clock and tokio's timer as a [`Clock`](mcstat_core::ports::Clock) |
-//! | [`file`]     | `file`    | [`FileStore`]: the embedded single-file store (redb) |
+//! | `file`       | `file`    | `FileStore`: the embedded single-file store (redb), the default store |
 //! | `redis`      | `redis`   | `RedisStore` and `RedisCache`: the shared store and cache on Redis |
 //!
 //! Features are additive; the default enables `network` and `file`.
@@ -21,11 +21,11 @@ pub mod network;
 #[cfg(feature = "redis")]
 pub mod redis;
 
-pub use cache::MemoryCache;
-pub use clock::SystemClock;
-#[cfg(feature = "network")]
-pub use network::{BedrockFallback, ClientOptions, NetError, NetworkSource, Resolver};
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisCache, RedisConfig, RedisStore, RedisStoreError};
+pub use cache::MemoryCache;
+pub use clock::SystemClock;
 #[cfg(feature = "file")]
 pub use file::{FileStore, FileStoreError};
+#[cfg(feature = "network")]
+pub use network::{BedrockFallback, ClientOptions, NetError, NetworkSource, Resolver};

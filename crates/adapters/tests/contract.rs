@@ -7,6 +7,23 @@
 
 mod support;
 
+mod memory {
+    use std::sync::Arc;
+
+    use mcstat_adapters::MemoryCache;
+    use mcstat_core::Timestamp;
+    use mcstat_core::ports::ManualClock;
+
+    use crate::support::contract::cache_contract;
+
+    #[tokio::test]
+    async fn memory_cache_passes_the_cache_contract() {
+        let clock = Arc::new(ManualClock::new(Timestamp(1_700_000_000_000)));
+        let cache = MemoryCache::new(100, clock.clone());
+        cache_contract(&cache, async |d| clock.advance(d)).await;
+    }
+}
+
 #[cfg(feature = "file")]
 mod file {
     use mcstat_adapters::FileStore;

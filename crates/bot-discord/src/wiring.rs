@@ -7,20 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use mc_protocol::net::ClientOptions;
-use mcstat_adapters::{FileStore, MemoryCache, NetworkSource, SystemClock};
 use mcstat_core::chat::BotInfo;
-use mcstat_core::ports::{AuditLog, ChatStore, Clock, StatusCache, WatchStore};
+use mcstat_core::ports::ChatStore;
 use mcstat_core::{ChatService, LookupConfig, LookupService};
-use mcstat_service::{CacheKind, ServiceConfig, StoreKind, ops};
+use mcstat_service::backend::Backend;
+use mcstat_service::{ServiceConfig, ops};
 use tokio::sync::watch;
 
 use crate::app::{Bot, BotDeps, BotSettings, log_rest_error};
 use crate::config::{DiscordConfig, Mode};
 use crate::rest::{DiscordRest, RestConfig};
-
-/// Entries kept by the in-memory cache.
-const MEMORY_CACHE_ENTRIES: usize = 10_000;
 
 /// A built bot and what serving it needs.
 pub struct App {
@@ -53,68 +49,6 @@ pub fn lookup_config(service: &ServiceConfig, discord: &DiscordConfig) -> Lookup
     }
 }
 
-struct Stores {
-    chats: Arc<dyn ChatStore>,
-    watches: Arc<dyn WatchStore>,
-    audit: Arc<dyn AuditLog>,
-}
-
-async fn stores(service: &ServiceConfig) -> anyhow::Result<(Stores, Option<Arc<dyn StatusCache>>)> {
-    match service.store {
-        StoreKind::File => {
-            let store = Arc::new(FileStore::open(&service.store_path).await.with_context(
-                || {
-                    format!(
-                        "cannot open the file store {}",
-                        service.store_path.display()
-                    )
-                },
-            )?);
-            Ok((
-                Stores {
-                    chats: store.clone(),
-                    watches: store.clone(),
-                    audit: store,
-                },
-                None,
-            ))
-        }
-        StoreKind::Redis => redis_stores(service).await,
-    }
-}
-
-#[cfg(feature = "redis")]
-async fn redis_stores(
-    service: &ServiceConfig,
-) -> anyhow::Result<(Stores, Option<Arc<dyn StatusCache>>)> {
-    use mcstat_adapters::{RedisConfig, RedisStore};
-    let url = service
-        .redis_url
-        .as_ref()
-        .context("MCSTAT_STORE=redis needs MCSTAT_REDIS_URL")?;
-    let store = Arc::new(
-        RedisStore::connect(&RedisConfig::new(url.expose()))
-            .await
-            .context("cannot connect to Redis (MCSTAT_REDIS_URL)")?,
-    );
-    let cache: Arc<dyn StatusCache> = Arc::new(store.cache());
-    Ok((
-        Stores {
-            chats: store.clone(),
-            watches: store.clone(),
-            audit: store,
-        },
-        Some(cache),
-    ))
-}
-
-#[cfg(not(feature = "redis"))]
-async fn redis_stores(
-    _service: &ServiceConfig,
-) -> anyhow::Result<(Stores, Option<Arc<dyn StatusCache>>)> {
-    anyhow::bail!("this build has no Redis support (build mcstat-discord with --features redis)")
-}
-
 /// Build the bot with the lookup settings from [`lookup_config`].
 ///
 /// # Errors
@@ -124,7 +58,9 @@ pub async fn build(service: &ServiceConfig, discord: DiscordConfig) -> anyhow::R
     build_with(service, discord, lookup).await
 }
 
-/// Build the bot with explicit lookup settings (tests lift the rate limits).
+/// Build the bot with explicit lookup settings (tests lift the rate limits): the
+/// shared backend ([`Backend::build`]: store, cache, network source, clock), the core
+/// services over it, the REST client and the bot.
 ///
 /// # Errors
 /// As [`build`].
@@ -133,33 +69,16 @@ pub async fn build_with(
     discord: DiscordConfig,
     lookup: LookupConfig,
 ) -> anyhow::Result<App> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (stores, redis_cache) = stores(service).await?;
-    let cache: Arc<dyn StatusCache> = match (service.cache, redis_cache) {
-        (CacheKind::Redis, Some(cache)) => cache,
-        (CacheKind::Redis, None) => {
-            anyhow::bail!("MCSTAT_CACHE=redis needs MCSTAT_STORE=redis in this bot")
-        }
-        (CacheKind::Memory, _) => Arc::new(MemoryCache::new(MEMORY_CACHE_ENTRIES, clock.clone())),
-    };
-    let source = NetworkSource::from_system_conf(
-        lookup.policy.clone(),
-        ClientOptions {
-            timeout: service.lookup_timeout(),
-            ..ClientOptions::default()
-        },
-        clock.clone(),
-    )
-    .context("cannot set up the network source (DNS configuration)")?;
+    let backend = Backend::build(service).await?;
     let lookups = Arc::new(LookupService::new(
-        Arc::new(source),
-        cache,
-        clock.clone(),
+        backend.source,
+        backend.cache,
+        Arc::clone(&backend.clock),
         lookup,
     ));
     let chat = Arc::new(ChatService::new(
         lookups,
-        stores.chats.clone(),
+        Arc::clone(&backend.chats),
         BotInfo::default(),
     ));
     let rest = Arc::new(DiscordRest::new(RestConfig {
@@ -172,10 +91,10 @@ pub async fn build_with(
     let bot = Arc::new(Bot::new(
         BotDeps {
             chat,
-            chats: stores.chats.clone(),
-            watches: stores.watches,
-            audit: stores.audit,
-            clock,
+            chats: Arc::clone(&backend.chats),
+            watches: backend.watches,
+            audit: backend.audit,
+            clock: backend.clock,
             rest,
         },
         BotSettings {
@@ -185,7 +104,7 @@ pub async fn build_with(
     ));
     Ok(App {
         bot,
-        store: stores.chats,
+        store: backend.chats,
         discord,
     })
 }

@@ -1,4 +1,11 @@
-//! The mcstat Telegram bot.
-//!
-//! Not written yet: this crate is filled by its own issue once the core and adapters
-//! exist. It has no binary yet, so nothing here pretends to work.
+//! The mcstat Telegram bot: configuration, wiring, rendering of the core's view models
+//! to Telegram HTML, and Telegram I/O. The behaviour lives in `mcstat-core`; what every
+//! long-running frontend needs (config sources, logging, ops endpoints, shutdown) in
+//! `mcstat-service`.
+
+pub mod api;
+pub mod config;
+pub mod handlers;
+pub mod listener;
+pub mod render;
+pub mod run;

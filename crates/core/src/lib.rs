@@ -12,6 +12,7 @@
 //! | [`ports`]   | the async traits adapters implement, with their contracts |
 //! | [`lookup`]  | [`lookup::LookupService`]: policy → rate limit → cache → single-flight → source |
 //! | [`chat`]    | [`chat::ChatService`]: the bot commands as functions returning view models |
+//! | [`watch`]   | [`watch::WatchService`] (`/watch`, `/unwatch`, `/watches`, `/uptime`), [`watch::Scheduler`] (polls, transitions, notifications, history), uptime maths |
 
 #![deny(missing_docs)]
 
@@ -20,6 +21,7 @@ pub mod domain;
 pub mod lookup;
 pub mod policy;
 pub mod ports;
+pub mod watch;
 
 pub use chat::{ChatRequest, ChatService, Command, Reply, View};
 pub use domain::{
@@ -29,3 +31,4 @@ pub use domain::{
 };
 pub use lookup::{LookupConfig, LookupError, LookupService};
 pub use policy::{PolicyViolation, TargetPolicy};
+pub use watch::{Scheduler, SchedulerPorts, WatchConfig, WatchError, WatchService};

@@ -79,7 +79,8 @@ pub enum StoreError {
 
 /// What a cache holds for one key.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+// Adjacently tagged: an internally tagged enum cannot hold `Players(None)`.
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum CachedValue {
     /// A status outcome (online or offline).
     Status(StatusOutcome),
@@ -282,6 +283,38 @@ pub trait Notifier: Send + Sync {
     /// # Errors
     /// [`NotifyError`].
     async fn notify(&self, notification: &Notification) -> Result<(), NotifyError>;
+}
+
+/// Short-lived exclusive leases, so several replicas share work without doing it twice
+/// (the watch scheduler's polls and notification dedupe).
+///
+/// Contract:
+/// - `try_acquire(key, holder, ttl)` MUST atomically grant the lease when `key` is
+///   free or its lease expired, and renew it (expiry = now + `ttl`) when `holder`
+///   already holds it; it MUST refuse (`Ok(false)`) while another holder's lease is
+///   live. Every replica sharing a backend sees the same leases.
+/// - A lease ends by itself `ttl` after its last grant: a replica that dies gives its
+///   work away within one TTL.
+/// - `release(key, holder)` ends the lease only if `holder` holds it.
+/// - A failing backend returns [`StoreError::Unavailable`]; the caller then does
+///   not do the work (skipping is safer than doing it twice).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait LeasePort: Send + Sync {
+    /// Take or renew the lease on `key` for `holder`, for `ttl`. `true` if `holder`
+    /// now holds it.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn try_acquire(&self, key: &str, holder: &str, ttl: Duration)
+    -> Result<bool, StoreError>;
+
+    /// End `holder`'s lease on `key` (nothing if another holder has it). `true` if a
+    /// lease was ended.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn release(&self, key: &str, holder: &str) -> Result<bool, StoreError>;
 }
 
 /// Wall-clock time and sleeping. The core has no clock of its own.

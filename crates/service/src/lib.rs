@@ -2,6 +2,7 @@
 //!
 //! | module       | what it holds |
 //! |--------------|---------------|
+//! | [`backend`]  | [`backend::Backend`]: the network source, cache, store and clock the configuration asks for, and the core services over them |
 //! | [`config`]   | [`ConfigSource`]: an optional TOML file with `MCSTAT_*` environment variables on top; [`ServiceConfig`], the settings every frontend shares, validated with messages that name the variable |
 //! | [`logging`]  | [`init_logging`]: human-readable logs, or JSON lines in production |
 //! | [`ops`]      | the `/healthz`, `/readyz` and `/metrics` router, the Prometheus recorder, serving with graceful shutdown |
@@ -12,6 +13,7 @@
 //! settings from the same [`ConfigSource`], and merges its own routes (e.g. a webhook)
 //! into the [`ops::router`].
 
+pub mod backend;
 pub mod config;
 pub mod logging;
 pub mod ops;

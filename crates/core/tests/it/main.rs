@@ -4,3 +4,4 @@
 mod chat;
 mod lookup;
 mod support;
+mod watch;

@@ -1,0 +1,406 @@
+//! Telegram updates in, core requests out, rendered replies back.
+//!
+//! One handler per update kind; each runs inside a span carrying the update's request
+//! id, and inside `catch_unwind`, so one bad update never takes the dispatcher down.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use futures_util::FutureExt as _;
+use mcstat_core::chat::{CallbackData, ChatRequest, ChatService, Command, Reply, View};
+use mcstat_core::{ChatRef, Platform, UserRef};
+use teloxide::ApiError;
+use teloxide::Bot;
+use teloxide::RequestError;
+use teloxide::prelude::Requester as _;
+use teloxide::requests::HasPayload as _;
+use teloxide::types::{
+    CallbackQuery, CallbackQueryId, ChatId, InlineQuery, InlineQueryResult,
+    InlineQueryResultArticle, InputMessageContent, InputMessageContentText, LinkPreviewOptions,
+    MaybeInaccessibleMessage, Message, ParseMode, Update, UpdateKind,
+};
+use tracing::Instrument as _;
+
+use crate::api::call;
+use crate::render::{Rendered, render};
+
+/// What every handler needs.
+pub struct App {
+    /// The core's chat service.
+    pub chat: Arc<ChatService>,
+    /// The Bot API client.
+    pub bot: Bot,
+    /// The bot's username (without `@`), for `/cmd@botname` in groups.
+    pub username: String,
+    ids: RequestIds,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// The handlers' shared state.
+    #[must_use]
+    pub fn new(chat: Arc<ChatService>, bot: Bot, username: String) -> Self {
+        Self {
+            chat,
+            bot,
+            username,
+            ids: RequestIds::new(),
+        }
+    }
+}
+
+/// Request ids: a per-process prefix and a counter (`3f9a1c-17`).
+#[derive(Debug)]
+struct RequestIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let mixed = (nanos as u64) ^ (u64::from(std::process::id()) << 32);
+        Self {
+            prefix: format!("{:06x}", mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40),
+            next: AtomicU64::new(1),
+        }
+    }
+
+    fn next(&self) -> String {
+        format!(
+            "{}-{}",
+            self.prefix,
+            self.next.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}
+
+/// The dispatcher's endpoint: route one update, log its outcome, never fail.
+pub async fn handle_update(update: Update, app: Arc<App>) -> Result<(), std::convert::Infallible> {
+    let kind = match &update.kind {
+        UpdateKind::Message(_) => "message",
+        UpdateKind::CallbackQuery(_) => "callback_query",
+        UpdateKind::InlineQuery(_) => "inline_query",
+        _ => "other",
+    };
+    let request_id = app.ids.next();
+    let span =
+        tracing::info_span!("update", request_id = %request_id, update_id = update.id.0, kind);
+    let started = Instant::now();
+    let work = async {
+        let result = match update.kind {
+            UpdateKind::Message(msg) => on_message(&app, msg).await,
+            UpdateKind::CallbackQuery(q) => on_callback(&app, q).await,
+            UpdateKind::InlineQuery(q) => on_inline(&app, q).await,
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            metrics::counter!("mcstat_telegram_update_failures_total", "kind" => kind).increment(1);
+            tracing::warn!(error = %e, "update failed");
+        }
+    };
+    if AssertUnwindSafe(work.instrument(span.clone()))
+        .catch_unwind()
+        .await
+        .is_err()
+    {
+        metrics::counter!("mcstat_telegram_update_panics_total", "kind" => kind).increment(1);
+        span.in_scope(|| tracing::error!("handler panicked; update dropped"));
+    }
+    metrics::counter!("mcstat_telegram_updates_total", "kind" => kind).increment(1);
+    metrics::histogram!("mcstat_telegram_update_seconds", "kind" => kind)
+        .record(started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Which command a message asks for, if any, and whether it was addressed to us
+/// explicitly (`/cmd@us`).
+///
+/// `None`: not a command, or a command for another bot (`/cmd@other`).
+#[must_use]
+pub fn command_text<'a>(text: &'a str, username: &str) -> Option<(&'a str, bool)> {
+    let text = text.trim_start();
+    text.strip_prefix('/')?;
+    match Command::addressee(text) {
+        Some(to) if to.eq_ignore_ascii_case(username) => Some((text, true)),
+        Some(_) => None,
+        None => Some((text, false)),
+    }
+}
+
+fn chat_ref(id: ChatId) -> Option<ChatRef> {
+    ChatRef::new(Platform::Telegram, id.0.to_string()).ok()
+}
+
+fn user_ref(id: u64) -> Option<UserRef> {
+    UserRef::new(Platform::Telegram, id.to_string()).ok()
+}
+
+fn reply_kind(reply: &Reply) -> &'static str {
+    match &reply.view {
+        View::Welcome(_) => "welcome",
+        View::Help { .. } => "help",
+        View::About(_) => "about",
+        View::Status(c) if c.online => "status_online",
+        View::Status(_) => "status_offline",
+        View::Players(_) => "players",
+        View::Error(e) => e.kind.code(),
+        #[allow(unreachable_patterns)]
+        _ => "other",
+    }
+}
+
+async fn on_message(app: &App, msg: Message) -> Result<(), RequestError> {
+    let Some(text) = msg.text() else {
+        return Ok(());
+    };
+    let private = msg.chat.is_private();
+    let command = match command_text(text, &app.username) {
+        Some((line, addressed)) => match Command::parse(line) {
+            Ok(c) => c,
+            // In a group, an unknown bare `/cmd` is probably another bot's.
+            Err(_) if !private && !addressed => return Ok(()),
+            Err(e) => {
+                tracing::info!(reply = e.kind.code(), "unknown command");
+                return send(app, msg.chat.id, &render(&Reply::error(e))).await;
+            }
+        },
+        // A private chat may just send an address.
+        None if private && !text.trim_start().starts_with('/') => Command::Status {
+            address: Some(text.to_owned()),
+        },
+        None => return Ok(()),
+    };
+    let (Some(chat), Some(user)) = (
+        chat_ref(msg.chat.id),
+        user_ref(
+            msg.from
+                .as_ref()
+                .map_or(msg.chat.id.0.unsigned_abs(), |u| u.id.0),
+        ),
+    ) else {
+        return Ok(());
+    };
+    tracing::info!(command = command.name(), "command");
+    let reply = app
+        .chat
+        .handle(ChatRequest {
+            chat,
+            user,
+            command,
+        })
+        .await;
+    let kind = reply_kind(&reply);
+    metrics::counter!("mcstat_telegram_replies_total", "view" => kind).increment(1);
+    tracing::info!(reply = kind, "answering");
+    send(app, msg.chat.id, &render(&reply)).await
+}
+
+async fn send(app: &App, chat: ChatId, r: &Rendered) -> Result<(), RequestError> {
+    let mut req = app.bot.send_message(chat, r.html.clone());
+    let p = req.payload_mut();
+    p.parse_mode = Some(ParseMode::Html);
+    p.link_preview_options = Some(no_preview());
+    p.reply_markup = r.keyboard.clone().map(Into::into);
+    call(req).await.map(|_| ())
+}
+
+fn no_preview() -> LinkPreviewOptions {
+    LinkPreviewOptions {
+        is_disabled: true,
+        url: None,
+        prefer_small_media: false,
+        prefer_large_media: false,
+        show_above_text: false,
+    }
+}
+
+async fn answer_callback(
+    app: &App,
+    id: &CallbackQueryId,
+    text: Option<String>,
+) -> Result<(), RequestError> {
+    let mut req = app.bot.answer_callback_query(id.clone());
+    req.payload_mut().text = text;
+    call(req).await.map(|_| ())
+}
+
+async fn on_callback(app: &App, q: CallbackQuery) -> Result<(), RequestError> {
+    let data = q.data.clone().unwrap_or_default();
+    // Stale or foreign data: say so in the toast, leave the message alone.
+    if let Err(e) = CallbackData::decode(&data) {
+        tracing::info!(error = %e, "undecodable callback data");
+        return answer_callback(
+            app,
+            &q.id,
+            Some("This button no longer works. Send /status to see your last server again.".into()),
+        )
+        .await;
+    }
+    let message = q.message.as_ref().and_then(|m| match m {
+        MaybeInaccessibleMessage::Regular(m) => Some((m.chat.id, m.id)),
+        MaybeInaccessibleMessage::Inaccessible(m) => Some((m.chat.id, m.message_id)),
+    });
+    // Buttons under an inline-mode message have no chat: the user's own state counts.
+    let chat_id = message.map_or(
+        ChatId(i64::try_from(q.from.id.0).unwrap_or(i64::MAX)),
+        |(c, _)| c,
+    );
+    let (Some(chat), Some(user)) = (chat_ref(chat_id), user_ref(q.from.id.0)) else {
+        return answer_callback(app, &q.id, None).await;
+    };
+    let reply = app.chat.handle_callback(&chat, &user, &data).await;
+    let kind = reply_kind(&reply);
+    metrics::counter!("mcstat_telegram_replies_total", "view" => kind).increment(1);
+    tracing::info!(reply = kind, "button");
+    // An error (rate limit, store down) is a toast: the card under it stays.
+    if let View::Error(e) = &reply.view {
+        let mut text = e.message.clone();
+        if text.chars().count() > 190 {
+            text = text.chars().take(190).collect::<String>() + "…";
+        }
+        return answer_callback(app, &q.id, Some(text)).await;
+    }
+    answer_callback(app, &q.id, None).await?;
+    let r = render(&reply);
+    let result = if let Some((chat, message_id)) = message {
+        let mut req = app.bot.edit_message_text(chat, message_id, r.html);
+        let p = req.payload_mut();
+        p.parse_mode = Some(ParseMode::Html);
+        p.link_preview_options = Some(no_preview());
+        p.reply_markup = r.keyboard;
+        call(req).await.map(|_| ())
+    } else if let Some(inline_id) = &q.inline_message_id {
+        let mut req = app.bot.edit_message_text_inline(inline_id.clone(), r.html);
+        let p = req.payload_mut();
+        p.parse_mode = Some(ParseMode::Html);
+        p.reply_markup = r.keyboard;
+        call(req).await.map(|_| ())
+    } else {
+        Ok(())
+    };
+    match result {
+        // Refresh with nothing new: fine.
+        Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
+        other => other,
+    }
+}
+
+/// Whether inline text is worth a lookup: it has a dot, a colon or brackets (an
+/// address, not a half-typed word).
+fn looks_like_address(s: &str) -> bool {
+    let s = s.trim();
+    !s.is_empty() && !s.contains(char::is_whitespace) && s.contains(['.', ':', '['])
+}
+
+async fn on_inline(app: &App, q: InlineQuery) -> Result<(), RequestError> {
+    let query = q.query.trim().to_owned();
+    let results = if looks_like_address(&query) {
+        let Some(user) = user_ref(q.from.id.0) else {
+            return Ok(());
+        };
+        // The user's private chat with the bot has the user's id.
+        let chat = ChatRef::new(Platform::Telegram, q.from.id.0.to_string())
+            .map_err(|_| RequestError::Api(ApiError::Unknown("bad user id".into())))?;
+        let reply = app
+            .chat
+            .handle(ChatRequest {
+                chat,
+                user,
+                command: Command::Status {
+                    address: Some(query.clone()),
+                },
+            })
+            .await;
+        let kind = reply_kind(&reply);
+        metrics::counter!("mcstat_telegram_replies_total", "view" => kind).increment(1);
+        tracing::info!(reply = kind, "inline query");
+        vec![inline_article(&reply)]
+    } else {
+        Vec::new()
+    };
+    let mut req = app.bot.answer_inline_query(q.id, results);
+    let p = req.payload_mut();
+    p.cache_time = Some(10);
+    p.is_personal = Some(true);
+    call(req).await.map(|_| ())
+}
+
+/// The inline-mode result for a reply: a status card article (or the error).
+#[must_use]
+pub fn inline_article(reply: &Reply) -> InlineQueryResult {
+    let r = render(reply);
+    let (id, title, description) = match &reply.view {
+        View::Status(card) => {
+            let state = if card.online {
+                "🟢 online"
+            } else {
+                "🔴 offline"
+            };
+            let players = match (card.players_online, card.players_max) {
+                (Some(o), Some(m)) if card.online => format!(" · {o}/{m} players"),
+                _ => String::new(),
+            };
+            (
+                format!("status:{}", card.target.key()),
+                format!("{} — {state}{players}", card.display),
+                card.motd.to_plain().chars().take(120).collect::<String>(),
+            )
+        }
+        View::Error(e) => (
+            "error".to_owned(),
+            "⚠️ Not a server I can look up".to_owned(),
+            e.message.clone(),
+        ),
+        _ => ("other".to_owned(), "mcstat".to_owned(), String::new()),
+    };
+    // Telegram result ids are at most 64 bytes.
+    let id: String = id.chars().filter(char::is_ascii).take(64).collect();
+    let mut content = InputMessageContentText::new(r.html);
+    content.parse_mode = Some(ParseMode::Html);
+    content.link_preview_options = Some(no_preview());
+    let mut article = InlineQueryResultArticle::new(id, title, InputMessageContent::Text(content));
+    if !description.is_empty() {
+        article.description = Some(description);
+    }
+    article.reply_markup = r.keyboard;
+    InlineQueryResult::Article(article)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_for_other_bots_are_ignored() {
+        assert_eq!(
+            command_text("/status x", "McStatBot"),
+            Some(("/status x", false))
+        );
+        assert_eq!(
+            command_text("/status@mcstatbot x", "McStatBot"),
+            Some(("/status@mcstatbot x", true))
+        );
+        assert_eq!(command_text("/status@otherbot x", "McStatBot"), None);
+        assert_eq!(command_text("hello", "McStatBot"), None);
+    }
+
+    #[test]
+    fn inline_lookups_only_for_address_like_text() {
+        assert!(looks_like_address("play.example.net"));
+        assert!(looks_like_address("127.0.0.1:25565"));
+        assert!(!looks_like_address("pla"));
+        assert!(!looks_like_address("a b.c"));
+    }
+}

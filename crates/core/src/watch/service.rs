@@ -1,0 +1,338 @@
+//! [`WatchService`]: the watch commands as functions over the stores.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::domain::{AuditEntry, ChatRef, HistorySample, Target, Timestamp, UserRef, Watch};
+use crate::policy::PolicyViolation;
+use crate::ports::{AuditLog, Clock, HistoryStore, StoreError, WatchStore};
+
+use super::WatchConfig;
+use super::tracker::{TargetState, TargetTracker};
+use super::uptime::{self, UptimeReport, UptimeWindow};
+
+/// The longest player name a watch accepts, in characters.
+pub const MAX_PLAYER_NAME_LEN: usize = 32;
+
+/// Why a watch command failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WatchError {
+    /// The chat already watches the most servers it may.
+    #[error("this chat already watches {max} servers; unwatch one first")]
+    LimitReached {
+        /// The limit ([`WatchConfig::max_watches_per_chat`]).
+        max: usize,
+    },
+    /// More player names than a watch may follow.
+    #[error("a watch follows at most {max} players")]
+    TooManyPlayers {
+        /// The limit ([`WatchConfig::max_players_per_watch`]).
+        max: usize,
+    },
+    /// Not a player name (1 to 32 letters, digits, `_`, `.`, `*`, `-` or inner
+    /// spaces).
+    #[error("{0:?} is not a player name")]
+    BadPlayerName(String),
+    /// The address is refused by the target policy.
+    #[error(transparent)]
+    Policy(#[from] PolicyViolation),
+    /// The store failed.
+    #[error("watch store failed")]
+    Store(#[from] StoreError),
+}
+
+/// What [`WatchService::watch`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddOutcome {
+    /// A new watch.
+    Added,
+    /// The chat already watched the server; its player list was replaced.
+    Updated,
+}
+
+/// One line of `/watches`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchSummary {
+    /// The watch.
+    pub watch: Watch,
+    /// Up, down or unknown, from the recent history with the debounce applied.
+    pub state: TargetState,
+    /// Uptime over the last 24 hours.
+    pub day: UptimeWindow,
+    /// The newest sample: when, and whether the server answered.
+    pub last_sample: Option<(Timestamp, bool)>,
+}
+
+/// The watch commands: `/watch`, `/unwatch`, `/watches`, `/uptime` (and the samples
+/// a chart is drawn from). Polling is the [`Scheduler`](super::Scheduler)'s job.
+pub struct WatchService {
+    watches: Arc<dyn WatchStore>,
+    history: Arc<dyn HistoryStore>,
+    clock: Arc<dyn Clock>,
+    audit: Option<Arc<dyn AuditLog>>,
+    config: WatchConfig,
+}
+
+impl fmt::Debug for WatchService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WatchService")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WatchService {
+    /// A service over the watch and history stores, with time from `clock`.
+    #[must_use]
+    pub fn new(
+        watches: Arc<dyn WatchStore>,
+        history: Arc<dyn HistoryStore>,
+        clock: Arc<dyn Clock>,
+        config: WatchConfig,
+    ) -> Self {
+        Self {
+            watches,
+            history,
+            clock,
+            audit: None,
+            config,
+        }
+    }
+
+    /// Also record every watch and unwatch in `audit` (`watch add <target>`,
+    /// `watch remove <target>`). A failing audit log is logged, not an error.
+    #[must_use]
+    pub fn with_audit(mut self, audit: Arc<dyn AuditLog>) -> Self {
+        self.audit = Some(audit);
+        self
+    }
+
+    /// The settings.
+    #[must_use]
+    pub const fn config(&self) -> &WatchConfig {
+        &self.config
+    }
+
+    /// Watch `target` in `chat` (asked by `actor`), reporting joins and leaves of
+    /// `players` (empty: none). Watching a server again replaces its player list and
+    /// does not count against the limit. Permission checks (e.g. Discord's Manage
+    /// Guild) are the bot's.
+    ///
+    /// # Errors
+    /// [`WatchError::Policy`] for a refused IP literal, [`WatchError::TooManyPlayers`],
+    /// [`WatchError::BadPlayerName`], [`WatchError::LimitReached`] (checked before the
+    /// write; two concurrent adds may pass it together), [`WatchError::Store`].
+    pub async fn watch(
+        &self,
+        chat: &ChatRef,
+        actor: &UserRef,
+        target: &Target,
+        players: &[String],
+    ) -> Result<AddOutcome, WatchError> {
+        if let Some(ip) = target.address().host.ip() {
+            self.config.policy.check(ip)?;
+        }
+        let players = clean_players(players, self.config.max_players_per_watch)?;
+        let existing = self.watches.watches_of(chat).await?;
+        let key = target.key();
+        let already = existing.iter().any(|w| w.target.key() == key);
+        if !already && existing.len() >= self.config.max_watches_per_chat {
+            return Err(WatchError::LimitReached {
+                max: self.config.max_watches_per_chat,
+            });
+        }
+        let now = self.clock.now();
+        let created_at = existing
+            .iter()
+            .find(|w| w.target.key() == key)
+            .map_or(now, |w| w.created_at);
+        let watch = Watch {
+            chat: chat.clone(),
+            target: target.clone(),
+            created_at,
+            players,
+        };
+        let new = self.watches.add_watch(&watch).await?;
+        self.audit(chat, actor, format!("watch add {target}"), now)
+            .await;
+        Ok(if new {
+            AddOutcome::Added
+        } else {
+            AddOutcome::Updated
+        })
+    }
+
+    /// Stop watching `target` in `chat`. `true` if it was watched.
+    ///
+    /// # Errors
+    /// [`WatchError::Store`].
+    pub async fn unwatch(
+        &self,
+        chat: &ChatRef,
+        actor: &UserRef,
+        target: &Target,
+    ) -> Result<bool, WatchError> {
+        let removed = self.watches.remove_watch(chat, target).await?;
+        if removed {
+            self.audit(
+                chat,
+                actor,
+                format!("watch remove {target}"),
+                self.clock.now(),
+            )
+            .await;
+        }
+        Ok(removed)
+    }
+
+    /// The chat's watches with their state and 24 h uptime, ordered by target key.
+    /// A target whose history cannot be read is listed with an unknown state.
+    ///
+    /// # Errors
+    /// [`WatchError::Store`] when the watch list cannot be read.
+    pub async fn watches(&self, chat: &ChatRef) -> Result<Vec<WatchSummary>, WatchError> {
+        let now = self.clock.now();
+        let lookback = self.config.state_lookback.max(uptime::DAY);
+        let mut out = Vec::new();
+        for watch in self.watches.watches_of(chat).await? {
+            let samples = match self
+                .history
+                .samples(&watch.target, now.minus(lookback), just_after(now))
+                .await
+            {
+                Ok(samples) => samples,
+                Err(error) => {
+                    tracing::warn!(
+                        target = %watch.target,
+                        error = &error as &dyn std::error::Error,
+                        "history unreadable; listed without state"
+                    );
+                    Vec::new()
+                }
+            };
+            let mut tracker = TargetTracker::new(self.config.down_after);
+            tracker.replay(&samples);
+            out.push(WatchSummary {
+                state: tracker.state(),
+                day: uptime::window_uptime(&samples, now, uptime::DAY, self.config.interval),
+                last_sample: samples.last().map(|s| (s.at, s.online)),
+                watch,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Uptime of `target` over 24 h, 7 d and 30 d and its last outages, from the
+    /// history (any server with samples: a watch in another chat counts too).
+    ///
+    /// # Errors
+    /// [`WatchError::Store`].
+    pub async fn uptime(&self, target: &Target) -> Result<UptimeReport, WatchError> {
+        let now = self.clock.now();
+        let since = now.minus(uptime::MONTH.saturating_add(self.config.interval * 2));
+        let samples = self.history.samples(target, since, just_after(now)).await?;
+        Ok(uptime::report(
+            &samples,
+            now,
+            self.config.interval,
+            self.config.down_after,
+            self.config.max_outages,
+        ))
+    }
+
+    /// The samples of `target` over the last `span`, oldest first (for charts).
+    ///
+    /// # Errors
+    /// [`WatchError::Store`].
+    pub async fn history(
+        &self,
+        target: &Target,
+        span: std::time::Duration,
+    ) -> Result<Vec<HistorySample>, WatchError> {
+        let now = self.clock.now();
+        Ok(self
+            .history
+            .samples(target, now.minus(span), just_after(now))
+            .await?)
+    }
+
+    async fn audit(&self, chat: &ChatRef, actor: &UserRef, action: String, at: Timestamp) {
+        let Some(audit) = &self.audit else { return };
+        let entry = AuditEntry {
+            scope: chat.clone(),
+            actor: actor.clone(),
+            action,
+            at,
+        };
+        if let Err(error) = audit.append_audit(&entry).await {
+            tracing::warn!(
+                error = &error as &dyn std::error::Error,
+                action = %entry.action,
+                "audit log failed"
+            );
+        }
+    }
+}
+
+/// Just after `t`: the end bound of a history query that includes samples at `t`.
+fn just_after(t: Timestamp) -> Timestamp {
+    t.plus(std::time::Duration::from_millis(1))
+}
+
+/// Player names trimmed, checked and deduplicated case-insensitively.
+fn clean_players(players: &[String], max: usize) -> Result<Vec<String>, WatchError> {
+    let mut out: Vec<String> = Vec::new();
+    for name in players {
+        let name = name.trim();
+        let len = name.chars().count();
+        let ok = (1..=MAX_PLAYER_NAME_LEN).contains(&len)
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '*' | '-' | ' '));
+        if !ok {
+            return Err(WatchError::BadPlayerName(crate::chat::quote_input(name)));
+        }
+        if !out.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            out.push(name.to_owned());
+        }
+    }
+    if out.len() > max {
+        return Err(WatchError::TooManyPlayers { max });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn player_names_are_checked_and_deduplicated() {
+        let names = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            clean_players(
+                &names(&[" Notch ", "notch", "jeb_", "Steve Bedrock", ".floodgate"]),
+                10
+            )
+            .expect("valid"),
+            names(&["Notch", "jeb_", "Steve Bedrock", ".floodgate"])
+        );
+        assert!(matches!(
+            clean_players(&names(&["a\u{202e}b"]), 10),
+            Err(WatchError::BadPlayerName(_))
+        ));
+        assert!(matches!(
+            clean_players(&names(&[""]), 10),
+            Err(WatchError::BadPlayerName(_))
+        ));
+        assert!(matches!(
+            clean_players(&names(&[&"x".repeat(33)]), 10),
+            Err(WatchError::BadPlayerName(_))
+        ));
+        assert!(matches!(
+            clean_players(&names(&["a", "b", "c"]), 2),
+            Err(WatchError::TooManyPlayers { max: 2 })
+        ));
+    }
+}

@@ -1,0 +1,902 @@
+//! Watches: the scheduler and the watch service over in-memory fakes of the stores,
+//! a scripted status source, a recording notifier and a manual clock.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mcstat_core::domain::{
+    ChatRef, HistorySample, PlayerList, PlayerSource, StatusOutcome, Target, Timestamp, Watch,
+};
+use mcstat_core::policy::TargetPolicy;
+use mcstat_core::ports::{
+    Clock, HistoryStore, LeasePort, ManualClock, MockNotifier, Notification, NotificationEvent,
+    Notifier, NotifyError, SourceError, StatusSource, StoreError, WatchStore,
+};
+use mcstat_core::watch::{
+    AddOutcome, MemoryLeases, NotifierRouter, Scheduler, SchedulerPorts, TargetState, WatchConfig,
+    WatchError, WatchService, slot::Slots,
+};
+
+use crate::support::{T0, chat, clock, offline, online, target, user};
+
+const MIN: Duration = Duration::from_secs(60);
+
+// ---------------------------------------------------------------- fakes
+
+/// A status source whose servers are up unless marked down, recording every poll
+/// and how many ran at once.
+pub(crate) struct FakeSource {
+    clock: Arc<ManualClock>,
+    down: Mutex<HashSet<String>>,
+    players: Mutex<HashMap<String, Vec<String>>>,
+    polls: Mutex<Vec<(String, Timestamp)>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+impl FakeSource {
+    fn new(clock: &Arc<ManualClock>) -> Self {
+        Self {
+            clock: Arc::clone(clock),
+            down: Mutex::default(),
+            players: Mutex::default(),
+            polls: Mutex::default(),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    fn set_down(&self, t: &Target, down: bool) {
+        let mut set = self.down.lock().expect("lock");
+        if down {
+            set.insert(t.key());
+        } else {
+            set.remove(&t.key());
+        }
+    }
+
+    fn set_players(&self, t: &Target, names: &[&str]) {
+        self.players
+            .lock()
+            .expect("lock")
+            .insert(t.key(), names.iter().map(|n| (*n).to_owned()).collect());
+    }
+
+    fn polls_of(&self, t: &Target) -> Vec<Timestamp> {
+        self.polls
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(k, _)| *k == t.key())
+            .map(|(_, at)| *at)
+            .collect()
+    }
+
+    fn poll_count(&self) -> usize {
+        self.polls.lock().expect("lock").len()
+    }
+
+    fn is_down(&self, t: &Target) -> bool {
+        self.down.lock().expect("lock").contains(&t.key())
+    }
+}
+
+#[async_trait]
+impl StatusSource for FakeSource {
+    async fn status(&self, t: &Target) -> Result<StatusOutcome, SourceError> {
+        let now = self.clock.now();
+        self.polls.lock().expect("lock").push((t.key(), now));
+        let n = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(n, Ordering::SeqCst);
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        Ok(if self.is_down(t) {
+            offline(t, now)
+        } else {
+            online(t, now)
+        })
+    }
+
+    async fn players(&self, t: &Target) -> Result<Option<PlayerList>, SourceError> {
+        if self.is_down(t) {
+            return Ok(None);
+        }
+        let names = self
+            .players
+            .lock()
+            .expect("lock")
+            .get(&t.key())
+            .cloned()
+            .unwrap_or_default();
+        Ok(Some(PlayerList {
+            target: t.clone(),
+            source: PlayerSource::Query,
+            online: Some(i64::try_from(names.len()).expect("small")),
+            max: Some(20),
+            names,
+            taken_at: self.clock.now(),
+        }))
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct MemWatches {
+    watches: Mutex<BTreeMap<(String, String), Watch>>,
+}
+
+#[async_trait]
+impl WatchStore for MemWatches {
+    async fn add_watch(&self, watch: &Watch) -> Result<bool, StoreError> {
+        Ok(self
+            .watches
+            .lock()
+            .expect("lock")
+            .insert((watch.target.key(), watch.chat.key()), watch.clone())
+            .is_none())
+    }
+
+    async fn remove_watch(&self, chat: &ChatRef, t: &Target) -> Result<bool, StoreError> {
+        Ok(self
+            .watches
+            .lock()
+            .expect("lock")
+            .remove(&(t.key(), chat.key()))
+            .is_some())
+    }
+
+    async fn watches_of(&self, chat: &ChatRef) -> Result<Vec<Watch>, StoreError> {
+        Ok(self
+            .watches
+            .lock()
+            .expect("lock")
+            .values()
+            .filter(|w| w.chat == *chat)
+            .cloned()
+            .collect())
+    }
+
+    async fn all_watches(&self) -> Result<Vec<Watch>, StoreError> {
+        Ok(self
+            .watches
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct MemHistory {
+    samples: Mutex<Vec<HistorySample>>,
+    prunes: Mutex<Vec<Timestamp>>,
+}
+
+impl MemHistory {
+    fn of(&self, t: &Target) -> Vec<HistorySample> {
+        self.samples
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|s| s.target.key() == t.key())
+            .cloned()
+            .collect()
+    }
+}
+
+#[async_trait]
+impl HistoryStore for MemHistory {
+    async fn append_sample(&self, sample: &HistorySample) -> Result<(), StoreError> {
+        let mut samples = self.samples.lock().expect("lock");
+        samples.push(sample.clone());
+        samples.sort_by_key(|s| s.at);
+        Ok(())
+    }
+
+    async fn samples(
+        &self,
+        t: &Target,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<HistorySample>, StoreError> {
+        Ok(self
+            .samples
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|s| s.target.key() == t.key() && since <= s.at && s.at < until)
+            .cloned()
+            .collect())
+    }
+
+    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {
+        self.prunes.lock().expect("lock").push(before);
+        let mut samples = self.samples.lock().expect("lock");
+        let n = samples.len();
+        samples.retain(|s| s.at >= before);
+        Ok(u64::try_from(n - samples.len()).expect("small"))
+    }
+}
+
+/// Records every notification; chats in `gone` answer `ChatGone`.
+#[derive(Default)]
+pub(crate) struct Recorder {
+    sent: Mutex<Vec<Notification>>,
+    gone: Mutex<HashSet<ChatRef>>,
+}
+
+impl Recorder {
+    fn sent(&self) -> Vec<Notification> {
+        self.sent.lock().expect("lock").clone()
+    }
+
+    fn events_for(&self, c: &ChatRef) -> Vec<NotificationEvent> {
+        self.sent()
+            .into_iter()
+            .filter(|n| n.chat == *c)
+            .map(|n| n.event)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Notifier for Recorder {
+    async fn notify(&self, n: &Notification) -> Result<(), NotifyError> {
+        if self.gone.lock().expect("lock").contains(&n.chat) {
+            return Err(NotifyError::ChatGone);
+        }
+        self.sent.lock().expect("lock").push(n.clone());
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------- world
+
+struct World {
+    clock: Arc<ManualClock>,
+    source: Arc<FakeSource>,
+    watches: Arc<MemWatches>,
+    history: Arc<MemHistory>,
+    recorder: Arc<Recorder>,
+    leases: Arc<MemoryLeases>,
+}
+
+fn config() -> WatchConfig {
+    WatchConfig {
+        reload_every: Duration::ZERO,
+        ..WatchConfig::default()
+    }
+}
+
+impl World {
+    fn new() -> Self {
+        let clock = clock();
+        Self {
+            source: Arc::new(FakeSource::new(&clock)),
+            watches: Arc::default(),
+            history: Arc::default(),
+            recorder: Arc::default(),
+            leases: Arc::new(MemoryLeases::new(Arc::clone(&clock) as Arc<dyn Clock>)),
+            clock,
+        }
+    }
+
+    fn ports(&self) -> SchedulerPorts {
+        SchedulerPorts {
+            watches: Arc::clone(&self.watches) as Arc<dyn WatchStore>,
+            history: Arc::clone(&self.history) as Arc<dyn HistoryStore>,
+            source: Arc::clone(&self.source) as Arc<dyn StatusSource>,
+            notifier: Arc::clone(&self.recorder) as Arc<dyn Notifier>,
+            leases: Arc::clone(&self.leases) as Arc<dyn LeasePort>,
+            clock: Arc::clone(&self.clock) as Arc<dyn Clock>,
+        }
+    }
+
+    fn scheduler(&self, holder: &str) -> Scheduler {
+        Scheduler::new(self.ports(), config(), holder)
+    }
+
+    fn service(&self) -> WatchService {
+        WatchService::new(
+            Arc::clone(&self.watches) as Arc<dyn WatchStore>,
+            Arc::clone(&self.history) as Arc<dyn HistoryStore>,
+            Arc::clone(&self.clock) as Arc<dyn Clock>,
+            config(),
+        )
+    }
+
+    async fn watch(&self, c: &ChatRef, t: &Target, players: &[&str]) {
+        let players: Vec<String> = players.iter().map(|p| (*p).to_owned()).collect();
+        self.service()
+            .watch(c, &user("1"), t, &players)
+            .await
+            .expect("watch added");
+    }
+
+    /// Step the clock one second at a time for `d`, polling after each step with
+    /// every scheduler in `schedulers`.
+    async fn run_for(&self, schedulers: &[&Scheduler], d: Duration) {
+        for _ in 0..d.as_secs() {
+            self.clock.advance(Duration::from_secs(1));
+            for s in schedulers {
+                s.poll_once(self.clock.now()).await;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- transitions
+
+#[tokio::test]
+async fn one_lost_poll_is_silent_two_make_one_outage_and_one_comeback() {
+    let w = World::new();
+    let t = target("play.example.net");
+    let c = chat("100");
+    w.watch(&c, &t, &[]).await;
+    let s = w.scheduler("a");
+
+    let first = s.poll_once(w.clock.now()).await;
+    assert_eq!(first.polled, vec![t.key()], "a new watch is polled at once");
+
+    w.source.set_down(&t, true);
+    w.run_for(&[&s], MIN).await;
+    w.source.set_down(&t, false);
+    w.run_for(&[&s], MIN).await;
+    assert!(
+        w.recorder.sent().is_empty(),
+        "one lost ping is not an outage"
+    );
+
+    w.source.set_down(&t, true);
+    w.run_for(&[&s], MIN).await;
+    assert!(w.recorder.sent().is_empty(), "one failure: not yet");
+    w.run_for(&[&s], MIN).await;
+    assert_eq!(
+        w.recorder.events_for(&c),
+        vec![NotificationEvent::WentDown { up_for: None }],
+        "up since the first poll: its start is unknown"
+    );
+    w.run_for(&[&s], 3 * MIN).await;
+    assert_eq!(w.recorder.sent().len(), 1, "told once per outage");
+
+    w.source.set_down(&t, false);
+    w.run_for(&[&s], MIN).await;
+    let events = w.recorder.events_for(&c);
+    assert_eq!(events.len(), 2, "{events:?}");
+    // Failures at polls 4 to 8, back at poll 9: down from poll 4, five intervals.
+    assert_eq!(
+        events[1],
+        NotificationEvent::CameBack {
+            down_for: Some(5 * MIN)
+        }
+    );
+    let polls = w.source.polls_of(&t);
+    assert_eq!(polls.len(), 9);
+    let sent = w.recorder.sent();
+    assert_eq!(sent[1].at, polls[8], "stamped with the poll that saw it");
+    assert_eq!(sent[1].target, t);
+
+    // A second outage knows how long the server had been up: since it came back.
+    w.run_for(&[&s], 2 * MIN).await;
+    w.source.set_down(&t, true);
+    w.run_for(&[&s], 2 * MIN).await;
+    assert_eq!(
+        w.recorder.events_for(&c)[2],
+        NotificationEvent::WentDown {
+            up_for: Some(3 * MIN)
+        }
+    );
+    assert_eq!(w.history.of(&t).len(), 13, "a sample per poll");
+}
+
+#[tokio::test]
+async fn every_chat_watching_a_server_is_told_and_it_is_polled_once() {
+    let w = World::new();
+    let t = target("play.example.net");
+    let chats: Vec<_> = (0..4).map(|i| chat(&format!("{i}"))).collect();
+    for c in &chats {
+        w.watch(c, &t, &[]).await;
+    }
+    let s = w.scheduler("a");
+    s.poll_once(w.clock.now()).await;
+    w.source.set_down(&t, true);
+    w.run_for(&[&s], 2 * MIN).await;
+    assert_eq!(
+        w.source.polls_of(&t).len(),
+        3,
+        "one poll per interval for 4 chats"
+    );
+    for c in &chats {
+        assert_eq!(
+            w.recorder.events_for(c),
+            vec![NotificationEvent::WentDown { up_for: None }]
+        );
+    }
+}
+
+#[tokio::test]
+async fn named_players_joins_and_leaves_go_to_the_chats_that_follow_them() {
+    let w = World::new();
+    let t = target("play.example.net");
+    let (a, b, none) = (chat("1"), chat("2"), chat("3"));
+    w.watch(&a, &t, &["Alice"]).await;
+    w.watch(&b, &t, &["bob", "alice"]).await;
+    w.watch(&none, &t, &[]).await;
+    w.source.set_players(&t, &["carol"]);
+    let s = w.scheduler("a");
+    s.poll_once(w.clock.now()).await;
+
+    w.source.set_players(&t, &["carol", "alice", "Bob"]);
+    w.run_for(&[&s], MIN).await;
+    w.source.set_players(&t, &["Bob"]);
+    w.run_for(&[&s], MIN).await;
+
+    assert_eq!(
+        w.recorder.events_for(&a),
+        vec![
+            NotificationEvent::PlayerJoined("alice".into()),
+            NotificationEvent::PlayerLeft("alice".into()),
+        ]
+    );
+    assert_eq!(
+        w.recorder.events_for(&b),
+        vec![
+            NotificationEvent::PlayerJoined("alice".into()),
+            NotificationEvent::PlayerJoined("Bob".into()),
+            NotificationEvent::PlayerLeft("alice".into()),
+        ]
+    );
+    assert!(w.recorder.events_for(&none).is_empty());
+}
+
+#[tokio::test]
+async fn a_chat_that_is_gone_loses_its_watch() {
+    let w = World::new();
+    let t = target("play.example.net");
+    let c = chat("100");
+    w.watch(&c, &t, &[]).await;
+
+    let mut notifier = MockNotifier::new();
+    notifier
+        .expect_notify()
+        .times(1)
+        .returning(|_| Err(NotifyError::ChatGone));
+    let ports = SchedulerPorts {
+        notifier: Arc::new(notifier),
+        ..w.ports()
+    };
+    let s = Scheduler::new(ports, config(), "a");
+    s.poll_once(w.clock.now()).await;
+    w.source.set_down(&t, true);
+    w.run_for(&[&s], MIN).await;
+    w.clock.advance(MIN);
+    let report = s.poll_once(w.clock.now()).await;
+    assert_eq!(report.removed, 1);
+    assert!(
+        w.watches.all_watches().await.expect("ok").is_empty(),
+        "the watch is removed from the store"
+    );
+    let polls = w.source.poll_count();
+    w.source.set_down(&t, false);
+    w.run_for(&[&s], 3 * MIN).await;
+    assert_eq!(
+        w.source.poll_count(),
+        polls,
+        "no longer polled, nobody told"
+    );
+}
+
+#[tokio::test]
+async fn a_restarted_scheduler_rebuilds_its_state_from_history() {
+    let w = World::new();
+    let t = target("play.example.net");
+    let c = chat("1");
+    w.watch(&c, &t, &[]).await;
+    let s = w.scheduler("a");
+    s.poll_once(w.clock.now()).await;
+    w.source.set_down(&t, true);
+    w.run_for(&[&s], 2 * MIN).await;
+    assert_eq!(w.recorder.sent().len(), 1);
+    drop(s);
+
+    // A new process (same holder name): no memory, same stores. The server comes
+    // back while it starts.
+    let s2 = w.scheduler("a");
+    w.source.set_down(&t, false);
+    w.run_for(&[&s2], MIN).await;
+    let events = w.recorder.events_for(&c);
+    let polls = w.source.polls_of(&t);
+    assert_eq!(polls.len(), 4, "3 by the old process, 1 by the new one");
+    let back = polls[3];
+    assert_eq!(
+        back.since(polls[2]),
+        MIN,
+        "the slot the old process polled is not polled again"
+    );
+    assert_eq!(
+        events,
+        vec![
+            NotificationEvent::WentDown { up_for: None },
+            NotificationEvent::CameBack {
+                down_for: Some(back.since(polls[1]))
+            },
+        ],
+        "the outage start (the first failed poll, made by the old process) came from the history"
+    );
+}
+
+#[tokio::test]
+async fn notifications_route_by_platform() {
+    use mcstat_core::domain::Platform;
+    let tg = Arc::new(Recorder::default());
+    let dc = Arc::new(Recorder::default());
+    let router = NotifierRouter::new()
+        .with(Platform::Telegram, Arc::clone(&tg) as Arc<dyn Notifier>)
+        .with(Platform::Discord, Arc::clone(&dc) as Arc<dyn Notifier>);
+    let note = |c: ChatRef| Notification {
+        chat: c,
+        target: target("a.example"),
+        event: NotificationEvent::CameBack { down_for: None },
+        at: T0,
+    };
+    let d = ChatRef::new(Platform::Discord, "42").expect("valid");
+    router.notify(&note(chat("1"))).await.expect("telegram");
+    router.notify(&note(d.clone())).await.expect("discord");
+    assert_eq!(tg.sent().len(), 1);
+    assert_eq!(dc.sent().len(), 1);
+    assert_eq!(dc.sent()[0].chat, d);
+    let api = ChatRef::new(Platform::Api, "k").expect("valid");
+    assert!(matches!(
+        router.notify(&note(api)).await,
+        Err(NotifyError::Failed(_))
+    ));
+}
+
+// ---------------------------------------------------------------- scheduling
+
+#[tokio::test]
+async fn each_target_is_polled_once_per_interval_at_its_jittered_time() {
+    let w = World::new();
+    let targets: Vec<_> = (0..8)
+        .map(|i| target(&format!("s{i}.example.net")))
+        .collect();
+    for (i, t) in targets.iter().enumerate() {
+        for j in 0..=i {
+            w.watch(&chat(&format!("{j}")), t, &[]).await;
+        }
+    }
+    let s = w.scheduler("a");
+    s.poll_once(w.clock.now()).await;
+    w.run_for(&[&s], 5 * MIN).await;
+    let mut offsets = HashSet::new();
+    for t in &targets {
+        let polls = w.source.polls_of(t);
+        assert_eq!(polls.len(), 6, "{t}: at once, then once per interval");
+        let slots = Slots::for_key(&t.key(), MIN);
+        for pair in polls[1..].windows(2) {
+            assert_eq!(pair[1].since(pair[0]), MIN, "{t}: one interval apart");
+        }
+        for at in &polls[1..] {
+            // Polled at the first one-second step at or after its due time.
+            let slot = slots.current(*at).expect("after the epoch");
+            let late = at.since(slots.due_at(slot));
+            assert!(late < Duration::from_secs(1), "{t}: {late:?} late");
+        }
+        offsets.insert(slots.offset().as_secs());
+    }
+    assert!(
+        offsets.len() >= 6,
+        "8 targets spread over the interval, not bunched: {offsets:?}"
+    );
+}
+
+#[tokio::test]
+async fn no_more_polls_at_once_than_the_concurrency_limit() {
+    let w = World::new();
+    for i in 0..10 {
+        w.watch(&chat("1"), &target(&format!("s{i}.example.net")), &[])
+            .await;
+    }
+    let s = Scheduler::new(
+        w.ports(),
+        WatchConfig {
+            max_concurrency: 3,
+            max_watches_per_chat: 20,
+            ..config()
+        },
+        "a",
+    );
+    // All ten are due together at the start.
+    let report = s.poll_once(w.clock.now()).await;
+    assert_eq!(report.polled.len(), 10);
+    assert_eq!(w.source.max_in_flight.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn due_targets_and_next_wake_follow_the_slots() {
+    let w = World::new();
+    let t = target("play.example.net");
+    w.watch(&chat("1"), &t, &[]).await;
+    let s = w.scheduler("a");
+    assert_eq!(s.due_targets(w.clock.now()).await, vec![t.clone()]);
+    s.poll_once(w.clock.now()).await;
+    assert!(s.due_targets(w.clock.now()).await.is_empty());
+    let slots = Slots::for_key(&t.key(), MIN);
+    let next = slots.next_after(w.clock.now());
+    let quiet = Scheduler::new(
+        w.ports(),
+        WatchConfig {
+            reload_every: Duration::from_secs(3600),
+            ..config()
+        },
+        "b",
+    );
+    quiet.poll_once(w.clock.now()).await;
+    assert_eq!(quiet.next_wake(w.clock.now()), next);
+    w.clock.set(Timestamp(next.0 - 1));
+    assert!(s.due_targets(w.clock.now()).await.is_empty());
+    w.clock.set(next);
+    assert_eq!(s.due_targets(w.clock.now()).await, vec![t]);
+}
+
+#[tokio::test]
+async fn run_sleeps_on_the_clock_until_shutdown_and_releases_its_leases() {
+    let w = World::new();
+    let t = target("play.example.net");
+    w.watch(&chat("1"), &t, &[]).await;
+    let s = Scheduler::new(
+        w.ports(),
+        WatchConfig {
+            reload_every: Duration::from_secs(3600),
+            ..config()
+        },
+        "a",
+    );
+    let clock = Arc::clone(&w.clock);
+    let end = T0.plus(10 * MIN);
+    let shutdown = std::future::poll_fn(move |cx| {
+        if clock.now() >= end {
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    });
+    s.run(shutdown).await;
+    let polls = w.source.polls_of(&t);
+    assert!(
+        (10..=11).contains(&polls.len()),
+        "one poll per interval over ten intervals: {}",
+        polls.len()
+    );
+    assert_eq!(w.leases.holder(&format!("poll:{}", t.key())), None);
+}
+
+#[tokio::test]
+async fn history_is_pruned_to_the_retention_once_per_period() {
+    let w = World::new();
+    let s = w.scheduler("a");
+    let first = s.poll_once(w.clock.now()).await;
+    assert_eq!(first.pruned, Some(0));
+    assert_eq!(
+        *w.history.prunes.lock().expect("lock"),
+        vec![T0.minus(Duration::from_secs(30 * 24 * 3600))]
+    );
+    w.clock.advance(Duration::from_secs(3599));
+    assert_eq!(s.poll_once(w.clock.now()).await.pruned, None);
+    w.clock.advance(Duration::from_secs(1));
+    assert!(s.poll_once(w.clock.now()).await.pruned.is_some());
+    // A second replica does not prune in the same period.
+    let other = w.scheduler("b");
+    assert_eq!(other.poll_once(w.clock.now()).await.pruned, None);
+    assert_eq!(w.history.prunes.lock().expect("lock").len(), 2);
+}
+
+// ---------------------------------------------------------------- replicas
+
+#[tokio::test]
+async fn two_replicas_poll_each_target_once_per_interval_in_total() {
+    let w = World::new();
+    let targets: Vec<_> = (0..6)
+        .map(|i| target(&format!("s{i}.example.net")))
+        .collect();
+    for t in &targets {
+        w.watch(&chat("1"), t, &[]).await;
+        w.watch(&chat("2"), t, &[]).await;
+    }
+    let a = w.scheduler("a");
+    let b = w.scheduler("b");
+    a.poll_once(w.clock.now()).await;
+    b.poll_once(w.clock.now()).await;
+    w.run_for(&[&b, &a], 4 * MIN).await;
+    for t in &targets {
+        assert_eq!(w.source.polls_of(t).len(), 5, "{t}: once per slot in total");
+    }
+
+    // Everything goes down: each chat is told once per target, not once per replica.
+    for t in &targets {
+        w.source.set_down(t, true);
+    }
+    w.run_for(&[&a, &b], 3 * MIN).await;
+    assert_eq!(w.recorder.events_for(&chat("1")).len(), 6);
+    assert_eq!(w.recorder.events_for(&chat("2")).len(), 6);
+
+    // Replica `a` dies (is never stepped again): `b` takes its targets over within
+    // two intervals and keeps polling once per interval.
+    let before = w.source.poll_count();
+    w.run_for(&[&b], 2 * MIN).await;
+    let mid = w.source.poll_count();
+    w.run_for(&[&b], 3 * MIN).await;
+    assert_eq!(
+        w.source.poll_count() - mid,
+        18,
+        "b polls all six each interval"
+    );
+    assert!(
+        mid - before >= 6,
+        "some polls continued during the takeover"
+    );
+
+    // And `b` notices the comeback exactly once per chat, with the outage length
+    // from the shared history (the outage began on `a`'s or `b`'s polls).
+    for t in &targets {
+        w.source.set_down(t, false);
+    }
+    w.run_for(&[&b], MIN).await;
+    let back: Vec<_> = w
+        .recorder
+        .events_for(&chat("1"))
+        .into_iter()
+        .filter(|e| matches!(e, NotificationEvent::CameBack { .. }))
+        .collect();
+    assert_eq!(back.len(), 6);
+    for e in back {
+        assert!(
+            matches!(e, NotificationEvent::CameBack { down_for: Some(d) } if d >= 8 * MIN),
+            "{e:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_released_lease_lets_the_other_replica_take_over_at_once() {
+    let w = World::new();
+    let t = target("play.example.net");
+    w.watch(&chat("1"), &t, &[]).await;
+    let a = w.scheduler("a");
+    let b = w.scheduler("b");
+    a.poll_once(w.clock.now()).await;
+    let report = b.poll_once(w.clock.now()).await;
+    assert_eq!(report.skipped, vec![t.key()]);
+    a.release_leases().await;
+    w.run_for(&[&b], MIN).await;
+    assert_eq!(w.source.polls_of(&t).len(), 2, "b polled the next slot");
+    assert_eq!(
+        w.leases.holder(&format!("poll:{}", t.key())).as_deref(),
+        Some("b")
+    );
+}
+
+// ---------------------------------------------------------------- service
+
+#[tokio::test]
+async fn watch_limits_updates_policy_and_unwatch() {
+    let w = World::new();
+    let svc = WatchService::new(
+        Arc::clone(&w.watches) as Arc<dyn WatchStore>,
+        Arc::clone(&w.history) as Arc<dyn HistoryStore>,
+        Arc::clone(&w.clock) as Arc<dyn Clock>,
+        WatchConfig {
+            max_watches_per_chat: 2,
+            ..config()
+        },
+    );
+    let (c, u) = (chat("1"), user("7"));
+    let a = target("a.example.net");
+    assert_eq!(
+        svc.watch(&c, &u, &a, &[]).await.expect("ok"),
+        AddOutcome::Added
+    );
+    w.clock.advance(MIN);
+    assert_eq!(
+        svc.watch(&c, &u, &a, &["Notch".into()]).await.expect("ok"),
+        AddOutcome::Updated
+    );
+    let listed = w.watches.watches_of(&c).await.expect("ok");
+    assert_eq!(listed[0].players, vec!["Notch".to_owned()]);
+    assert_eq!(
+        listed[0].created_at, T0,
+        "an update keeps the creation time"
+    );
+    svc.watch(&c, &u, &target("b.example.net"), &[])
+        .await
+        .expect("second");
+    assert!(matches!(
+        svc.watch(&c, &u, &target("c.example.net"), &[]).await,
+        Err(WatchError::LimitReached { max: 2 })
+    ));
+    assert_eq!(
+        svc.watch(&c, &u, &a, &[])
+            .await
+            .expect("re-watch at the limit"),
+        AddOutcome::Updated
+    );
+    assert!(
+        svc.watch(&chat("2"), &u, &target("c.example.net"), &[])
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        svc.watch(&c, &u, &target("127.0.0.1"), &[]).await,
+        Err(WatchError::Policy(_))
+    ));
+    let open = WatchService::new(
+        Arc::clone(&w.watches) as Arc<dyn WatchStore>,
+        Arc::clone(&w.history) as Arc<dyn HistoryStore>,
+        Arc::clone(&w.clock) as Arc<dyn Clock>,
+        WatchConfig {
+            policy: TargetPolicy::with_loopback(),
+            ..config()
+        },
+    );
+    assert!(
+        open.watch(&chat("3"), &u, &target("127.0.0.1"), &[])
+            .await
+            .is_ok()
+    );
+    assert!(svc.unwatch(&c, &u, &a).await.expect("ok"));
+    assert!(!svc.unwatch(&c, &u, &a).await.expect("ok"));
+}
+
+#[tokio::test]
+async fn watches_lists_state_and_uptime_and_uptime_reports_outages() {
+    let w = World::new();
+    let (up, down) = (target("up.example.net"), target("down.example.net"));
+    let c = chat("1");
+    w.watch(&c, &up, &[]).await;
+    w.watch(&c, &down, &[]).await;
+    let s = w.scheduler("a");
+    s.poll_once(w.clock.now()).await;
+    w.run_for(&[&s], 30 * MIN).await;
+    w.source.set_down(&down, true);
+    w.run_for(&[&s], 10 * MIN).await;
+
+    let svc = w.service();
+    let listed = svc.watches(&c).await.expect("ok");
+    assert_eq!(listed.len(), 2);
+    let by_key: HashMap<_, _> = listed.iter().map(|s| (s.watch.target.key(), s)).collect();
+    assert!(by_key[&up.key()].state.is_up());
+    assert!(matches!(
+        by_key[&down.key()].state,
+        TargetState::Down { since: Some(_) }
+    ));
+    assert_eq!(by_key[&up.key()].day.ratio(), Some(1.0));
+    let ratio = by_key[&down.key()].day.ratio().expect("known");
+    assert!(
+        (0.7..0.8).contains(&ratio),
+        "about 30 of 40 minutes: {ratio}"
+    );
+
+    let report = svc.uptime(&down).await.expect("ok");
+    assert_eq!(report.outages.len(), 1);
+    assert_eq!(report.outages[0].end, None, "ongoing");
+    assert!(report.outages[0].duration >= 9 * MIN);
+    assert_eq!(
+        (report.day.up, report.day.down),
+        (report.month.up, report.month.down),
+        "all history is within a day"
+    );
+    assert_eq!(report.last_sample.map(|(_, online)| online), Some(false));
+
+    let history = svc
+        .history(&down, Duration::from_secs(3600))
+        .await
+        .expect("ok");
+    assert_eq!(history.len(), 41);
+    assert!(history.windows(2).all(|p| p[0].at < p[1].at));
+}

@@ -1,0 +1,148 @@
+// A fake Telegram Bot API for end-to-end tests of the Telegram bot.
+//
+// The fake itself is npm `telegram-test-api` (independent implementation): it stores
+// what the bot sends and lets the test play the user (POST /sendMessage,
+// /sendCallback, /getUpdatesHistory). In front of it sits a small proxy of ours that
+// fills the gaps the bot meets against it (said in the README's test notes):
+//   - getMe lacks `is_bot`: answered here with a complete user.
+//   - editMessageText and answerCallbackQuery answer `result: null`, which no real
+//     API does: forwarded, then answered with a Message / `true` as Telegram does.
+//   - setMyCommands, answerInlineQuery, deleteWebhook-less methods it does not serve
+//     (HTTP 500): answered `true` here and recorded.
+//   - getUpdates: its callback queries lack the required `chat_instance`: added here.
+//   - 429: it never rate-limits, so the first `fail429` sendMessage calls are answered
+//     429 with `retry_after` here (Telegram's exact shape) and not forwarded.
+// Every bot call is recorded; GET /_fake/calls returns them (method in lower case,
+// body, time).
+//
+// Usage: node telegram-api.js '{"fail429":1,"retryAfter":1}'
+// Prints `LISTENING <port>` (the proxy's port; user-side routes are proxied too).
+const http = require('http');
+const net = require('net');
+const TelegramServer = require('telegram-test-api');
+
+const opts = JSON.parse(process.argv[2] || '{}');
+let fail429 = opts.fail429 || 0;
+const retryAfter = opts.retryAfter ?? 1;
+const calls = [];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+function forward(port, req, body) {
+  return new Promise((resolve, reject) => {
+    const r = http.request({
+      host: '127.0.0.1', port, path: req.url, method: req.method,
+      headers: { ...req.headers, host: `127.0.0.1:${port}`, 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    r.on('error', reject);
+    r.end(body);
+  });
+}
+
+function send(res, status, obj) {
+  const text = JSON.stringify(obj);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+(async () => {
+  const innerPort = await freePort();
+  const server = new TelegramServer({ port: innerPort, host: '127.0.0.1', storeTimeout: 600 });
+  await server.start();
+
+  const proxy = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks).toString();
+      try {
+        if (req.url === '/_fake/calls') {
+          send(res, 200, { ok: true, result: calls });
+          return;
+        }
+        const m = req.url.match(/^\/bot[^/]+\/([A-Za-z]+)/);
+        if (!m) {
+          const r = await forward(innerPort, req, body);
+          res.writeHead(r.status, { 'content-type': r.headers['content-type'] || 'application/json' });
+          res.end(r.body);
+          return;
+        }
+        // Method names are case-insensitive (teloxide sends `SendMessage`).
+        const method = m[1].toLowerCase();
+        let parsed = {};
+        try { parsed = body ? JSON.parse(body) : {}; } catch (e) { parsed = { raw: body }; }
+        calls.push({ method, body: parsed, at: Date.now() });
+        switch (method) {
+          case 'getme':
+            send(res, 200, { ok: true, result: { id: 666, is_bot: true, first_name: 'Test First name', username: 'TestNameBot', can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: true, can_connect_to_business: false, has_main_web_app: false } });
+            return;
+          case 'setmycommands':
+          case 'deletemycommands':
+          case 'answerinlinequery':
+          case 'sendchataction':
+            send(res, 200, { ok: true, result: true });
+            return;
+          case 'sendmessage':
+            if (fail429 > 0) {
+              fail429 -= 1;
+              send(res, 429, { ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } });
+              return;
+            }
+            break;
+          default:
+            break;
+        }
+        const r = await forward(innerPort, req, body);
+        if (method === 'getupdates' && r.status === 200) {
+          const data = JSON.parse(r.body);
+          for (const u of data.result || []) {
+            if (u.callback_query && u.callback_query.chat_instance === undefined) {
+              const chat = u.callback_query.message && u.callback_query.message.chat;
+              u.callback_query.chat_instance = String(chat ? chat.id : u.callback_query.from.id);
+            }
+          }
+          send(res, 200, data);
+          return;
+        }
+        if (method === 'answercallbackquery' && r.status === 200) {
+          send(res, 200, { ok: true, result: true });
+          return;
+        }
+        if (method === 'editmessagetext' && r.status === 200) {
+          if (parsed.inline_message_id) {
+            send(res, 200, { ok: true, result: true });
+            return;
+          }
+          send(res, 200, { ok: true, result: {
+            message_id: Number(parsed.message_id),
+            date: Math.floor(Date.now() / 1000),
+            edit_date: Math.floor(Date.now() / 1000),
+            chat: { id: Number(parsed.chat_id), type: 'private', first_name: 'Bot' },
+            text: String(parsed.text || ''),
+          } });
+          return;
+        }
+        res.writeHead(r.status, { 'content-type': r.headers['content-type'] || 'application/json' });
+        res.end(r.body);
+      } catch (e) {
+        send(res, 500, { ok: false, error_code: 500, description: `fake proxy: ${e}` });
+      }
+    });
+  });
+  proxy.listen(opts.port || 0, '127.0.0.1', () => {
+    console.log('LISTENING ' + proxy.address().port);
+  });
+})().catch((e) => { console.error(e); process.exit(1); });
