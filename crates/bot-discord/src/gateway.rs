@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serenity::all::{Context, EventHandler, GatewayIntents, Ready};
 use serenity::async_trait;
@@ -91,11 +92,14 @@ pub async fn run(
         .event_handler(Handler { bot })
         .await?;
     let shards = Arc::clone(&client.shard_manager);
-    tokio::spawn(async move {
-        shutdown.await;
-        shards.shutdown_all().await;
-    });
-    client.start().await?;
+    // Stop on `shutdown` even when no shard ever connected (serenity keeps re-queueing
+    // a shard that cannot connect, and `shutdown_all` alone does not end `start`).
+    tokio::select! {
+        result = client.start() => result?,
+        () = shutdown => {
+            let _ = tokio::time::timeout(Duration::from_secs(5), shards.shutdown_all()).await;
+        }
+    }
     Ok(())
 }
 

@@ -174,6 +174,11 @@ pub async fn run_on(
             let _ = rx.wait_for(|s| *s).await;
         }
     };
+    if app.discord.mode == Mode::Http && listener.is_none() {
+        anyhow::bail!(
+            "MCSTAT_DISCORD_MODE=http needs MCSTAT_HTTP_ADDR (where Discord sends interactions)"
+        );
+    }
     if app.discord.register_commands {
         register_commands(&app).await;
     }
@@ -195,10 +200,6 @@ pub async fn run_on(
         }
         tracing::info!(addr = ?listener.local_addr().ok(), mode = ?app.discord.mode, "serving HTTP");
         server = Some(tokio::spawn(ops::serve(listener, r, stopped())));
-    } else if app.discord.mode == Mode::Http {
-        anyhow::bail!(
-            "MCSTAT_DISCORD_MODE=http needs MCSTAT_HTTP_ADDR (where Discord sends interactions)"
-        );
     }
     match app.discord.mode {
         Mode::Gateway => {
