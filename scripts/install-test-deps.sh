@@ -26,7 +26,7 @@ fi
 # --- npm peers (pinned in tests/peers/package.json) --------------------------------
 peers="$cache/peers"
 mkdir -p "$peers"
-if ! cmp -s "$here/tests/peers/package.json" "$peers/package.json" || [ ! -d "$peers/node_modules/minecraft-protocol" ]; then
+if ! cmp -s "$here/tests/peers/package.json" "$peers/package.json" || [ ! -d "$peers/node_modules/minecraft-protocol" ] || [ ! -d "$peers/node_modules/telegram-test-api" ]; then
   log "npm install peers into $peers"
   cp "$here/tests/peers/package.json" "$peers/package.json"
   (cd "$peers" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >&2)

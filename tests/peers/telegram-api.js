@@ -9,6 +9,15 @@
 //     API does: forwarded, then answered with a Message / `true` as Telegram does.
 //   - setMyCommands, answerInlineQuery, deleteWebhook-less methods it does not serve
 //     (HTTP 500): answered `true` here and recorded.
+//   - setWebhook: teloxide sends it as multipart/form-data, which it cannot read; the
+//     fields are parsed and recorded here and `true` answered (not forwarded, so the
+//     fake never posts to the bot's webhook by itself: the test does, with and without
+//     the secret token).
+//   - sendPhoto / editMessageCaption: not served by it (HTTP 500). Here the photo's
+//     caption is stored through its sendMessage / editMessageText (marked
+//     `photo: true`, so the test sees one message per photo and its edits), and the
+//     answer is a photo Message as Telegram's; the recorded call keeps the file's name,
+//     size and whether it starts with the PNG signature.
 //   - getUpdates: its callback queries lack the required `chat_instance`: added here.
 //   - 429: it never rate-limits, so the first `fail429` sendMessage calls are answered
 //     429 with `retry_after` here (Telegram's exact shape) and not forwarded.
@@ -52,6 +61,35 @@ function forward(port, req, body) {
   });
 }
 
+// The text fields of a multipart/form-data body.
+function parseMultipart(type, body) {
+  const m = type.match(/boundary=("?)([^";]+)\1/);
+  const fields = {};
+  if (!m) return fields;
+  for (const part of body.split('--' + m[2])) {
+    const at = part.indexOf('\r\n\r\n');
+    if (at < 0) continue;
+    const head = part.slice(0, at);
+    const name = head.match(/name="([^"]+)"/);
+    if (!name) continue;
+    let value = part.slice(at + 4);
+    if (value.endsWith('\r\n')) value = value.slice(0, -2);
+    const file = head.match(/filename="([^"]*)"/);
+    if (file) {
+      fields[name[1]] = { filename: file[1], bytes: Buffer.byteLength(value, 'latin1'), png: value.slice(1, 4) === 'PNG' };
+      continue;
+    }
+    value = Buffer.from(value, 'latin1').toString('utf8');
+    try { fields[name[1]] = JSON.parse(value); } catch (e) { fields[name[1]] = value; }
+  }
+  return fields;
+}
+
+function passOn(res, r) {
+  res.writeHead(r.status, { 'content-type': r.headers['content-type'] || 'application/json', 'content-length': Buffer.byteLength(r.body) });
+  res.end(r.body);
+}
+
 function send(res, status, obj) {
   const text = JSON.stringify(obj);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -76,19 +114,24 @@ function send(res, status, obj) {
         const m = req.url.match(/^\/bot[^/]+\/([A-Za-z]+)/);
         if (!m) {
           const r = await forward(innerPort, req, body);
-          res.writeHead(r.status, { 'content-type': r.headers['content-type'] || 'application/json' });
-          res.end(r.body);
+          passOn(res, r);
           return;
         }
         // Method names are case-insensitive (teloxide sends `SendMessage`).
         const method = m[1].toLowerCase();
         let parsed = {};
-        try { parsed = body ? JSON.parse(body) : {}; } catch (e) { parsed = { raw: body }; }
+        const type = req.headers['content-type'] || '';
+        if (type.startsWith('multipart/form-data')) {
+          parsed = parseMultipart(type, Buffer.concat(chunks).toString('latin1'));
+        } else {
+          try { parsed = body ? JSON.parse(body) : {}; } catch (e) { parsed = { raw: body }; }
+        }
         calls.push({ method, body: parsed, at: Date.now() });
         switch (method) {
           case 'getme':
             send(res, 200, { ok: true, result: { id: 666, is_bot: true, first_name: 'Test First name', username: 'TestNameBot', can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: true, can_connect_to_business: false, has_main_web_app: false } });
             return;
+          case 'setwebhook':
           case 'setmycommands':
           case 'deletemycommands':
           case 'answerinlinequery':
@@ -102,6 +145,30 @@ function send(res, status, obj) {
               return;
             }
             break;
+          case 'sendphoto':
+          case 'editmessagecaption': {
+            const inner = method === 'sendphoto'
+              ? { chat_id: parsed.chat_id, text: String(parsed.caption || ''), parse_mode: parsed.parse_mode, reply_markup: parsed.reply_markup, photo: true }
+              : { chat_id: parsed.chat_id, message_id: parsed.message_id, text: String(parsed.caption || ''), parse_mode: parsed.parse_mode, reply_markup: parsed.reply_markup };
+            const innerMethod = method === 'sendphoto' ? 'sendMessage' : 'editMessageText';
+            const text = JSON.stringify(inner);
+            const r = await forward(innerPort, {
+              url: req.url.replace(/\/[A-Za-z]+$/, '/' + innerMethod),
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+            }, text);
+            const data = JSON.parse(r.body);
+            const now = Math.floor(Date.now() / 1000);
+            const id = method === 'sendphoto' ? data.result.message_id : Number(parsed.message_id);
+            send(res, r.status, { ok: true, result: {
+              message_id: id,
+              date: now,
+              chat: { id: Number(parsed.chat_id), type: 'private', first_name: 'Bot' },
+              photo: [{ file_id: 'icon', file_unique_id: 'icon', width: 64, height: 64 }],
+              caption: inner.text,
+            } });
+            return;
+          }
           default:
             break;
         }
@@ -135,8 +202,7 @@ function send(res, status, obj) {
           } });
           return;
         }
-        res.writeHead(r.status, { 'content-type': r.headers['content-type'] || 'application/json' });
-        res.end(r.body);
+        passOn(res, r);
       } catch (e) {
         send(res, 500, { ok: false, error_code: 500, description: `fake proxy: ${e}` });
       }

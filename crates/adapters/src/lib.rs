@@ -6,7 +6,7 @@
 //! | [`cache`]    | —         | [`MemoryCache`]: a bounded in-process [`StatusCache`](mcstat_core::ports::StatusCache) with per-entry TTL |
 //! | [`clock`]    | —         | [`SystemClock`]: the wall clock and tokio's timer as a [`Clock`](mcstat_core::ports::Clock) |
 //! | `file`       | `file`    | `FileStore`: the embedded single-file store (redb), the default store |
-//! | `redis`      | `redis`   | `RedisStore` and `RedisCache`: the shared store and cache on Redis |
+//! | `redis`      | `redis`   | `RedisStore`, `RedisCache` and `RedisLeases`: the shared store, cache and watch leases on Redis |
 //!
 //! Features are additive; the default enables `network` and `file`.
 
@@ -22,7 +22,7 @@ pub mod network;
 pub mod redis;
 
 #[cfg(feature = "redis")]
-pub use self::redis::{RedisCache, RedisConfig, RedisStore, RedisStoreError};
+pub use self::redis::{RedisCache, RedisConfig, RedisLeases, RedisStore, RedisStoreError};
 pub use cache::MemoryCache;
 pub use clock::SystemClock;
 #[cfg(feature = "file")]

@@ -1,9 +1,11 @@
 //! The contract suites (tests/support/contract.rs) run against every backend of this
-//! crate: `FileStore` (feature `file`), `RedisStore` and `RedisCache` (feature
-//! `redis`, against a `redis-server` the test starts on a free loopback port).
+//! crate: `FileStore` (feature `file`), `RedisStore`, `RedisCache` and `RedisLeases`
+//! (feature `redis`, against a `redis-server` the test starts on a free loopback
+//! port), and core's `MemoryLeases`.
 //!
 //! Adding a backend is one test: build a fresh instance and call
-//! `store_contract(&store)` or `cache_contract(&cache, pass)`.
+//! `store_contract(&store)`, `cache_contract(&cache, pass)` or
+//! `lease_contract(&leases, short, pass)`.
 
 mod support;
 
@@ -15,6 +17,20 @@ mod memory {
     use mcstat_core::ports::ManualClock;
 
     use crate::support::contract::cache_contract;
+
+    #[tokio::test]
+    async fn memory_leases_pass_the_lease_contract() {
+        use mcstat_core::ports::Clock;
+        use mcstat_core::watch::MemoryLeases;
+
+        use crate::support::contract::lease_contract;
+        let clock = Arc::new(ManualClock::new(Timestamp(1_700_000_000_000)));
+        let leases = MemoryLeases::new(clock.clone() as Arc<dyn Clock>);
+        lease_contract(&leases, std::time::Duration::from_secs(1), async |d| {
+            clock.advance(d);
+        })
+        .await;
+    }
 
     #[tokio::test]
     async fn memory_cache_passes_the_cache_contract() {
@@ -130,6 +146,62 @@ mod redis {
         let state = chat_state("a.example", &["a.example"], Some("en"));
         one.put_chat(&c, &state).await.expect("put");
         assert_eq!(two.chat(&c).await.expect("chat"), Some(state));
+    }
+
+    #[tokio::test]
+    async fn redis_leases_pass_the_lease_contract() {
+        use mcstat_adapters::RedisLeases;
+
+        use crate::support::contract::lease_contract;
+        let server = RedisServer::start();
+        let leases = RedisLeases::new(&RedisConfig::new(server.url())).expect("leases");
+        lease_contract(&leases, Duration::from_secs(1), async |d| {
+            tokio::time::sleep(d).await;
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn redis_store_leases_share_the_prefix_and_are_seen_by_every_replica() {
+        use mcstat_adapters::RedisLeases;
+        use mcstat_core::ports::LeasePort;
+
+        let server = RedisServer::start();
+        let config = RedisConfig::new(server.url()).prefix("p:");
+        let store = RedisStore::connect(&config).await.expect("connect");
+        let one = store.leases();
+        let two = RedisLeases::new(&config).expect("leases");
+        let other_prefix =
+            RedisLeases::new(&RedisConfig::new(server.url()).prefix("q:")).expect("leases");
+        let ttl = Duration::from_secs(60);
+        assert!(
+            one.try_acquire("poll:all:java:a.example", "r1", ttl)
+                .await
+                .expect("ok")
+        );
+        assert!(
+            !two.try_acquire("poll:all:java:a.example", "r2", ttl)
+                .await
+                .expect("ok")
+        );
+        assert!(
+            other_prefix
+                .try_acquire("poll:all:java:a.example", "r2", ttl)
+                .await
+                .expect("ok"),
+            "another prefix is another namespace"
+        );
+        // A TTL beyond Redis' range is capped, not refused; zero is one millisecond.
+        assert!(
+            one.try_acquire("big", "r1", Duration::MAX)
+                .await
+                .expect("ok")
+        );
+        assert!(
+            one.try_acquire("zero", "r1", Duration::ZERO)
+                .await
+                .expect("ok")
+        );
     }
 
     #[tokio::test]

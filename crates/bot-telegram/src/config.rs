@@ -11,6 +11,7 @@
 //! | `telegram_webhook_secret` | `MCSTAT_TELEGRAM_WEBHOOK_SECRET` | — | webhook mode: 1–256 characters `A-Z a-z 0-9 _ -`, checked on every request |
 //! | `telegram_set_webhook` | `MCSTAT_TELEGRAM_SET_WEBHOOK` | `true` | webhook mode: call setWebhook at start (off when a deploy step does it) |
 //! | `telegram_register_commands` | `MCSTAT_TELEGRAM_REGISTER_COMMANDS` | `true` | call setMyCommands at start |
+//! | `telegram_icons` | `MCSTAT_TELEGRAM_ICONS` | `true` | send a status card with a server icon as a photo with the card as caption |
 //! | `telegram_poll_timeout_secs` | `MCSTAT_TELEGRAM_POLL_TIMEOUT_SECS` | `10` | long-polling timeout (1–15: below the HTTP client's own timeout) |
 
 use std::time::Duration;
@@ -41,6 +42,7 @@ struct Raw {
     telegram_webhook_secret: Option<Secret>,
     telegram_set_webhook: bool,
     telegram_register_commands: bool,
+    telegram_icons: bool,
     telegram_poll_timeout_secs: u64,
 }
 
@@ -54,6 +56,7 @@ impl Default for Raw {
             telegram_webhook_secret: None,
             telegram_set_webhook: true,
             telegram_register_commands: true,
+            telegram_icons: true,
             telegram_poll_timeout_secs: 10,
         }
     }
@@ -83,6 +86,8 @@ pub struct TelegramConfig {
     pub webhook: Option<Webhook>,
     /// Whether to call setMyCommands at start.
     pub register_commands: bool,
+    /// Whether to send server icons.
+    pub icons: bool,
     /// Long-polling timeout.
     pub poll_timeout: Duration,
 }
@@ -146,6 +151,12 @@ impl TelegramConfig {
                          (the secret token header protects the webhook)",
                     ));
                 }
+                if ["/healthz", "/readyz", "/metrics"].contains(&url.path()) {
+                    return Err(check(format!(
+                        "MCSTAT_TELEGRAM_WEBHOOK_URL's path {} is taken by the operations endpoints: use e.g. /telegram",
+                        url.path()
+                    )));
+                }
                 let secret = raw.telegram_webhook_secret.ok_or_else(|| {
                     check(
                         "MCSTAT_TELEGRAM_MODE=webhook needs MCSTAT_TELEGRAM_WEBHOOK_SECRET (1-256 characters A-Z a-z 0-9 _ -)",
@@ -175,6 +186,7 @@ impl TelegramConfig {
             api_url,
             webhook,
             register_commands: raw.telegram_register_commands,
+            icons: raw.telegram_icons,
             poll_timeout: Duration::from_secs(raw.telegram_poll_timeout_secs),
         })
     }
@@ -272,6 +284,14 @@ mod tests {
         )
         .expect_err("http");
         assert!(e.to_string().contains("https"), "{e}");
+        let e = load(
+            r#"telegram_token = "1:abc"
+            telegram_mode = "webhook"
+            telegram_webhook_secret = "s3cret"
+            telegram_webhook_url = "https://bot.example.net/metrics""#,
+        )
+        .expect_err("path taken");
+        assert!(e.to_string().contains("/metrics"), "{e}");
         let e = load(
             r#"telegram_token = "1:abc"
             telegram_mode = "carrier-pigeon""#,

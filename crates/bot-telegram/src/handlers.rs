@@ -18,8 +18,8 @@ use teloxide::prelude::Requester as _;
 use teloxide::requests::HasPayload as _;
 use teloxide::types::{
     CallbackQuery, CallbackQueryId, ChatId, InlineQuery, InlineQueryResult,
-    InlineQueryResultArticle, InputMessageContent, InputMessageContentText, LinkPreviewOptions,
-    MaybeInaccessibleMessage, Message, ParseMode, Update, UpdateKind,
+    InlineQueryResultArticle, InputFile, InputMessageContent, InputMessageContentText,
+    LinkPreviewOptions, MaybeInaccessibleMessage, Message, ParseMode, Update, UpdateKind,
 };
 use tracing::Instrument as _;
 
@@ -34,6 +34,8 @@ pub struct App {
     pub bot: Bot,
     /// The bot's username (without `@`), for `/cmd@botname` in groups.
     pub username: String,
+    /// Whether status cards with a server icon are sent as a photo with a caption.
+    pub icons: bool,
     ids: RequestIds,
 }
 
@@ -53,8 +55,16 @@ impl App {
             chat,
             bot,
             username,
+            icons: true,
             ids: RequestIds::new(),
         }
+    }
+
+    /// Send server icons (a photo with the card as caption) or not (text only).
+    #[must_use]
+    pub const fn with_icons(mut self, icons: bool) -> Self {
+        self.icons = icons;
+        self
     }
 }
 
@@ -176,10 +186,11 @@ async fn on_message(app: &App, msg: Message) -> Result<(), RequestError> {
                 return send(app, msg.chat.id, &render(&Reply::error(e))).await;
             }
         },
-        // A private chat may just send an address.
-        None if private && !text.trim_start().starts_with('/') => Command::Status {
-            address: Some(text.to_owned()),
+        // A private chat may just send an address; other chatter gets the help.
+        None if private && looks_like_address(text) => Command::Status {
+            address: Some(text.trim().to_owned()),
         },
+        None if private && !text.trim_start().starts_with('/') => Command::Help,
         None => return Ok(()),
     };
     let (Some(chat), Some(user)) = (
@@ -204,7 +215,57 @@ async fn on_message(app: &App, msg: Message) -> Result<(), RequestError> {
     let kind = reply_kind(&reply);
     metrics::counter!("mcstat_telegram_replies_total", "view" => kind).increment(1);
     tracing::info!(reply = kind, "answering");
-    send(app, msg.chat.id, &render(&reply)).await
+    send_reply(app, msg.chat.id, &reply).await
+}
+
+/// The longest caption Telegram accepts, in UTF-16 code units of visible text.
+pub const CAPTION_LIMIT: usize = 1024;
+
+/// The visible length of Telegram HTML as Telegram counts it: UTF-16 code units of the
+/// text without tags, an entity counting as one character.
+#[must_use]
+pub fn visible_len(html: &str) -> usize {
+    let (mut n, mut in_tag, mut in_entity) = (0, false, false);
+    for c in html.chars() {
+        match c {
+            '<' if !in_tag => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if in_tag => {}
+            '&' => {
+                in_entity = true;
+                n += 1;
+            }
+            ';' if in_entity => in_entity = false,
+            _ if in_entity => {}
+            c => n += c.len_utf16(),
+        }
+    }
+    n
+}
+
+/// Send a reply: a status card with a server icon as a photo with the card as caption
+/// (when icons are on and the card fits a caption), anything else, or a failed photo,
+/// as text.
+async fn send_reply(app: &App, chat: ChatId, reply: &Reply) -> Result<(), RequestError> {
+    let r = render(reply);
+    if let (true, View::Status(card)) = (app.icons, &reply.view)
+        && let Some(png) = &card.icon_png
+        && visible_len(&r.html) <= CAPTION_LIMIT
+    {
+        let mut req = app.bot.send_photo(
+            chat,
+            InputFile::memory(png.clone()).file_name("server-icon.png"),
+        );
+        let p = req.payload_mut();
+        p.caption = Some(r.html.clone());
+        p.parse_mode = Some(ParseMode::Html);
+        p.reply_markup = r.keyboard.clone().map(Into::into);
+        match call(req).await {
+            Ok(_) => return Ok(()),
+            Err(e) => tracing::warn!(error = %e, "sendPhoto failed; sending the card as text"),
+        }
+    }
+    send(app, chat, &r).await
 }
 
 async fn send(app: &App, chat: ChatId, r: &Rendered) -> Result<(), RequestError> {
@@ -248,9 +309,9 @@ async fn on_callback(app: &App, q: CallbackQuery) -> Result<(), RequestError> {
         )
         .await;
     }
-    let message = q.message.as_ref().and_then(|m| match m {
-        MaybeInaccessibleMessage::Regular(m) => Some((m.chat.id, m.id)),
-        MaybeInaccessibleMessage::Inaccessible(m) => Some((m.chat.id, m.message_id)),
+    let message = q.message.as_ref().map(|m| match m {
+        MaybeInaccessibleMessage::Regular(m) => (m.chat.id, m.id),
+        MaybeInaccessibleMessage::Inaccessible(m) => (m.chat.id, m.message_id),
     });
     // Buttons under an inline-mode message have no chat: the user's own state counts.
     let chat_id = message.map_or(
@@ -272,9 +333,26 @@ async fn on_callback(app: &App, q: CallbackQuery) -> Result<(), RequestError> {
         }
         return answer_callback(app, &q.id, Some(text)).await;
     }
-    answer_callback(app, &q.id, None).await?;
+    // A query too old to answer can still have its message edited.
+    if let Err(e) = answer_callback(app, &q.id, None).await {
+        tracing::info!(error = %e, "answerCallbackQuery failed; editing anyway");
+    }
     let r = render(&reply);
-    let result = if let Some((chat, message_id)) = message {
+    let photo =
+        matches!(&q.message, Some(MaybeInaccessibleMessage::Regular(m)) if m.photo().is_some());
+    let result = if let (true, Some((chat, message_id))) = (photo, message) {
+        if visible_len(&r.html) <= CAPTION_LIMIT {
+            let mut req = app.bot.edit_message_caption(chat, message_id);
+            let p = req.payload_mut();
+            p.caption = Some(r.html);
+            p.parse_mode = Some(ParseMode::Html);
+            p.reply_markup = r.keyboard;
+            call(req).await.map(|_| ())
+        } else {
+            // Too long for a caption: a new text message instead of the edit.
+            send(app, chat, &r).await
+        }
+    } else if let Some((chat, message_id)) = message {
         let mut req = app.bot.edit_message_text(chat, message_id, r.html);
         let p = req.payload_mut();
         p.parse_mode = Some(ParseMode::Html);
@@ -394,6 +472,13 @@ mod tests {
         );
         assert_eq!(command_text("/status@otherbot x", "McStatBot"), None);
         assert_eq!(command_text("hello", "McStatBot"), None);
+    }
+
+    #[test]
+    fn visible_length_counts_text_not_markup() {
+        assert_eq!(visible_len("<b>ab</b> &amp; <i>c</i>"), 6);
+        assert_eq!(visible_len("🟢 x"), 4);
+        assert_eq!(visible_len("a &lt;b&gt;"), 5);
     }
 
     #[test]

@@ -27,7 +27,6 @@ pub const DEFAULT_WEBHOOK_ADDR: &str = "0.0.0.0:8080";
 pub type RunError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The Bot API client for `config`.
-#[must_use]
 pub fn bot(config: &TelegramConfig) -> Bot {
     let bot = Bot::new(config.token.expose());
     match &config.api_url {
@@ -52,7 +51,11 @@ pub async fn run(service: ServiceConfig, telegram: TelegramConfig) -> Result<(),
         Err(RequestError::Api(ApiError::InvalidToken)) => {
             return Err("Telegram refused the bot token: check MCSTAT_TELEGRAM_TOKEN".into());
         }
-        Err(e) => return Err(format!("cannot reach the Bot API (getMe): {e}").into()),
+        Err(e) => {
+            return Err(
+                format!("cannot reach the Bot API (getMe): {}", ops::error_chain(&e)).into(),
+            );
+        }
     };
     let username = me.username.clone().unwrap_or_default();
     tracing::info!(bot = %username, mode = if telegram.webhook.is_some() { "webhook" } else { "polling" }, "starting");
@@ -130,7 +133,7 @@ pub async fn run(service: ServiceConfig, telegram: TelegramConfig) -> Result<(),
         })
     };
 
-    let app = Arc::new(App::new(chat, bot.clone(), username));
+    let app = Arc::new(App::new(chat, bot.clone(), username).with_icons(telegram.icons));
     let mut dispatcher = Dispatcher::builder(bot, dptree::endpoint(handle_update))
         .dependencies(dptree::deps![app])
         .distribution_function(|u| {

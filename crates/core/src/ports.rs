@@ -296,8 +296,9 @@ pub trait Notifier: Send + Sync {
 /// - A lease ends by itself `ttl` after its last grant: a replica that dies gives its
 ///   work away within one TTL.
 /// - `release(key, holder)` ends the lease only if `holder` holds it.
-/// - A failing backend returns [`StoreError::Unavailable`]; the caller then does
-///   not do the work (skipping is safer than doing it twice).
+/// - A failing backend returns [`StoreError::Unavailable`]; the caller chooses what
+///   an unknown answer means (the watch scheduler skips a poll, but still delivers
+///   a notification: better told twice than never).
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait LeasePort: Send + Sync {

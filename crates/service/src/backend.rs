@@ -76,6 +76,20 @@ impl std::fmt::Debug for Backend {
     }
 }
 
+/// The four store ports of one store object.
+type StorePorts = (
+    Arc<dyn ChatStore>,
+    Arc<dyn WatchStore>,
+    Arc<dyn HistoryStore>,
+    Arc<dyn AuditLog>,
+);
+
+fn ports<T: ChatStore + WatchStore + HistoryStore + AuditLog + 'static>(
+    store: Arc<T>,
+) -> StorePorts {
+    (store.clone(), store.clone(), store.clone(), store)
+}
+
 fn redis_config(config: &ServiceConfig) -> Result<RedisConfig, BackendError> {
     config
         .redis_url
@@ -91,8 +105,10 @@ impl Backend {
     /// [`BackendError`].
     pub async fn build(config: &ServiceConfig) -> Result<Self, BackendError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let mut options = ClientOptions::default();
-        options.timeout = config.lookup_timeout();
+        let options = ClientOptions {
+            timeout: config.lookup_timeout(),
+            ..ClientOptions::default()
+        };
         let source = NetworkSource::from_system_conf(config.policy(), options, Arc::clone(&clock))
             .map_err(BackendError::Source)?;
         let cache: Arc<dyn StatusCache> = match config.cache {
@@ -103,12 +119,7 @@ impl Backend {
                 Arc::new(RedisCache::new(&redis_config(config)?).map_err(BackendError::Redis)?)
             }
         };
-        let (chats, watches, history, audit): (
-            Arc<dyn ChatStore>,
-            Arc<dyn WatchStore>,
-            Arc<dyn HistoryStore>,
-            Arc<dyn AuditLog>,
-        ) = match config.store {
+        let (chats, watches, history, audit) = match config.store {
             StoreKind::File => {
                 let store = Arc::new(FileStore::open(&config.store_path).await.map_err(
                     |source| BackendError::FileStore {
@@ -116,7 +127,7 @@ impl Backend {
                         source,
                     },
                 )?);
-                (store.clone(), store.clone(), store.clone(), store)
+                ports(store)
             }
             StoreKind::Redis => {
                 let store = Arc::new(
@@ -124,7 +135,7 @@ impl Backend {
                         .await
                         .map_err(BackendError::Redis)?,
                 );
-                (store.clone(), store.clone(), store.clone(), store)
+                ports(store)
             }
         };
         Ok(Self {

@@ -1,5 +1,6 @@
 //! Redis backends (feature `redis`): [`RedisStore`] (chat state, watches, history,
-//! audit) and [`RedisCache`] (the status cache), sharing one [`RedisConfig`].
+//! audit), [`RedisCache`] (the status cache) and [`RedisLeases`] (the watch
+//! scheduler's leases), sharing one [`RedisConfig`].
 //!
 //! Both fail fast when Redis is down: every command runs under a short deadline
 //! ([`RedisConfig::command_timeout`], 500 ms by default) and a failure or timeout is
@@ -20,11 +21,13 @@
 //! | `{p}audit:{scope key}` | sorted set | score = time (ms), member = 20-digit sequence + [`AuditEntry`](mcstat_core::AuditEntry) |
 //! | `{p}audit-seq` | string | audit sequence counter |
 //! | `{p}cache:v1:{key}` | string, with expiry | [`CachedValue`](mcstat_core::ports::CachedValue) |
+//! | `{p}lease:{key}` | string, with expiry | the holder of a [`LeasePort`](mcstat_core::ports::LeasePort) lease ([`RedisLeases`]) |
 //!
 //! Multi-key writes run as Lua scripts (`EVAL`), so each is atomic. Cache entries
 //! carry their format in the key (`v1`): entries of another format are never read.
 
 mod cache;
+mod lease;
 mod store;
 
 use std::fmt;
@@ -35,6 +38,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, Pipeline, RedisError};
 
 pub use cache::RedisCache;
+pub use lease::RedisLeases;
 pub use store::RedisStore;
 
 /// Where Redis is and how to use it.

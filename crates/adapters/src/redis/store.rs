@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
-use super::{Conn, RedisCache, RedisConfig, RedisStoreError};
+use super::{Conn, RedisCache, RedisConfig, RedisLeases, RedisStoreError};
 
 /// The format version of the data this build writes under the prefix.
 const FORMAT: u64 = 1;
@@ -161,6 +161,12 @@ impl RedisStore {
     #[must_use]
     pub fn cache(&self) -> RedisCache {
         RedisCache::from_conn(self.conn.clone())
+    }
+
+    /// [`RedisLeases`] on the same connection and prefix (for the watch scheduler).
+    #[must_use]
+    pub fn leases(&self) -> RedisLeases {
+        RedisLeases::from_conn(self.conn.clone())
     }
 
     fn watches_key(&self, chat_key: &str) -> String {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mcstat_core::Platform;
 use mcstat_core::Timestamp;
-use mcstat_core::ports::{CachedValue, SessionStore, StatusCache};
+use mcstat_core::ports::{CachedValue, LeasePort, SessionStore, StatusCache};
 
 use super::samples::{
     T0, audit, chat, chat_state, offline, online, players, sample, target, watch,
@@ -334,4 +334,87 @@ pub(crate) async fn cache_contract(cache: &dyn StatusCache, pass: impl AsyncFn(D
         cache.get("players:java:a.example").await.expect("get"),
         Some(list)
     );
+}
+
+/// [`mcstat_core::ports::LeasePort`]: exclusive, renewable by its holder, released
+/// only by its holder, ended by its TTL. `pass(d)` lets `d` go by for the backend
+/// (a manual clock advance, or a real sleep for Redis); `short` is a TTL the backend
+/// can see expire (real time for Redis: long enough for a loaded machine).
+pub(crate) async fn lease_contract(
+    leases: &dyn LeasePort,
+    short: Duration,
+    pass: impl AsyncFn(Duration),
+) {
+    const LONG: Duration = Duration::from_secs(60);
+    assert!(leases.try_acquire("k", "a", LONG).await.expect("acquire"));
+    assert!(
+        !leases.try_acquire("k", "b", LONG).await.expect("acquire"),
+        "exclusive"
+    );
+    assert!(
+        leases.try_acquire("k", "a", LONG).await.expect("renew"),
+        "the holder renews"
+    );
+    assert!(
+        leases
+            .try_acquire("other", "b", LONG)
+            .await
+            .expect("acquire"),
+        "keys are independent"
+    );
+
+    assert!(
+        !leases.release("k", "b").await.expect("release"),
+        "only the holder releases"
+    );
+    assert!(!leases.try_acquire("k", "b", LONG).await.expect("acquire"));
+    assert!(leases.release("k", "a").await.expect("release"));
+    assert!(
+        !leases.release("k", "a").await.expect("release"),
+        "released once"
+    );
+    assert!(
+        leases.try_acquire("k", "b", LONG).await.expect("acquire"),
+        "free after release"
+    );
+    assert!(!leases.release("never", "a").await.expect("release"));
+
+    // Expiry.
+    assert!(leases.try_acquire("e", "a", short).await.expect("acquire"));
+    pass(short + short / 2).await;
+    assert!(
+        leases.try_acquire("e", "b", LONG).await.expect("acquire"),
+        "an expired lease is free"
+    );
+    assert!(
+        !leases.release("e", "a").await.expect("release"),
+        "the old holder no longer holds it"
+    );
+
+    // A renewal extends the lease to now + its TTL.
+    assert!(leases.try_acquire("r", "a", short).await.expect("acquire"));
+    pass(short / 2).await;
+    assert!(
+        leases
+            .try_acquire("r", "a", short * 4)
+            .await
+            .expect("renew")
+    );
+    pass(short).await;
+    assert!(
+        !leases.try_acquire("r", "b", LONG).await.expect("acquire"),
+        "renewed past its first expiry"
+    );
+
+    // Many racing holders: exactly one wins.
+    let holders: Vec<String> = (0..10).map(|i| format!("h{i}")).collect();
+    let results =
+        futures_util::future::join_all(holders.iter().map(|h| leases.try_acquire("race", h, LONG)))
+            .await;
+    let won = results
+        .into_iter()
+        .map(|r| r.expect("acquire"))
+        .filter(|w| *w)
+        .count();
+    assert_eq!(won, 1);
 }

@@ -243,7 +243,7 @@ fn welcome_help_about() {
 
     let info = BotInfo::default();
     let about = view_html(&View::About(About {
-        name: info.name.clone(),
+        name: info.name,
         version: "0.1.0".into(),
         description: "Status & more".into(),
         repository: "https://example.net/mcstat?a=1&b=\"2\"".into(),

@@ -14,23 +14,89 @@
 //!   (a [`NotifierRouter`] holds one per platform). Drive it with
 //!   [`Scheduler::run`], or step it with [`Scheduler::poll_once`] in tests.
 //! - [`uptime`]: pure functions from samples to uptime ratios and outages.
+//! - [`series`]: samples bucketed into chart points (for `/graph`).
+//! - [`text`]: the same plain-text wording of notifications, durations and ratios
+//!   for every bot.
+//!
+//! ## Wiring (a bot's `main`)
+//! ```
+//! use std::sync::Arc;
+//!
+//! use mcstat_core::Platform;
+//! use mcstat_core::ports::{Clock, HistoryStore, LeasePort, Notifier, StatusSource, WatchStore};
+//! use mcstat_core::watch::{
+//!     MemoryLeases, NotifierRouter, Scheduler, SchedulerPorts, WatchConfig, WatchService,
+//! };
+//!
+//! /// `store`: the file store or Redis; `leases`: `MemoryLeases` for one process,
+//! /// the Redis leases for replicas; `telegram`: this bot's `Notifier`.
+//! fn wire<S: WatchStore + HistoryStore + 'static>(
+//!     store: Arc<S>,
+//!     source: Arc<dyn StatusSource>,
+//!     leases: Arc<dyn LeasePort>,
+//!     telegram: Arc<dyn Notifier>,
+//!     clock: Arc<dyn Clock>,
+//!     replica: &str,
+//! ) -> (WatchService, Scheduler) {
+//!     let config = WatchConfig::default();
+//!     let service = WatchService::new(store.clone(), store.clone(), clock.clone(), config.clone());
+//!     let ports = SchedulerPorts {
+//!         watches: store.clone(),
+//!         history: store,
+//!         source,
+//!         notifier: Arc::new(NotifierRouter::new().with(Platform::Telegram, telegram)),
+//!         leases,
+//!         clock,
+//!     };
+//!     let scheduler = Scheduler::new(ports, config, replica).for_platforms([Platform::Telegram]);
+//!     // Then: tokio::spawn(async move { scheduler.run(shutdown_signal).await });
+//!     (service, scheduler)
+//! }
+//! # let _ = wire::<Never>;
+//! # let _ = MemoryLeases::new;
+//! # struct Never;
+//! # #[async_trait::async_trait]
+//! # impl WatchStore for Never {
+//! #     async fn add_watch(&self, _: &mcstat_core::Watch) -> Result<bool, mcstat_core::ports::StoreError> { unimplemented!() }
+//! #     async fn remove_watch(&self, _: &mcstat_core::ChatRef, _: &mcstat_core::Target) -> Result<bool, mcstat_core::ports::StoreError> { unimplemented!() }
+//! #     async fn watches_of(&self, _: &mcstat_core::ChatRef) -> Result<Vec<mcstat_core::Watch>, mcstat_core::ports::StoreError> { unimplemented!() }
+//! #     async fn all_watches(&self) -> Result<Vec<mcstat_core::Watch>, mcstat_core::ports::StoreError> { unimplemented!() }
+//! # }
+//! # #[async_trait::async_trait]
+//! # impl HistoryStore for Never {
+//! #     async fn append_sample(&self, _: &mcstat_core::HistorySample) -> Result<(), mcstat_core::ports::StoreError> { unimplemented!() }
+//! #     async fn samples(&self, _: &mcstat_core::Target, _: mcstat_core::Timestamp, _: mcstat_core::Timestamp) -> Result<Vec<mcstat_core::HistorySample>, mcstat_core::ports::StoreError> { unimplemented!() }
+//! #     async fn prune(&self, _: mcstat_core::Timestamp) -> Result<u64, mcstat_core::ports::StoreError> { unimplemented!() }
+//! # }
+//! ```
 //!
 //! ## Several replicas
 //! Replicas sharing one store share the work through the [`LeasePort`](crate::ports::LeasePort):
-//! a replica polls a target only while it holds the lease `poll:<target key>`, taken
+//! a replica polls a target only while it holds the lease `poll:<scope>:<target key>`
+//! (scope: `all`, or the platforms of [`Scheduler::for_platforms`]), taken
 //! with a TTL of 1.5 intervals and renewed by every poll. The holder keeps a target
 //! (its in-memory tracker stays exact); when it dies, the lease ends within 1.5
 //! intervals and the next replica whose poll time comes takes the target over,
 //! rebuilding the tracker from the shared history. Each interval slot is polled at
 //! most once in total. Transition notifications are also deduplicated by a lease
-//! on `notify:<target key>:<down|up>:<outage start>`. [`MemoryLeases`] serves a
-//! single process.
+//! on `notify:<scope>:<target key>:<down|up>:<outage start>`. [`MemoryLeases`]
+//! serves a single process.
+//!
+//! Watches whose chat id contains `:` are marker records of other features (the
+//! Discord bot's live messages), not chats: the scheduler skips them
+//! ([`is_chat_watch`], replaceable with [`Scheduler::with_filter`]).
+//!
+//! A process that runs one bot only serves its platform's watches
+//! ([`Scheduler::for_platforms`]); the Telegram and the Discord processes then each
+//! poll a server both watch (once per interval each).
 
 mod lease;
 mod notify;
 mod scheduler;
+pub mod series;
 mod service;
 pub mod slot;
+pub mod text;
 pub mod tracker;
 pub mod uptime;
 
@@ -39,7 +105,7 @@ use std::time::Duration;
 
 pub use lease::MemoryLeases;
 pub use notify::{NoNotifier, NotifierRouter};
-pub use scheduler::{PollReport, Scheduler, SchedulerPorts};
+pub use scheduler::{PollReport, Scheduler, SchedulerPorts, is_chat_watch};
 pub use service::{AddOutcome, MAX_PLAYER_NAME_LEN, WatchError, WatchService, WatchSummary};
 pub use tracker::{Change, Observation, PlayerView, TargetState, TargetTracker};
 pub use uptime::{Outage, UptimeReport, UptimeWindow};
@@ -54,7 +120,8 @@ pub struct WatchConfig {
     pub max_watches_per_chat: usize,
     /// How many player names one watch may follow (10).
     pub max_players_per_watch: usize,
-    /// How often each watched server is polled (60 s).
+    /// How often each watched server is polled (60 s; at least
+    /// [`WatchConfig::MIN_INTERVAL`]).
     pub interval: Duration,
     /// How many consecutive failed polls make an outage (2): one lost ping is not
     /// one. One answering poll ends it.
@@ -100,6 +167,18 @@ impl Default for WatchConfig {
 }
 
 impl WatchConfig {
+    /// The shortest poll interval: smaller values count as this.
+    pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+    /// The settings with the interval at least [`Self::MIN_INTERVAL`] and the
+    /// concurrency at least 1 (what the services use).
+    #[must_use]
+    pub fn normalized(mut self) -> Self {
+        self.interval = self.interval.max(Self::MIN_INTERVAL);
+        self.max_concurrency = self.max_concurrency.max(1);
+        self
+    }
+
     /// The TTL of a poll lease: 1.5 intervals, so the holder's renewal always comes
     /// before it ends, and a dead holder's targets move on within one more interval.
     #[must_use]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 use futures_util::StreamExt as _;
 
-use crate::domain::{HistorySample, StatusOutcome, Target, Timestamp, Watch};
+use crate::domain::{HistorySample, Platform, StatusOutcome, Target, Timestamp, Watch};
 use crate::ports::{
     Clock, HistoryStore, LeasePort, Notification, NotificationEvent, Notifier, NotifyError,
     StatusSource, WatchStore,
@@ -123,6 +123,12 @@ pub struct Scheduler {
     ports: SchedulerPorts,
     config: WatchConfig,
     holder: String,
+    /// The platforms whose watches this scheduler serves (`None`: all).
+    platforms: Option<BTreeSet<Platform>>,
+    /// The lease namespace: `all`, or the platforms joined by `+`.
+    scope: String,
+    /// Which stored watches are chats to poll for (see [`Scheduler::with_filter`]).
+    filter: WatchFilter,
     state: Mutex<State>,
 }
 
@@ -143,10 +149,34 @@ impl Scheduler {
     pub fn new(ports: SchedulerPorts, config: WatchConfig, holder: impl Into<String>) -> Self {
         Self {
             ports,
-            config,
+            config: config.normalized(),
             holder: holder.into(),
+            platforms: None,
+            scope: "all".to_owned(),
+            filter: Arc::new(is_chat_watch),
             state: Mutex::default(),
         }
+    }
+
+    /// Serve only the stored watches `filter` accepts (replacing the default,
+    /// [`is_chat_watch`]). For frontends that keep other records in the watch store.
+    #[must_use]
+    pub fn with_filter(mut self, filter: impl Fn(&Watch) -> bool + Send + Sync + 'static) -> Self {
+        self.filter = Arc::new(filter);
+        self
+    }
+
+    /// Serve only the watches of chats on `platforms` (a process that runs only the
+    /// Telegram bot has no way to tell Discord channels). Schedulers serving
+    /// different platform sets poll and notify independently (their leases are
+    /// namespaced by the set: `poll:telegram:<target>`); schedulers serving the same
+    /// set share the work.
+    #[must_use]
+    pub fn for_platforms(mut self, platforms: impl IntoIterator<Item = Platform>) -> Self {
+        let set: BTreeSet<Platform> = platforms.into_iter().collect();
+        self.scope = set.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("+");
+        self.platforms = Some(set);
+        self
     }
 
     /// The settings.
@@ -185,7 +215,15 @@ impl Scheduler {
             }
         };
         let mut grouped: BTreeMap<String, (Target, Vec<Watch>)> = BTreeMap::new();
-        for watch in watches {
+        let served = |w: &Watch| {
+            self.platforms
+                .as_ref()
+                .is_none_or(|set| set.contains(&w.chat.platform()))
+        };
+        for watch in watches
+            .into_iter()
+            .filter(|w| served(w) && (self.filter)(w))
+        {
             grouped
                 .entry(watch.target.key())
                 .or_insert_with(|| (watch.target.clone(), Vec::new()))
@@ -194,21 +232,18 @@ impl Scheduler {
         }
         let mut state = self.state();
         let old = std::mem::take(&mut state.plan);
-        state.plan = grouped
+        let plan: BTreeMap<String, Planned> = grouped
             .into_iter()
             .map(|(key, (target, watches))| {
-                let done = old.get(&key).and_then(|p| p.done);
-                let slots = Slots::for_key(&key, self.config.interval);
                 let planned = Planned {
+                    slots: Slots::for_key(&key, self.config.interval),
+                    done: old.get(&key).and_then(|p| p.done),
                     target,
                     watches,
-                    slots,
-                    done,
                 };
                 (key, planned)
             })
             .collect();
-        let plan = std::mem::take(&mut state.plan);
         state.trackers.retain(|key, _| plan.contains_key(key));
         state.plan = plan;
         state.loaded_at = Some(now);
@@ -311,6 +346,16 @@ impl Scheduler {
     /// progress finishes first (each is bounded by the source's deadline). On the
     /// way out the poll leases are released, so another replica takes over at once.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
+        self.run_with(shutdown, |_| {}).await;
+    }
+
+    /// [`run`](Self::run), handing every round's [`PollReport`] to `on_report` (for
+    /// metrics).
+    pub async fn run_with(
+        &self,
+        shutdown: impl Future<Output = ()>,
+        mut on_report: impl FnMut(&PollReport),
+    ) {
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
             if shutdown.as_mut().now_or_never().is_some() {
@@ -326,6 +371,7 @@ impl Scheduler {
                     "watch polls"
                 );
             }
+            on_report(&report);
             let now = self.ports.clock.now();
             let wait = self.next_wake(now).since(now).max(Duration::from_millis(1));
             let sleep = self.ports.clock.sleep(wait);
@@ -393,7 +439,7 @@ impl Scheduler {
     }
 
     async fn poll_target(&self, due: Due, now: Timestamp) -> Polled {
-        let lease_key = format!("poll:{}", due.key);
+        let lease_key = format!("poll:{}:{}", self.scope, due.key);
         match self
             .ports
             .leases
@@ -581,7 +627,10 @@ impl Scheduler {
                     up_for,
                 } => (
                     NotificationEvent::WentDown { up_for },
-                    Some(format!("notify:{}:down:{}", due.key, outage_start.0)),
+                    Some(format!(
+                        "notify:{}:{}:down:{}",
+                        self.scope, due.key, outage_start.0
+                    )),
                     None,
                 ),
                 Change::CameBack {
@@ -591,7 +640,8 @@ impl Scheduler {
                 } => (
                     NotificationEvent::CameBack { down_for },
                     Some(format!(
-                        "notify:{}:up:{}",
+                        "notify:{}:{}:up:{}",
+                        self.scope,
                         due.key,
                         outage_start.unwrap_or(at).0
                     )),
@@ -686,6 +736,18 @@ impl Scheduler {
         }
         true
     }
+}
+
+/// A predicate over stored watches.
+type WatchFilter = Arc<dyn Fn(&Watch) -> bool + Send + Sync>;
+
+/// The default [`Scheduler`] filter: a watch whose chat id contains `:` is not a chat
+/// that can be told but a marker record another feature keeps in the watch store
+/// (e.g. the Discord bot's live status messages, `live:<channel>:<message>`).
+/// Telegram chat ids and Discord channel ids never contain `:`.
+#[must_use]
+pub fn is_chat_watch(watch: &Watch) -> bool {
+    !watch.chat.id().contains(':')
 }
 
 /// The slot to poll now, if the target is due.

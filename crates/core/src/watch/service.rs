@@ -96,7 +96,7 @@ impl WatchService {
             history,
             clock,
             audit: None,
-            config,
+            config: config.normalized(),
         }
     }
 

@@ -667,14 +667,20 @@ async fn run_sleeps_on_the_clock_until_shutdown_and_releases_its_leases() {
             std::task::Poll::Pending
         }
     });
-    s.run(shutdown).await;
+    let mut rounds = 0;
+    s.run_with(shutdown, |report| {
+        rounds += 1;
+        assert!(report.failed.is_empty());
+    })
+    .await;
+    assert!(rounds >= 10, "{rounds} rounds reported");
     let polls = w.source.polls_of(&t);
     assert!(
         (10..=11).contains(&polls.len()),
         "one poll per interval over ten intervals: {}",
         polls.len()
     );
-    assert_eq!(w.leases.holder(&format!("poll:{}", t.key())), None);
+    assert_eq!(w.leases.holder(&format!("poll:all:{}", t.key())), None);
 }
 
 #[tokio::test]
@@ -777,7 +783,7 @@ async fn a_released_lease_lets_the_other_replica_take_over_at_once() {
     w.run_for(&[&b], MIN).await;
     assert_eq!(w.source.polls_of(&t).len(), 2, "b polled the next slot");
     assert_eq!(
-        w.leases.holder(&format!("poll:{}", t.key())).as_deref(),
+        w.leases.holder(&format!("poll:all:{}", t.key())).as_deref(),
         Some("b")
     );
 }
@@ -899,4 +905,160 @@ async fn watches_lists_state_and_uptime_and_uptime_reports_outages() {
         .expect("ok");
     assert_eq!(history.len(), 41);
     assert!(history.windows(2).all(|p| p[0].at < p[1].at));
+}
+
+#[tokio::test]
+async fn schedulers_of_different_platforms_each_serve_their_own_chats() {
+    use mcstat_core::domain::Platform;
+    let w = World::new();
+    let t = target("play.example.net");
+    let tg = chat("1");
+    let dc = ChatRef::new(Platform::Discord, "900").expect("valid");
+    w.watch(&tg, &t, &[]).await;
+    w.watch(&dc, &t, &[]).await;
+    let telegram = w.scheduler("tg-1").for_platforms([Platform::Telegram]);
+    let discord = w.scheduler("dc-1").for_platforms([Platform::Discord]);
+    let telegram2 = w.scheduler("tg-2").for_platforms([Platform::Telegram]);
+    telegram.poll_once(w.clock.now()).await;
+    discord.poll_once(w.clock.now()).await;
+    telegram2.poll_once(w.clock.now()).await;
+    assert_eq!(
+        w.source.polls_of(&t).len(),
+        1,
+        "a starting scheduler takes a sample of this slot from the history"
+    );
+    w.source.set_down(&t, true);
+    w.run_for(&[&telegram, &discord, &telegram2], 3 * MIN).await;
+    assert_eq!(
+        w.source.polls_of(&t).len(),
+        1 + 3 * 2,
+        "once per interval per platform, not per replica"
+    );
+    let sent = w.recorder.sent();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(
+        w.recorder.events_for(&tg),
+        vec![NotificationEvent::WentDown { up_for: None }]
+    );
+    assert_eq!(
+        w.recorder.events_for(&dc),
+        vec![NotificationEvent::WentDown { up_for: None }]
+    );
+    assert_eq!(
+        w.leases
+            .holder(&format!("poll:telegram:{}", t.key()))
+            .as_deref(),
+        Some("tg-1")
+    );
+}
+
+#[tokio::test]
+async fn marker_records_in_the_watch_store_are_not_polled_or_told() {
+    use mcstat_core::domain::Platform;
+    let w = World::new();
+    let t = target("play.example.net");
+    let live = ChatRef::new(Platform::Discord, "live:123:456").expect("valid");
+    w.watches
+        .add_watch(&Watch {
+            chat: live.clone(),
+            target: t.clone(),
+            created_at: T0,
+            players: Vec::new(),
+        })
+        .await
+        .expect("stored");
+    let s = w.scheduler("a");
+    s.poll_once(w.clock.now()).await;
+    w.source.set_down(&t, true);
+    w.run_for(&[&s], 3 * MIN).await;
+    assert_eq!(w.source.poll_count(), 0, "a marker is not a watch");
+
+    let all = w.scheduler("b").with_filter(|_| true);
+    all.poll_once(w.clock.now()).await;
+    assert_eq!(w.source.poll_count(), 1, "a custom filter decides");
+}
+
+#[tokio::test]
+async fn watch_service_audits_changes_and_reports_store_failures() {
+    use mcstat_core::ports::{MockAuditLog, MockHistoryStore, MockWatchStore};
+    use mockall::predicate::function;
+
+    let clock = clock();
+    let (c, u, t) = (chat("1"), user("7"), target("a.example.net"));
+
+    let mut store = MockWatchStore::new();
+    store.expect_watches_of().times(1).returning(|_| Ok(vec![]));
+    store.expect_add_watch().times(1).returning(|_| Ok(true));
+    store
+        .expect_remove_watch()
+        .times(1)
+        .returning(|_, _| Ok(true));
+    let mut audit = MockAuditLog::new();
+    audit
+        .expect_append_audit()
+        .with(function(|e: &mcstat_core::domain::AuditEntry| {
+            e.action == "watch add a.example.net" && e.at == T0
+        }))
+        .times(1)
+        .returning(|_| Ok(()));
+    audit
+        .expect_append_audit()
+        .with(function(|e: &mcstat_core::domain::AuditEntry| {
+            e.action == "watch remove a.example.net"
+        }))
+        .times(1)
+        .returning(|_| Err(StoreError::Unavailable("audit down".into())));
+    let svc = WatchService::new(
+        Arc::new(store),
+        Arc::new(MockHistoryStore::new()),
+        Arc::clone(&clock) as Arc<dyn Clock>,
+        config(),
+    )
+    .with_audit(Arc::new(audit));
+    assert_eq!(
+        svc.watch(&c, &u, &t, &[]).await.expect("added"),
+        AddOutcome::Added
+    );
+    assert!(
+        svc.unwatch(&c, &u, &t)
+            .await
+            .expect("a failing audit log is not an error"),
+    );
+
+    let mut failing = MockWatchStore::new();
+    failing
+        .expect_watches_of()
+        .returning(|_| Err(StoreError::Unavailable("down".into())));
+    let mut history = MockHistoryStore::new();
+    history
+        .expect_samples()
+        .returning(|_, _, _| Err(StoreError::Unavailable("down".into())));
+    let svc = WatchService::new(
+        Arc::new(failing),
+        Arc::new(history),
+        Arc::clone(&clock) as Arc<dyn Clock>,
+        config(),
+    );
+    assert!(matches!(
+        svc.watch(&c, &u, &t, &[]).await,
+        Err(WatchError::Store(StoreError::Unavailable(_)))
+    ));
+    assert!(matches!(svc.watches(&c).await, Err(WatchError::Store(_))));
+    assert!(matches!(svc.uptime(&t).await, Err(WatchError::Store(_))));
+}
+
+#[test]
+fn config_is_normalized() {
+    let c = WatchConfig {
+        interval: Duration::ZERO,
+        max_concurrency: 0,
+        ..WatchConfig::default()
+    }
+    .normalized();
+    assert_eq!(c.interval, WatchConfig::MIN_INTERVAL);
+    assert_eq!(c.max_concurrency, 1);
+    assert_eq!(
+        WatchConfig::default().poll_lease_ttl(),
+        Duration::from_secs(90)
+    );
 }
