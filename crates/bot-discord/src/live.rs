@@ -9,8 +9,9 @@
 //!
 //! ## Refreshing
 //! [`LiveMessages::run`] looks at every record once per interval: a status lookup
-//! (a refresh: the cache answers only if very recent), rendered without buttons, and
-//! an edit of the message when it changed. A message deleted in Discord (404) loses
+//! straight from the lookup service (a refresh: the cache answers only if very
+//! recent; no chat state is touched), rendered without buttons, and an edit of the
+//! message when it changed. A message deleted in Discord (404) loses
 //! its record. Records are read from the store at every tick, so a `/live stop`
 //! handled by another replica is seen at the next tick.
 //!
@@ -21,7 +22,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use mcstat_core::chat::{CallbackData, Reply, TargetRef, View, display_target, parse_address};
+use mcstat_core::chat::{
+    CallbackData, Reply, TargetRef, View, display_target, parse_address, status_reply,
+};
 use mcstat_core::ports::{AuditLog, Clock, StoreError, WatchStore};
 use mcstat_core::{AuditEntry, ChatRef, ChatService, Platform, Target, UserRef, Watch};
 
@@ -139,24 +142,7 @@ impl LiveMessages {
             .collect())
     }
 
-    /// The message for `target` now, or the error reply when the lookup could not be
-    /// made (refused, rate limit, our side failing): a refresh then leaves the message
-    /// as it is.
-    async fn render(
-        &self,
-        record_chat: &ChatRef,
-        user: &UserRef,
-        target: &Target,
-    ) -> Result<MessagePayload, Reply> {
-        let data = CallbackData::Status {
-            target: TargetRef::Server(target.clone()),
-            refresh: true,
-        }
-        .encode();
-        let mut reply = self.chat.handle_callback(record_chat, user, &data).await;
-        if matches!(reply.view, View::Error(_)) {
-            return Err(reply);
-        }
+    fn live_payload(&self, mut reply: Reply) -> MessagePayload {
         reply.buttons.clear();
         let mut payload = render_reply(&reply, &RenderContext::default());
         if let Some(embed) = payload.embeds.first_mut() {
@@ -167,7 +153,41 @@ impl LiveMessages {
                 ),
             });
         }
-        Ok(payload)
+        payload
+    }
+
+    /// The first message for `target`, looked up as a command of the channel (the
+    /// server becomes its last one), or the error reply (refused address, rate limit,
+    /// our side failing).
+    async fn first_payload(
+        &self,
+        chat: &ChatRef,
+        user: &UserRef,
+        target: &Target,
+    ) -> Result<MessagePayload, Reply> {
+        let data = CallbackData::Status {
+            target: TargetRef::Server(target.clone()),
+            refresh: true,
+        }
+        .encode();
+        let reply = self.chat.handle_callback(chat, user, &data).await;
+        if matches!(reply.view, View::Error(_)) {
+            return Err(reply);
+        }
+        Ok(self.live_payload(reply))
+    }
+
+    /// The refreshed message for `target`, straight from the lookup service (no chat
+    /// state is read or written); `None` when the lookup could not be made now, which
+    /// leaves the message as it is.
+    async fn refreshed_payload(&self, user: &UserRef, target: &Target) -> Option<MessagePayload> {
+        match self.chat.lookups().refresh_status(user, target).await {
+            Ok(observed) => Some(self.live_payload(status_reply(observed))),
+            Err(e) => {
+                tracing::info!(%target, error = %e, "live message not refreshed this time");
+                None
+            }
+        }
     }
 
     async fn audit(&self, guild: &str, user: &UserRef, action: String) {
@@ -232,7 +252,10 @@ impl LiveMessages {
         let Ok(channel_chat) = ChatRef::new(Platform::Discord, channel) else {
             return notice("This channel id is not valid.", COLOR_OFFLINE);
         };
-        let payload = match self.render(&channel_chat, &lookup_user, &target).await {
+        let payload = match self
+            .first_payload(&channel_chat, &lookup_user, &target)
+            .await
+        {
             Ok(p) => p,
             Err(reply) => {
                 let text = match &reply.view {
@@ -316,14 +339,14 @@ impl LiveMessages {
             );
         }
         for record in &records {
-            if let Some(chat) = record.chat() {
-                if let Err(e) = self.watches.remove_watch(&chat, &record.target).await {
-                    tracing::warn!(error = %e, "cannot remove a live record");
-                    return notice(
-                        "I can't reach my storage right now. Please try again in a minute.",
-                        COLOR_DEGRADED,
-                    );
-                }
+            if let Some(chat) = record.chat()
+                && let Err(e) = self.watches.remove_watch(&chat, &record.target).await
+            {
+                tracing::warn!(error = %e, "cannot remove a live record");
+                return notice(
+                    "I can't reach my storage right now. Please try again in a minute.",
+                    COLOR_DEGRADED,
+                );
             }
             match self.rest.delete_message(channel, &record.message).await {
                 Ok(()) => {}
@@ -369,9 +392,8 @@ impl LiveMessages {
         let Some(user) = bot_user(&format!("live-{}", record.channel)) else {
             return;
         };
-        let payload = match self.render(&chat, &user, &record.target).await {
-            Ok(p) => p,
-            Err(_) => return,
+        let Some(payload) = self.refreshed_payload(&user, &record.target).await else {
+            return;
         };
         let print = fingerprint(&payload);
         let unchanged = self
@@ -420,7 +442,7 @@ impl LiveMessages {
 
 fn human(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs >= 60 && secs % 60 == 0 {
+    if secs >= 60 && secs.is_multiple_of(60) {
         let m = secs / 60;
         if m == 1 {
             "minute".to_owned()

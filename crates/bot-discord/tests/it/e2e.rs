@@ -120,7 +120,10 @@ async fn signatures_are_checked_and_ping_gets_pong() {
     assert_eq!(bot.get("/readyz").await.0, 200);
     let (code, metrics) = bot.get("/metrics").await;
     assert_eq!(code, 200);
-    assert!(metrics.contains("mcstat_discord_bad_signatures_total"), "{metrics}");
+    assert!(
+        metrics.contains("mcstat_discord_bad_signatures_total"),
+        "{metrics}"
+    );
     assert!(
         metrics.contains("mcstat_discord_interactions_total{kind=\"immediate\"}"),
         "{metrics}"
