@@ -395,6 +395,11 @@ impl LiveMessages {
         let Some(payload) = self.refreshed_payload(&user, &record.target).await else {
             return;
         };
+        // Stopped while we looked the server up? Then leave the message alone.
+        match self.watches.watches_of(&chat).await {
+            Ok(w) if w.is_empty() => return,
+            _ => {}
+        }
         let print = fingerprint(&payload);
         let unchanged = self
             .last_sent
