@@ -4,8 +4,10 @@
 //! A live message is a [`Watch`] in the existing [`WatchStore`] port (so the file
 //! store and Redis keep them without a new port) whose chat is the marker reference
 //! `discord:live:<channel>:<message>`: [`LiveRecord`] converts both ways. These
-//! watches never match a real chat, so nothing else notifies them; the watch list of
-//! every backend (`all_watches`) finds them again after a restart.
+//! watches never match a real chat (their id contains `:`), so the watch scheduler's
+//! default filter (`mcstat_core::watch::is_chat_watch`) neither polls nor notifies
+//! them; the watch list of every backend (`all_watches`) finds them again after a
+//! restart.
 //!
 //! ## Refreshing
 //! [`LiveMessages::run`] looks at every record once per interval: a status lookup
