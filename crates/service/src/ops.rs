@@ -44,6 +44,12 @@ pub const SECONDS_BUCKETS: &[f64] = &[
 /// # Errors
 /// [`MetricsError`] when another `metrics` recorder is already installed.
 pub fn install_metrics() -> Result<PrometheusHandle, MetricsError> {
+    // One installation at a time: two racing first calls would otherwise both try to
+    // install, and the loser would fail although a recorder of ours is in place.
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = INSTALL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(handle) = METRICS.get() {
         return Ok(handle.clone());
     }
@@ -52,7 +58,6 @@ pub fn install_metrics() -> Result<PrometheusHandle, MetricsError> {
         .map_err(|e| MetricsError(e.to_string()))?
         .install_recorder()
         .map_err(|e| MetricsError(e.to_string()))?;
-    // A racing caller may have installed one first; theirs wins, ours was refused above.
     Ok(METRICS.get_or_init(|| handle).clone())
 }
 
@@ -145,6 +150,23 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
+
+    #[test]
+    fn racing_first_installs_all_get_the_recorder() {
+        let barrier = Arc::new(std::sync::Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let barrier = Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    install_metrics().map(drop)
+                })
+            })
+            .collect();
+        for t in threads {
+            assert!(t.join().expect("thread").is_ok());
+        }
+    }
 
     async fn get(addr: std::net::SocketAddr, path: &str) -> String {
         let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");

@@ -612,7 +612,11 @@ fn offline_hint(target: &Target, reason: &OfflineReason) -> Option<String> {
     }
 }
 
-fn status_reply(observed: Observed<StatusOutcome>) -> Reply {
+/// The status card and its buttons for a lookup result, as
+/// [`ChatService::handle`] renders it (for frontends that look servers up themselves,
+/// e.g. a message that keeps itself up to date, without touching chat state).
+#[must_use]
+pub fn status_reply(observed: Observed<StatusOutcome>) -> Reply {
     let freshness = observed.freshness;
     let card = match observed.value {
         StatusOutcome::Online(r) => StatusCard {
