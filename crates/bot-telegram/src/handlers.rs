@@ -9,8 +9,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use futures_util::FutureExt as _;
-use mcstat_core::chat::{CallbackData, ChatRequest, ChatService, Command, Reply, View};
-use mcstat_core::{ChatRef, Platform, UserRef};
+use mcstat_core::chat::watch::{watch_error, watch_target};
+use mcstat_core::chat::{
+    CallbackData, ChatRequest, ChatService, Command, Reply, UserError, UserErrorKind, View,
+    WatchCommand, display_target,
+};
+use mcstat_core::watch::WatchService;
+use mcstat_core::{ChatRef, Platform, Timestamp, UserRef};
 use teloxide::ApiError;
 use teloxide::Bot;
 use teloxide::RequestError;
@@ -24,7 +29,7 @@ use teloxide::types::{
 use tracing::Instrument as _;
 
 use crate::api::call;
-use crate::render::{Rendered, render};
+use crate::render::{self, Rendered, render};
 
 /// What every handler needs.
 pub struct App {
@@ -36,6 +41,8 @@ pub struct App {
     pub username: String,
     /// Whether status cards with a server icon are sent as a photo with a caption.
     pub icons: bool,
+    /// The core's watch service (`/watch`, `/unwatch`, `/watches`, `/uptime`).
+    pub watches: Option<Arc<WatchService>>,
     ids: RequestIds,
 }
 
@@ -56,8 +63,16 @@ impl App {
             bot,
             username,
             icons: true,
+            watches: None,
             ids: RequestIds::new(),
         }
+    }
+
+    /// Answer the watch commands with `watches`.
+    #[must_use]
+    pub fn with_watches(mut self, watches: Arc<WatchService>) -> Self {
+        self.watches = Some(watches);
+        self
     }
 
     /// Send server icons (a photo with the card as caption) or not (text only).
@@ -204,6 +219,20 @@ async fn on_message(app: &App, msg: Message) -> Result<(), RequestError> {
         return Ok(());
     };
     tracing::info!(command = command.name(), "command");
+    if let Command::Watch(w) = command {
+        let (kind, html) = watch_command(app, &chat, &user, w).await;
+        metrics::counter!("mcstat_telegram_replies_total", "view" => kind).increment(1);
+        tracing::info!(reply = kind, "answering");
+        return send(
+            app,
+            msg.chat.id,
+            &Rendered {
+                html,
+                keyboard: None,
+            },
+        )
+        .await;
+    }
     let reply = app
         .chat
         .handle(ChatRequest {
@@ -216,6 +245,74 @@ async fn on_message(app: &App, msg: Message) -> Result<(), RequestError> {
     metrics::counter!("mcstat_telegram_replies_total", "view" => kind).increment(1);
     tracing::info!(reply = kind, "answering");
     send_reply(app, msg.chat.id, &reply).await
+}
+
+/// Answer a watch command: `(reply kind, HTML)`.
+async fn watch_command(
+    app: &App,
+    chat: &ChatRef,
+    user: &UserRef,
+    command: WatchCommand,
+) -> (&'static str, String) {
+    let Some(service) = &app.watches else {
+        return error_html(&UserError::new(
+            UserErrorKind::Unavailable,
+            "Watching servers is not available in this bot. Try /status play.example.net",
+        ));
+    };
+    let name = command.name();
+    let (address, players) = match command {
+        WatchCommand::List => {
+            return match service.watches(chat).await {
+                Ok(list) => (
+                    "watches",
+                    render::watch_list(&list, service.config().max_watches_per_chat, now()),
+                ),
+                Err(e) => error_html(&watch_error(&e, None)),
+            };
+        }
+        WatchCommand::Watch { address, players } => (address, players),
+        WatchCommand::Unwatch { address } | WatchCommand::Uptime { address } => {
+            (address, Vec::new())
+        }
+    };
+    let target = match watch_target(address.as_deref(), name) {
+        Ok(t) => t,
+        Err(e) => return error_html(&e),
+    };
+    let shown = display_target(&target);
+    let result = match name {
+        "watch" => service
+            .watch(chat, user, &target, &players)
+            .await
+            .map(|outcome| {
+                (
+                    "watch_added",
+                    render::watch_added(&shown, outcome, &players, service.config().interval),
+                )
+            }),
+        "unwatch" => service
+            .unwatch(chat, user, &target)
+            .await
+            .map(|removed| ("unwatched", render::unwatched(&shown, removed))),
+        _ => service
+            .uptime(&target)
+            .await
+            .map(|report| ("uptime", render::uptime_report(&shown, &report))),
+    };
+    result.unwrap_or_else(|e| error_html(&watch_error(&e, Some(&target))))
+}
+
+fn error_html(e: &UserError) -> (&'static str, String) {
+    (e.kind.code(), render::view_html(&View::Error(e.clone())))
+}
+
+/// Now, from the system clock.
+fn now() -> Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    Timestamp(u64::try_from(millis).unwrap_or(u64::MAX))
 }
 
 /// The longest caption Telegram accepts, in UTF-16 code units of visible text.
@@ -277,7 +374,7 @@ async fn send(app: &App, chat: ChatId, r: &Rendered) -> Result<(), RequestError>
     call(req).await.map(|_| ())
 }
 
-fn no_preview() -> LinkPreviewOptions {
+pub(crate) fn no_preview() -> LinkPreviewOptions {
     LinkPreviewOptions {
         is_disabled: true,
         url: None,

@@ -25,10 +25,11 @@ pub fn watch_target(address: Option<&str>, name: &str) -> Result<Target, UserErr
     }
 }
 
-/// A [`WatchError`] about `target` as a message for the user.
+/// A [`WatchError`] about `target` (`None`: the chat's whole list) as a message for
+/// the user.
 #[must_use]
-pub fn watch_error(e: &WatchError, target: &Target) -> UserError {
-    let shown = display_target(target);
+pub fn watch_error(e: &WatchError, target: Option<&Target>) -> UserError {
+    let shown = target.map_or_else(|| "the server".to_owned(), display_target);
     match e {
         WatchError::LimitReached { max } => UserError::new(
             UserErrorKind::BadArguments,
@@ -58,7 +59,7 @@ pub fn watch_error(e: &WatchError, target: &Target) -> UserError {
         ),
         WatchError::Store(error) => {
             tracing::warn!(
-                target = %target,
+                target = %shown,
                 error = error as &dyn std::error::Error,
                 "watch store failed"
             );
@@ -126,7 +127,7 @@ mod tests {
             ),
         ];
         for (e, kind, text) in cases {
-            let u = watch_error(&e, &t);
+            let u = watch_error(&e, Some(&t));
             assert_eq!(u.kind, kind, "{e}");
             assert!(u.message.contains(text), "{}", u.message);
         }
