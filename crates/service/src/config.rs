@@ -299,6 +299,8 @@ impl ServiceConfig {
             interval: Duration::from_secs(self.watch_interval_secs),
             down_after: NonZeroU32::new(self.watch_down_after).unwrap_or(NonZeroU32::MIN),
             retention: Duration::from_secs(self.watch_retention_days.saturating_mul(86_400)),
+            // A short interval (tests, small setups) also picks up new watches sooner.
+            reload_every: Duration::from_secs(self.watch_interval_secs.clamp(1, 10)),
             policy: self.policy(),
             ..WatchConfig::default()
         }

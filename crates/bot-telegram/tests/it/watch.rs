@@ -1,0 +1,227 @@
+//! Watches end to end: the bot binary with a 1 s poll interval, the fake Bot API and a
+//! real Minecraft server (npm minecraft-protocol) stopped and started again on the
+//! same port.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::harness::{BotMessage, BotProcess, FakeApi, WAIT, spawn_node_peer};
+
+fn private(id: i64) -> serde_json::Value {
+    json!({"id": id, "type": "private", "first_name": "Tester"})
+}
+
+/// The bot's messages to `chat` whose text starts with `prefix`.
+fn to_chat<'a>(msgs: &'a [BotMessage], chat: i64, prefix: &str) -> Vec<&'a BotMessage> {
+    msgs.iter()
+        .filter(|m| m.chat_id == chat && m.text.starts_with(prefix))
+        .collect()
+}
+
+/// Send `text` in `chat` and return the bot's next message to it.
+async fn ask(api: &FakeApi, token: &str, chat: i64, text: &str) -> String {
+    let before = api
+        .bot_messages(token)
+        .await
+        .iter()
+        .filter(|m| m.chat_id == chat)
+        .count();
+    api.user_says(token, private(chat), chat, text).await;
+    let msgs = api
+        .wait_for(token, &format!("the answer to {text}"), |m| {
+            m.iter().filter(|m| m.chat_id == chat).count() > before
+        })
+        .await;
+    msgs.iter()
+        .filter(|m| m.chat_id == chat)
+        .nth(before)
+        .map(|m| m.text.clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_watched_server_going_down_and_coming_back_is_told_once_each() {
+    let mc = spawn_node_peer("java-server.js", &[&json!({"motd": "Watched"}).to_string()]).await;
+    let port = mc.port;
+    let addr = format!("127.0.0.1:{port}");
+    let api = FakeApi::start(json!({})).await;
+    let token = "1010:watch-test";
+    let bot = BotProcess::start(
+        &api,
+        token,
+        &[
+            ("MCSTAT_WATCH_INTERVAL_SECS", "1".into()),
+            ("MCSTAT_WATCH_DOWN_AFTER", "2".into()),
+        ],
+    );
+    let (chat, blocked) = (20, 21);
+
+    let t = ask(&api, token, chat, &format!("/watch {addr}")).await;
+    assert!(
+        t.starts_with(&format!("👀 Watching <b>{addr}</b>: I'll tell this chat")),
+        "{t}"
+    );
+    assert!(t.contains("checked every 1 s"), "{t}");
+    // A second chat watches it too, following a player; then it blocks the bot.
+    let t = ask(&api, token, blocked, &format!("/watch {addr} Notch")).await;
+    assert!(
+        t.contains("Players followed (joins and leaves): Notch"),
+        "{t}"
+    );
+
+    // Wait until the server has been seen answering.
+    let start = Instant::now();
+    loop {
+        let t = ask(&api, token, chat, "/watches").await;
+        if t.contains(&format!("🟢 <code>{addr}</code> — up")) {
+            assert!(t.starts_with("👀 <b>Watched servers</b> (1/10)"), "{t}");
+            assert!(t.contains("24 h: 100 %"), "{t}");
+            break;
+        }
+        assert!(start.elapsed() < WAIT, "never seen up: {t}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    api.block(blocked, true).await;
+
+    // Stop the server: the chat is told once that it is down.
+    drop(mc);
+    let stopped = Instant::now();
+    let msgs = api
+        .wait_for(token, "the down notification", |m| {
+            !to_chat(m, chat, "🔴").is_empty()
+        })
+        .await;
+    let down = to_chat(&msgs, chat, "🔴");
+    assert!(
+        down[0].text.starts_with(&format!("🔴 {addr} is down")),
+        "{}",
+        down[0].text
+    );
+    // While it is down, nothing more is said.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let msgs = api.bot_messages(token).await;
+    assert_eq!(to_chat(&msgs, chat, "🔴").len(), 1, "{msgs:#?}");
+    let t = ask(&api, token, chat, "/watches").await;
+    assert!(
+        t.contains(&format!("🔴 <code>{addr}</code> — down for")),
+        "{t}"
+    );
+
+    // Start it again on the same port: told once, with the outage's length.
+    let _mc = spawn_node_peer(
+        "java-server.js",
+        &[&json!({"motd": "Back", "port": port}).to_string()],
+    )
+    .await;
+    let msgs = api
+        .wait_for(token, "the back-up notification", |m| {
+            !to_chat(m, chat, "🟢").is_empty()
+        })
+        .await;
+    let outage = stopped.elapsed();
+    let up = to_chat(&msgs, chat, "🟢");
+    let text = &up[0].text;
+    let secs: u64 = text
+        .strip_prefix(&format!("🟢 {addr} is back up after "))
+        .and_then(|rest| rest.strip_suffix(" s."))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not a back-up sentence with seconds: {text}"));
+    // From the first failed poll to the first answering one: within the real outage.
+    assert!(
+        secs >= 1 && secs <= outage.as_secs() + 1,
+        "{secs} s reported, {outage:?} real"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let msgs = api.bot_messages(token).await;
+    assert_eq!(to_chat(&msgs, chat, "🔴").len(), 1, "{msgs:#?}");
+    assert_eq!(to_chat(&msgs, chat, "🟢").len(), 1, "{msgs:#?}");
+
+    // /watches and /uptime tell the story.
+    let t = ask(&api, token, chat, "/watches").await;
+    assert!(
+        t.contains(&format!("🟢 <code>{addr}</code> — up for")),
+        "{t}"
+    );
+    assert!(!t.contains("24 h: 100 %") && !t.contains("no data"), "{t}");
+    let t = ask(&api, token, chat, &format!("/uptime {addr}")).await;
+    assert!(t.starts_with(&format!("📈 <b>Uptime of {addr}</b>")), "{t}");
+    assert!(
+        t.contains("\n24 h: <b>") && t.contains("\n30 d: <b>"),
+        "{t}"
+    );
+    assert!(t.contains("<b>Last outages</b>\n• 20"), "{t}");
+    assert!(!t.contains("ongoing"), "{t}");
+    assert!(t.contains("(answered)"), "{t}");
+
+    // The chat that blocked the bot lost its watch when the notification bounced.
+    api.block(blocked, false).await;
+    let t = ask(&api, token, blocked, "/watches").await;
+    assert!(t.contains("This chat watches no servers yet"), "{t}");
+
+    let t = ask(&api, token, chat, &format!("/unwatch {addr}")).await;
+    assert_eq!(
+        t,
+        format!("🛑 Stopped watching <b>{addr}</b> in this chat.")
+    );
+    let t = ask(&api, token, chat, &format!("/unwatch {addr}")).await;
+    assert!(t.contains("does not watch"), "{t}");
+
+    // SIGTERM: the scheduler stops with the bot, cleanly.
+    let status = bot.terminate().await;
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_mistakes_get_friendly_answers() {
+    let api = FakeApi::start(json!({})).await;
+    let token = "1011:watch-errors";
+    let _bot = BotProcess::start(&api, token, &[("MCSTAT_WATCH_INTERVAL_SECS", "1".into())]);
+    let chat = 30;
+
+    let t = ask(&api, token, chat, "/watch").await;
+    assert!(
+        t.contains("Which server?") && t.contains("Try /watch play.example.net"),
+        "{t}"
+    );
+    let t = ask(&api, token, chat, "/uptime not a host!").await;
+    assert!(
+        t.contains("is not a server address") && t.contains("Try /uptime"),
+        "{t}"
+    );
+    let t = ask(&api, token, chat, "/watch 10.0.0.1").await;
+    assert!(
+        t.starts_with("🚫 I don't watch 10.0.0.1: 10.0.0.1 is a private address"),
+        "{t}"
+    );
+    let t = ask(&api, token, chat, "/watch a.example bad&name!").await;
+    assert!(t.contains("“bad&amp;name!” is not a player name"), "{t}");
+    let names = (0..11)
+        .map(|i| format!("p{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let t = ask(&api, token, chat, &format!("/watch a.example {names}")).await;
+    assert!(t.contains("at most 10 players"), "{t}");
+    // The limit: 10 servers per chat (these names never resolve; only counted).
+    for i in 0..10 {
+        let t = ask(&api, token, chat, &format!("/watch s{i}.invalid")).await;
+        assert!(t.starts_with("👀 Watching"), "{t}");
+    }
+    let t = ask(&api, token, chat, "/watch s10.invalid").await;
+    assert!(t.contains("already watches 10 servers"), "{t}");
+    // Watching again only updates the player list.
+    let t = ask(&api, token, chat, "/watch s3.invalid Alex").await;
+    assert!(t.contains("already watches <b>s3.invalid</b>"), "{t}");
+    let t = ask(&api, token, chat, "/uptime s3.invalid").await;
+    assert!(t.starts_with("📈") && t.contains("s3.invalid"), "{t}");
+    // /help lists the watch commands.
+    let t = ask(&api, token, chat, "/help").await;
+    for c in [
+        "/watch address [player…]",
+        "/unwatch address",
+        "/watches",
+        "/uptime address",
+    ] {
+        assert!(t.contains(c), "{c} in {t}");
+    }
+}
