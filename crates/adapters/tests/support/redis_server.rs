@@ -117,10 +117,10 @@ impl RedisServer {
             }
             reply.extend_from_slice(&buf[..n]);
             let text = String::from_utf8_lossy(&reply);
-            if let Some(rest) = text.split("process_id:").nth(1) {
-                if let Some((pid, _)) = rest.split_once("\r\n") {
-                    return pid.parse().ok();
-                }
+            if let Some(rest) = text.split("process_id:").nth(1)
+                && let Some((pid, _)) = rest.split_once("\r\n")
+            {
+                return pid.parse().ok();
             }
         }
         None

@@ -75,7 +75,7 @@ impl LeasePort for MemoryLeases {
         let now = self.clock.now();
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.grants += 1;
-        if inner.grants % SWEEP_EVERY == 0 {
+        if inner.grants.is_multiple_of(SWEEP_EVERY) {
             inner.leases.retain(|_, (_, exp)| now < *exp);
         }
         let free = match inner.leases.get(key) {

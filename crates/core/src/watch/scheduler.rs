@@ -679,10 +679,10 @@ impl Scheduler {
                 }
             }
             for watch in &due.watches {
-                if let Some(name) = &only_player {
-                    if !watch.players.iter().any(|p| p.eq_ignore_ascii_case(name)) {
-                        continue;
-                    }
+                if let Some(name) = &only_player
+                    && !watch.players.iter().any(|p| p.eq_ignore_ascii_case(name))
+                {
+                    continue;
                 }
                 let notification = Notification {
                     chat: watch.chat.clone(),

@@ -172,10 +172,10 @@ impl TargetTracker {
         if let Some(change) = self.apply_online(obs.at, obs.online) {
             changes.push(change);
         }
-        if obs.online {
-            if let Some(view) = &obs.players {
-                self.diff_players(view, watched, &mut changes);
-            }
+        if obs.online
+            && let Some(view) = &obs.players
+        {
+            self.diff_players(view, watched, &mut changes);
         }
         changes
     }

@@ -138,14 +138,14 @@ pub fn outages(
             (true, None) => {}
         }
     }
-    if let Some((start, n)) = run {
-        if n >= down_after.get() {
-            found.push(Outage {
-                start,
-                end: None,
-                duration: now.since(start),
-            });
-        }
+    if let Some((start, n)) = run
+        && n >= down_after.get()
+    {
+        found.push(Outage {
+            start,
+            end: None,
+            duration: now.since(start),
+        });
     }
     found.reverse();
     found.truncate(limit);

@@ -177,10 +177,11 @@ impl Resolver {
             }
         };
         with_deadline(self.timeout, async {
-            if edition == Edition::Java && addr.port.is_none() {
-                if let Some(resolved) = self.resolve_srv(name).await? {
-                    return Ok(resolved);
-                }
+            if edition == Edition::Java
+                && addr.port.is_none()
+                && let Some(resolved) = self.resolve_srv(name).await?
+            {
+                return Ok(resolved);
             }
             let ips = self.lookup_ips(name).await?;
             Ok(Resolved {
