@@ -7,12 +7,15 @@
 //! | [`clock`]    | —         | [`SystemClock`]: the wall clock and tokio's timer as a [`Clock`](mcstat_core::ports::Clock) |
 //! | `file`       | `file`    | `FileStore`: the embedded single-file store (redb), the default store |
 //! | `redis`      | `redis`   | `RedisStore`, `RedisCache` and `RedisLeases`: the shared store, cache and watch leases on Redis |
+//! | `chart`      | `charts`  | `PlottersChartRenderer`: the [`ChartRenderer`](mcstat_core::ports::ChartRenderer) drawing `/graph` PNGs |
 //!
 //! Features are additive; the default enables `network` and `file`.
 
 #![deny(missing_docs)]
 
 pub mod cache;
+#[cfg(feature = "charts")]
+pub mod chart;
 pub mod clock;
 #[cfg(feature = "file")]
 pub mod file;
@@ -24,6 +27,8 @@ pub mod redis;
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisCache, RedisConfig, RedisLeases, RedisStore, RedisStoreError};
 pub use cache::MemoryCache;
+#[cfg(feature = "charts")]
+pub use chart::PlottersChartRenderer;
 pub use clock::SystemClock;
 #[cfg(feature = "file")]
 pub use file::{FileStore, FileStoreError};

@@ -11,11 +11,13 @@
 //! | [`policy`]  | [`policy::TargetPolicy`]: which IP addresses may be contacted |
 //! | [`ports`]   | the async traits adapters implement, with their contracts |
 //! | [`lookup`]  | [`lookup::LookupService`]: policy → rate limit → cache → single-flight → source |
+//! | [`chart`]   | [`chart::ChartRange`], [`chart::ChartRequest`] and the series preparation behind `/graph` (drawn by a [`ports::ChartRenderer`]) |
 //! | [`chat`]    | [`chat::ChatService`]: the bot commands as functions returning view models |
 //! | [`watch`]   | [`watch::WatchService`] (`/watch`, `/unwatch`, `/watches`, `/uptime`), [`watch::Scheduler`] (polls, transitions, notifications, history), uptime maths |
 
 #![deny(missing_docs)]
 
+pub mod chart;
 pub mod chat;
 pub mod domain;
 pub mod lookup;
@@ -23,6 +25,7 @@ pub mod policy;
 pub mod ports;
 pub mod watch;
 
+pub use chart::{ChartRange, ChartRangeError, ChartRequest, ChartSeries};
 pub use chat::{ChatRequest, ChatService, Command, Reply, View};
 pub use domain::{
     AuditEntry, ChatRef, ChatState, Freshness, HistorySample, MotdText, Observed, OfflineReason,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::chart::ChartRequest;
 use crate::domain::{
     AuditEntry, ChatRef, ChatState, HistorySample, PlayerList, StatusOutcome, Target, Timestamp,
     Watch,
@@ -316,6 +317,36 @@ pub trait LeasePort: Send + Sync {
     /// # Errors
     /// [`StoreError`] when the backend fails.
     async fn release(&self, key: &str, holder: &str) -> Result<bool, StoreError>;
+}
+
+/// Why a [`ChartRenderer`] could not draw a chart.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChartError {
+    /// The drawing or the image encoding failed (a bug or a missing resource such
+    /// as the font, never the data: every [`ChartRequest`] can be drawn).
+    #[error("chart rendering failed")]
+    Render(#[source] BoxError),
+}
+
+/// Draws history charts (`/graph`) as PNG images.
+///
+/// Contract:
+/// - MUST return a PNG for every [`ChartRequest`]: no samples (a chart saying there is
+///   no data yet), one sample, only failed samples, any values up to `u32::MAX`.
+/// - MUST draw what [`ChartRequest::series`] prepared (players, latency, offline
+///   shading, [`ChartRequest::title`], [`ChartRange::tick_label`](crate::chart::ChartRange::tick_label)
+///   labels in UTC) and decide nothing about the data itself.
+/// - MUST NOT depend on the machine (no system fonts): the same request gives the
+///   same image anywhere.
+/// - Rendering is CPU work without I/O; an async caller runs it on a blocking pool.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait ChartRenderer: Send + Sync {
+    /// The chart as PNG bytes.
+    ///
+    /// # Errors
+    /// [`ChartError`] as described on the trait.
+    fn render(&self, request: &ChartRequest) -> Result<Vec<u8>, ChartError>;
 }
 
 /// Wall-clock time and sleeping. The core has no clock of its own.

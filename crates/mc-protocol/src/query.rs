@@ -285,7 +285,12 @@ impl QueryFull {
 
 /// Decodes Latin-1: each byte is the char of the same value.
 fn latin1(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect()
+    match std::str::from_utf8(bytes) {
+        // ASCII (nearly every name and key) reads the same in both: one copy instead
+        // of a char-by-char re-encoding.
+        Ok(ascii) if bytes.is_ascii() => ascii.to_owned(),
+        _ => bytes.iter().map(|&b| char::from(b)).collect(),
+    }
 }
 
 /// Appends `s` as Latin-1 (chars above U+00FF, and NUL unless `allow_nul`, become `?`)

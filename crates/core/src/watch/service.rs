@@ -257,6 +257,29 @@ impl WatchService {
             .await?)
     }
 
+    /// What `/graph address [range]` draws: the samples of `target` covering `range`
+    /// (from the start of its first bucket), with the target's display name and now.
+    /// Hand it to a [`ChartRenderer`](crate::ports::ChartRenderer) (on a blocking pool).
+    ///
+    /// # Errors
+    /// [`WatchError::Store`].
+    pub async fn chart(
+        &self,
+        target: &Target,
+        range: crate::chart::ChartRange,
+    ) -> Result<crate::chart::ChartRequest, WatchError> {
+        let now = self.clock.now();
+        // The first bucket starts up to one bucket before `now - span`.
+        let since = now.minus(range.span().saturating_add(range.bucket()));
+        let samples = self.history.samples(target, since, just_after(now)).await?;
+        Ok(crate::chart::ChartRequest {
+            name: target.to_string(),
+            range,
+            now,
+            samples,
+        })
+    }
+
     async fn audit(&self, chat: &ChatRef, actor: &UserRef, action: String, at: Timestamp) {
         let Some(audit) = &self.audit else { return };
         let entry = AuditEntry {

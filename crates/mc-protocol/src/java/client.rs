@@ -33,7 +33,7 @@ use super::frame::FrameDecoder;
 use super::packet::{
     HandshakeC2s, Packet, PingRequestC2s, PongResponseS2c, StatusRequestC2s, StatusResponseS2c,
 };
-use crate::codec::{DecodeError, Reader, VarInt};
+use crate::codec::{DecodeError, VarInt};
 
 /// Why the exchange cannot continue.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -188,10 +188,8 @@ impl StatusClient {
                         }
                         .into());
                     }
-                    let mut r = Reader::new(&frame.body);
                     let status =
-                        StatusResponseS2c::decode_body_with_max(&mut r, self.decoder.max_frame())?;
-                    r.finish()?;
+                        StatusResponseS2c::from_owned_body(frame.body, self.decoder.max_frame())?;
                     self.status = Some(status);
                     self.state = ClientState::StatusReceived;
                 }

@@ -184,8 +184,18 @@ impl FrameDecoder {
             },
             other => other,
         })?;
-        let body = r.rest().to_vec();
-        self.buf.drain(..end);
+        let body_start = end - r.remaining();
+        let body = if end == self.buf.len() {
+            // The frame is all that is queued (the usual case: one answer per read
+            // burst): hand the buffer over instead of allocating a copy.
+            let mut body = std::mem::take(&mut self.buf);
+            body.drain(..body_start);
+            body
+        } else {
+            let body = r.rest().to_vec();
+            self.buf.drain(..end);
+            body
+        };
         Ok(Some(Frame { id, body }))
     }
 }

@@ -214,6 +214,24 @@ impl StatusResponseS2c {
     }
 }
 
+impl StatusResponseS2c {
+    /// [`Self::decode_body_with_max`] for a body the caller owns and no longer needs:
+    /// the JSON keeps the body's allocation instead of being copied out of it (a
+    /// status can be megabytes). The whole body must be the string.
+    pub(crate) fn from_owned_body(mut body: Vec<u8>, max_json: usize) -> DecodeResult<Self> {
+        let mut r = Reader::new(&body);
+        let json_len = r.read_string(max_json)?.len();
+        r.finish()?;
+        body.drain(..body.len() - json_len);
+        // A buffer grown by doubling may be up to twice the JSON; the status may be
+        // kept for long.
+        body.shrink_to_fit();
+        let json =
+            String::from_utf8(body).map_err(|_| DecodeError::InvalidText { encoding: "UTF-8" })?;
+        Ok(Self { json })
+    }
+}
+
 impl Packet for StatusResponseS2c {
     const ID: i32 = 0x00;
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
-use super::{ClientOptions, NetError, with_deadline};
+use super::{ClientOptions, NetError, recv_datagram, unreachable_is_connect, with_deadline};
 use crate::bedrock::{BedrockStatus, PONG_ID, UnconnectedPingC2s, UnconnectedPongS2c};
 
 /// The largest UDP payload there is; datagrams are never buffered beyond it.
@@ -64,29 +64,30 @@ pub async fn status(addr: SocketAddr, opts: &ClientOptions) -> Result<BedrockRep
         let mut out = Vec::with_capacity(crate::bedrock::PING_LEN);
         ping.encode(&mut out);
         let start = Instant::now();
-        // One byte more than allowed, to tell "exactly max" from "truncated".
-        let mut buf = vec![0u8; cap + 1];
-        let mut resend = tokio::time::interval(RESEND_INTERVAL);
+        // The first ping leaves now; an interval's first tick would only come at the
+        // timer's next millisecond.
+        socket.send(&out).await.map_err(unreachable_is_connect)?;
+        let mut resend = tokio::time::interval_at(
+            tokio::time::Instant::now() + RESEND_INTERVAL,
+            RESEND_INTERVAL,
+        );
         loop {
-            let n = tokio::select! {
+            let answer = tokio::select! {
                 _ = resend.tick() => {
                     socket.send(&out).await.map_err(unreachable_is_connect)?;
                     continue;
                 }
-                received = socket.recv(&mut buf) => received.map_err(unreachable_is_connect)?,
+                // Decoded in place, from the thread's shared receive buffer.
+                answer = recv_datagram(&socket, cap, |datagram| {
+                    // Not a pong (another RakNet packet): wait on.
+                    (datagram.first() == Some(&PONG_ID))
+                        .then(|| UnconnectedPongS2c::decode(datagram))
+                }) => answer?,
             };
-            if n > cap {
-                return Err(crate::DecodeError::FrameTooLarge {
-                    size: n as u64,
-                    max: cap,
-                }
-                .into());
-            }
-            let datagram = buf.get(..n).unwrap_or_default();
-            if datagram.first() != Some(&PONG_ID) {
+            let Some(pong) = answer else {
                 continue;
-            }
-            let pong = UnconnectedPongS2c::decode(datagram)?;
+            };
+            let pong = pong?;
             if pong.time != ping.time {
                 return Err(NetError::Mismatch(format!(
                     "pong time {} does not echo ping time {}",
@@ -105,16 +106,6 @@ pub async fn status(addr: SocketAddr, opts: &ClientOptions) -> Result<BedrockRep
 
 /// How often [`status`] sends its ping again while no pong has arrived.
 pub const RESEND_INTERVAL: Duration = Duration::from_secs(1);
-
-/// On a connected UDP socket, an ICMP "port unreachable" surfaces as
-/// `ConnectionRefused`: nothing listens there.
-fn unreachable_is_connect(e: io::Error) -> NetError {
-    if e.kind() == io::ErrorKind::ConnectionRefused {
-        NetError::Connect(e)
-    } else {
-        NetError::Io(e)
-    }
-}
 
 fn now_millis() -> i64 {
     SystemTime::now()

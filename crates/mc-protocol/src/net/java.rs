@@ -17,10 +17,12 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::{JoinHandle, JoinSet};
@@ -95,16 +97,11 @@ pub async fn status_with_protocol(
         // Latency is measured on small writes: do not let Nagle delay them.
         let _ = stream.set_nodelay(true);
         flush(&mut stream, &mut client).await?;
-        let mut buf = vec![0u8; READ_CHUNK];
         loop {
             if let Some(response) = client.poll_status() {
                 return Ok((stream, response));
             }
-            let n = stream.read(&mut buf).await?;
-            if n == 0 {
-                return Err(NetError::Closed);
-            }
-            client.handle_bytes(&buf[..n]).map_err(exchange_error)?;
+            read_into(&mut stream, &mut client).await?;
         }
     })
     .await
@@ -136,17 +133,47 @@ async fn ping(stream: &mut TcpStream, client: &mut StatusClient) -> Result<Durat
     client.send_ping(ping_payload()).map_err(exchange_error)?;
     let start = Instant::now();
     flush(stream, client).await?;
-    let mut buf = vec![0u8; READ_CHUNK];
     // Bytes that arrived with the status (a second packet) are already queued.
     client.handle_bytes(&[]).map_err(exchange_error)?;
     while !client.is_done() {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            return Err(NetError::Closed);
-        }
-        client.handle_bytes(&buf[..n]).map_err(exchange_error)?;
+        read_into(stream, client).await?;
     }
     Ok(start.elapsed())
+}
+
+/// Reads what `stream` holds (at most [`READ_CHUNK`] bytes) into the thread's shared
+/// buffer and hands it to `f`: an empty slice at the end of the stream. The exchange
+/// holds no read buffer of its own while it waits; readiness is handled as by
+/// `AsyncReadExt::read` (a short read marks the socket drained, so the next call
+/// waits for the kernel instead of trying a read that would block).
+async fn read_chunk<T>(stream: &mut TcpStream, mut f: impl FnMut(&[u8]) -> T) -> io::Result<T> {
+    std::future::poll_fn(|cx| {
+        super::with_recv_buf(READ_CHUNK, |buf| {
+            let mut read = ReadBuf::new(buf);
+            match Pin::new(&mut *stream).poll_read(cx, &mut read) {
+                Poll::Ready(Ok(())) => Poll::Ready(Ok(f(read.filled()))),
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+    })
+    .await
+}
+
+/// Feeds the next bytes from `stream` to `client`.
+///
+/// # Errors
+/// [`NetError::Closed`] at the end of the stream, [`NetError::Io`], or the client's
+/// error for the bytes.
+async fn read_into(stream: &mut TcpStream, client: &mut StatusClient) -> Result<(), NetError> {
+    read_chunk(stream, |bytes| {
+        if bytes.is_empty() {
+            Err(NetError::Closed)
+        } else {
+            client.handle_bytes(bytes).map_err(exchange_error)
+        }
+    })
+    .await?
 }
 
 /// A payload no server can predict: the clock hashed with a random key.
@@ -263,7 +290,7 @@ impl JavaResponder {
         F: Fn(&HandshakeC2s) -> R + Send + Sync + 'static,
         R: Into<JavaReply>,
     {
-        let listener = TcpListener::bind(addr).await?;
+        let listener = super::listen(addr)?;
         Ok(Self {
             listener,
             provider: Arc::new(move |h: &HandshakeC2s| provider(h).into()),
@@ -376,23 +403,26 @@ impl Drop for JavaResponderHandle {
 async fn next_frame(
     stream: &mut TcpStream,
     decoder: &mut FrameDecoder,
-    buf: &mut [u8],
 ) -> Result<Option<Frame>, NetError> {
     loop {
         if let Some(frame) = decoder.try_next_frame()? {
             return Ok(Some(frame));
         }
         // The decoder holds less than one frame here, so reading a bounded chunk
-        // keeps the buffer under max_frame + prefix + chunk.
-        let n = stream.read(buf).await?;
-        if n == 0 {
+        // keeps the buffer under max_frame + prefix + chunk. The chunk is read into
+        // the thread's shared buffer: an idle connection holds none.
+        let read = read_chunk(stream, |bytes| {
+            decoder.queue_bytes(bytes);
+            bytes.len()
+        })
+        .await?;
+        if read == 0 {
             return if decoder.buffered() == 0 {
                 Ok(None)
             } else {
                 Err(NetError::Closed)
             };
         }
-        decoder.queue_bytes(&buf[..n]);
     }
 }
 
@@ -405,8 +435,7 @@ async fn serve(
 ) -> Result<(), NetError> {
     let _ = stream.set_nodelay(true);
     let mut decoder = FrameDecoder::with_max_frame(max_frame);
-    let mut buf = vec![0u8; READ_CHUNK];
-    let Some(frame) = next_frame(&mut stream, &mut decoder, &mut buf).await? else {
+    let Some(frame) = next_frame(&mut stream, &mut decoder).await? else {
         return Ok(());
     };
     let handshake = HandshakeC2s::from_frame(&frame)?;
@@ -414,7 +443,7 @@ async fn serve(
         return Ok(());
     }
     let mut answered = false;
-    while let Some(frame) = next_frame(&mut stream, &mut decoder, &mut buf).await? {
+    while let Some(frame) = next_frame(&mut stream, &mut decoder).await? {
         match frame.id {
             StatusRequestC2s::ID if !answered => {
                 StatusRequestC2s::from_frame(&frame)?;

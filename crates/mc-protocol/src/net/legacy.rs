@@ -188,7 +188,7 @@ impl LegacyResponder {
         F: Fn(&LegacyPingC2s) -> LegacyStatus + Send + Sync + 'static,
     {
         Ok(Self {
-            listener: TcpListener::bind(addr).await?,
+            listener: super::listen(addr)?,
             provider: Arc::new(provider),
             timeout: Self::DEFAULT_TIMEOUT,
             grace: Self::DEFAULT_GRACE,

@@ -11,8 +11,14 @@
 //!   maximum from a peer. Responders exist for tests, benchmarks and embedding.
 //! - Every failure is a typed [`NetError`].
 
+use std::cell::RefCell;
 use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
+
+use tokio::io::Interest;
+use tokio::net::{TcpListener, TcpSocket, UdpSocket};
 
 pub mod bedrock;
 pub mod java;
@@ -91,4 +97,107 @@ where
     tokio::time::timeout(timeout, fut)
         .await
         .unwrap_or(Err(NetError::Timeout(timeout)))
+}
+
+/// The listen backlog of the TCP responders. Std's default (128) overflows when a
+/// thousand clients connect at once, and every dropped SYN costs its client a second
+/// (the first retransmission); the kernel caps this at `net.core.somaxconn`.
+pub(crate) const LISTEN_BACKLOG: u32 = 1024;
+
+/// Binds a TCP listener on `addr` with [`LISTEN_BACKLOG`] (and `SO_REUSEADDR` on Unix,
+/// as `std` sets it).
+pub(crate) fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+thread_local! {
+    /// One receive buffer per thread, shared by every client exchange running on it:
+    /// an exchange waiting for its answer holds no buffer, and none is allocated and
+    /// zeroed per exchange. Only borrowed inside synchronous code (never across an
+    /// `.await`), so exchanges on the same thread never contend for it.
+    static RECV_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on a buffer of `len` bytes: this thread's shared buffer, or (if that is
+/// unavailable: thread teardown, re-entrant use) a fresh one.
+pub(crate) fn with_recv_buf<T>(len: usize, mut f: impl FnMut(&mut [u8]) -> T) -> T {
+    let shared = RECV_BUF.try_with(|cell| {
+        let mut buf = cell.try_borrow_mut().ok()?;
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        buf.get_mut(..len).map(&mut f)
+    });
+    match shared {
+        Ok(Some(out)) => out,
+        _ => f(&mut vec![0u8; len]),
+    }
+}
+
+/// Waits for the next datagram on the connected `socket` and hands it to `f`, read
+/// into the thread's shared buffer ([`with_recv_buf`]). Nothing is buffered while
+/// waiting.
+///
+/// # Errors
+/// [`crate::DecodeError::FrameTooLarge`] for a datagram longer than `max` bytes
+/// (read into `max + 1` bytes, so a longer one shows as truncated);
+/// [`NetError::Connect`] when the host reports the port unreachable (ICMP, which
+/// surfaces as `ConnectionRefused`), [`NetError::Io`] for another socket error.
+pub(crate) async fn recv_datagram<T>(
+    socket: &UdpSocket,
+    max: usize,
+    mut f: impl FnMut(&[u8]) -> T,
+) -> Result<T, NetError> {
+    loop {
+        // ERROR too: an ICMP error alone does not make the socket readable.
+        let ready = socket
+            .ready(Interest::READABLE | Interest::ERROR)
+            .await
+            .map_err(unreachable_is_connect)?;
+        // As `recv`: a queued datagram first, then a pending error.
+        let received = with_recv_buf(max.saturating_add(1), |buf| {
+            match socket.try_recv(buf) {
+                Ok(n) if n > max => Some(Err(crate::DecodeError::FrameTooLarge {
+                    size: n as u64,
+                    max,
+                }
+                .into())),
+                Ok(n) => Some(Ok(f(buf.get(..n).unwrap_or_default()))),
+                // Not readable (spurious, or only an error is pending).
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+                Err(e) => Some(Err(unreachable_is_connect(e))),
+            }
+        });
+        if let Some(result) = received {
+            return result;
+        }
+        if ready.is_error() {
+            if let Some(e) = socket.take_error().map_err(NetError::Io)? {
+                return Err(unreachable_is_connect(e));
+            }
+            // No error after all (a send already reported it): clear the readiness
+            // so the next wait does not return at once.
+            let _ = socket.try_io(Interest::ERROR, || {
+                Err::<(), _>(io::Error::from(io::ErrorKind::WouldBlock))
+            });
+        }
+    }
+}
+
+/// On a connected UDP socket, an ICMP "port unreachable" surfaces as
+/// `ConnectionRefused`: nothing listens there.
+pub(crate) fn unreachable_is_connect(e: io::Error) -> NetError {
+    if e.kind() == io::ErrorKind::ConnectionRefused {
+        NetError::Connect(e)
+    } else {
+        NetError::Io(e)
+    }
 }

@@ -21,8 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
-use super::{ClientOptions, NetError, with_deadline};
-use crate::DecodeError;
+use super::{ClientOptions, NetError, recv_datagram, unreachable_is_connect, with_deadline};
 use crate::query::{
     MAX_DATAGRAM, QueryBasic, QueryClient, QueryClientError, QueryFull, QueryServer, QueryStat,
     SessionId, StatKind,
@@ -77,9 +76,6 @@ async fn exchange(
         let socket = UdpSocket::bind(local).await.map_err(NetError::Connect)?;
         socket.connect(addr).await.map_err(NetError::Connect)?;
         let mut client = QueryClient::new(random_session_id(), kind);
-        // One byte more than accepted, to tell a datagram of exactly `max` bytes from a
-        // longer one the kernel truncated.
-        let mut buf = vec![0u8; max + 1];
         loop {
             while let Some(datagram) = client.poll_transmit() {
                 socket
@@ -87,19 +83,8 @@ async fn exchange(
                     .await
                     .map_err(unreachable_is_connect)?;
             }
-            let n = socket
-                .recv(&mut buf)
-                .await
-                .map_err(unreachable_is_connect)?;
-            if n > max {
-                return Err(DecodeError::FrameTooLarge {
-                    size: n as u64,
-                    max,
-                }
-                .into());
-            }
-            let answer = buf.get(..n).unwrap_or_default();
-            match client.handle_datagram(answer) {
+            // Decoded in place, from the thread's shared receive buffer.
+            match recv_datagram(&socket, max, |answer| client.handle_datagram(answer)).await? {
                 Ok(Some(stat)) => return Ok(stat),
                 Ok(None) => {}
                 Err(e) => return Err(client_error(e)),
@@ -107,17 +92,6 @@ async fn exchange(
         }
     })
     .await
-}
-
-/// On a connected UDP socket, an ICMP "port unreachable" surfaces as
-/// `ConnectionRefused`: nothing listens there (the same mapping as
-/// [`super::bedrock::status`]).
-fn unreachable_is_connect(e: std::io::Error) -> NetError {
-    if e.kind() == std::io::ErrorKind::ConnectionRefused {
-        NetError::Connect(e)
-    } else {
-        NetError::Io(e)
-    }
 }
 
 fn client_error(e: QueryClientError) -> NetError {

@@ -1,0 +1,104 @@
+//! `mcstat-bench`: the end-to-end benchmark driver (see BENCHMARKS.md and
+//! `scripts/bench.sh`).
+//!
+//! ```text
+//! mcstat-bench run [--quick] [--python PATH] [--node-modules DIR] [--peers DIR] [--json FILE]
+//! mcstat-bench serve
+//! mcstat-bench client TOOL WORKLOAD HOST PORT N CONCURRENCY WARMUP
+//! mcstat-bench heap HOST PORTS_JSON CONCURRENCY
+//! ```
+//!
+//! `run` is the one to call; the others are what it starts as child processes.
+
+mod alloc;
+mod clients;
+mod fixtures;
+mod heap;
+mod run;
+mod serve;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;
+
+const USAGE: &str = "usage:
+  mcstat-bench run [--quick] [--python PATH] [--node-modules DIR] [--peers DIR] [--json FILE]
+  mcstat-bench serve
+  mcstat-bench client TOOL WORKLOAD HOST PORT N CONCURRENCY WARMUP
+  mcstat-bench heap HOST PORTS_JSON CONCURRENCY
+run defaults: --python $MCSTAT_PYTHON, --node-modules $MCSTAT_NODE_MODULES, --peers tests/peers";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match dispatch(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mcstat-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn number<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
+    s.parse()
+        .map_err(|_| format!("{what}: not a number: {s:?}"))
+}
+
+fn dispatch(args: &[String]) -> Result<(), String> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["serve"] => serve::serve(),
+        ["client", tool, workload, host, port, n, concurrency, warmup] => {
+            let ip: IpAddr = number(host, "host")?;
+            let spec = clients::Spec {
+                workload: clients::Workload::parse(workload)?,
+                addr: SocketAddr::new(ip, number(port, "port")?),
+                n: number(n, "N")?,
+                concurrency: number(concurrency, "concurrency")?,
+                warmup: number(warmup, "warmup")?,
+            };
+            let result = clients::run(clients::Tool::parse(tool)?, spec)?;
+            println!("{result}");
+            Ok(())
+        }
+        ["heap", host, ports, concurrency] => {
+            let IpAddr::V4(ip) = number(host, "host")? else {
+                return Err("heap: an IPv4 host".into());
+            };
+            let ports = serde_json::from_str(ports).map_err(|e| format!("ports: {e}"))?;
+            let result = heap::heap(ip.octets(), &ports, number(concurrency, "concurrency")?)?;
+            println!("{result}");
+            Ok(())
+        }
+        ["run", rest @ ..] => {
+            let mut opts = run::RunOptions {
+                python: std::env::var_os("MCSTAT_PYTHON").map(PathBuf::from),
+                node_modules: std::env::var_os("MCSTAT_NODE_MODULES").map(PathBuf::from),
+                peers_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers"),
+                quick: false,
+                json_out: None,
+            };
+            let mut rest = rest.iter();
+            while let Some(&flag) = rest.next() {
+                let mut value = || {
+                    rest.next()
+                        .map(PathBuf::from)
+                        .ok_or(format!("{flag} needs a value"))
+                };
+                match flag {
+                    "--quick" => opts.quick = true,
+                    "--python" => opts.python = Some(value()?),
+                    "--node-modules" => opts.node_modules = Some(value()?),
+                    "--peers" => opts.peers_dir = value()?,
+                    "--json" => opts.json_out = Some(value()?),
+                    other => return Err(format!("unknown option {other}\n{USAGE}")),
+                }
+            }
+            run::run(&opts)
+        }
+        _ => Err(USAGE.into()),
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# End-to-end benchmarks, one command (README: "Benchmarks"; results in BENCHMARKS.md).
+#
+# Installs the peers' dependencies when missing (scripts/install-test-deps.sh: the npm
+# packages and the mcstatus venv), builds the driver in release mode and runs
+# `mcstat-bench run`: it starts local peers (our Java, Query and Bedrock responders, in
+# their own process), runs every workload with every tool interleaved, and prints
+# markdown tables (medians, ratios to ours and to the raw-socket floor) and the heap
+# per in-flight lookup. Arguments go to `mcstat-bench run`:
+#   --quick         a short smoke run (fewer lookups, one round)
+#   --json FILE     also write every figure (and per-round throughput) as JSON
+#
+# Not a test: never run by scripts/test.sh. Takes about two minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+cache="${MCSTAT_CACHE:-$HOME/.cache/mcstat}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target}"
+
+while IFS='=' read -r key value; do
+  export "$key=$value"
+done < <(bash scripts/install-test-deps.sh)
+
+cargo build --release --locked -p mcstat-bench >&2
+
+echo "# mcstat end-to-end benchmark"
+echo
+echo "- command: scripts/bench.sh $*"
+echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sr)"
+echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "- tools: mcstatus $("$MCSTAT_PYTHON" -c 'import importlib.metadata as m; print(m.version("mcstatus"))') on $("$MCSTAT_PYTHON" --version 2>&1),"\
+  "minecraft-server-util $(node -p "require('$MCSTAT_NODE_MODULES/minecraft-server-util/package.json').version") on node $(node --version),"\
+  "craftping $(grep -A1 '^name = "craftping"' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p'), $(rustc --version)"
+"$CARGO_TARGET_DIR/release/mcstat-bench" run "$@"
+echo
+echo "- load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
