@@ -80,7 +80,14 @@ function parseMultipart(type, body) {
     if (value.endsWith('\r\n')) value = value.slice(0, -2);
     const file = head.match(/filename="([^"]*)"/);
     if (file) {
-      fields[name[1]] = { filename: file[1], bytes: Buffer.byteLength(value, 'latin1'), png: value.slice(1, 4) === 'PNG' };
+      const raw = Buffer.from(value, 'latin1');
+      const png = value.slice(1, 4) === 'PNG';
+      // A PNG's size is in its IHDR chunk, right after the signature.
+      fields[name[1]] = {
+        filename: file[1], bytes: raw.length, png,
+        width: png && raw.length >= 24 ? raw.readUInt32BE(16) : null,
+        height: png && raw.length >= 24 ? raw.readUInt32BE(20) : null,
+      };
       continue;
     }
     value = Buffer.from(value, 'latin1').toString('utf8');

@@ -9,11 +9,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use futures_util::FutureExt as _;
-use mcstat_core::chat::watch::{watch_error, watch_target};
+use mcstat_core::chat::watch::{chart_range, watch_error, watch_target};
 use mcstat_core::chat::{
     CallbackData, ChatRequest, ChatService, Command, Reply, UserError, UserErrorKind, View,
     WatchCommand, display_target,
 };
+use mcstat_core::ports::ChartRenderer;
 use mcstat_core::watch::WatchService;
 use mcstat_core::{ChatRef, Platform, Timestamp, UserRef};
 use teloxide::ApiError;
@@ -43,6 +44,8 @@ pub struct App {
     pub icons: bool,
     /// The core's watch service (`/watch`, `/unwatch`, `/watches`, `/uptime`).
     pub watches: Option<Arc<WatchService>>,
+    /// Draws `/graph` charts.
+    pub charts: Option<Arc<dyn ChartRenderer>>,
     ids: RequestIds,
 }
 
@@ -64,8 +67,16 @@ impl App {
             username,
             icons: true,
             watches: None,
+            charts: None,
             ids: RequestIds::new(),
         }
+    }
+
+    /// Answer `/graph` with charts drawn by `charts`.
+    #[must_use]
+    pub fn with_charts(mut self, charts: Arc<dyn ChartRenderer>) -> Self {
+        self.charts = Some(charts);
+        self
     }
 
     /// Answer the watch commands with `watches`.
@@ -219,6 +230,9 @@ async fn on_message(app: &App, msg: Message) -> Result<(), RequestError> {
         return Ok(());
     };
     tracing::info!(command = command.name(), "command");
+    if let Command::Watch(WatchCommand::Graph { address, range }) = command {
+        return graph(app, msg.chat.id, address.as_deref(), range.as_deref()).await;
+    }
     if let Command::Watch(w) = command {
         let (kind, html) = watch_command(app, &chat, &user, w).await;
         metrics::counter!("mcstat_telegram_replies_total", "view" => kind).increment(1);
@@ -272,9 +286,9 @@ async fn watch_command(
             };
         }
         WatchCommand::Watch { address, players } => (address, players),
-        WatchCommand::Unwatch { address } | WatchCommand::Uptime { address } => {
-            (address, Vec::new())
-        }
+        WatchCommand::Unwatch { address }
+        | WatchCommand::Uptime { address }
+        | WatchCommand::Graph { address, .. } => (address, Vec::new()),
     };
     let target = match watch_target(address.as_deref(), name) {
         Ok(t) => t,
@@ -301,6 +315,80 @@ async fn watch_command(
             .map(|report| ("uptime", render::uptime_report(&shown, &report))),
     };
     result.unwrap_or_else(|e| error_html(&watch_error(&e, Some(&target))))
+}
+
+/// Answer `/graph`: the chart as a photo with a caption (text when it cannot be drawn
+/// or sent).
+async fn graph(
+    app: &App,
+    chat: ChatId,
+    address: Option<&str>,
+    range: Option<&str>,
+) -> Result<(), RequestError> {
+    let text = |(kind, html): (&'static str, String)| {
+        metrics::counter!("mcstat_telegram_replies_total", "view" => kind).increment(1);
+        Rendered {
+            html,
+            keyboard: None,
+        }
+    };
+    let (Some(service), Some(charts)) = (&app.watches, &app.charts) else {
+        let e = UserError::new(
+            UserErrorKind::Unavailable,
+            "Charts are not available in this bot. Try /uptime play.example.net",
+        );
+        return send(app, chat, &text(error_html(&e))).await;
+    };
+    let parsed = watch_target(address, "graph").and_then(|t| Ok((t, chart_range(range)?)));
+    let (target, range) = match parsed {
+        Ok(v) => v,
+        Err(e) => return send(app, chat, &text(error_html(&e))).await,
+    };
+    let request = match service.chart(&target, range).await {
+        Ok(r) => r,
+        Err(e) => {
+            return send(
+                app,
+                chat,
+                &text(error_html(&watch_error(&e, Some(&target)))),
+            )
+            .await;
+        }
+    };
+    let caption = render::graph_caption(&display_target(&target), range, request.samples.len());
+    let charts = Arc::clone(charts);
+    let drawn = tokio::task::spawn_blocking(move || charts.render(&request))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| ops_error(&e)));
+    let png = match drawn {
+        Ok(png) => png,
+        Err(error) => {
+            tracing::warn!(%error, "chart rendering failed");
+            let e = UserError::new(
+                UserErrorKind::Unavailable,
+                format!(
+                    "I could not draw that chart. Try /uptime {} for the figures",
+                    display_target(&target)
+                ),
+            );
+            return send(app, chat, &text(error_html(&e))).await;
+        }
+    };
+    metrics::counter!("mcstat_telegram_replies_total", "view" => "graph").increment(1);
+    tracing::info!(reply = "graph", bytes = png.len(), "answering");
+    let mut req = app
+        .bot
+        .send_photo(chat, InputFile::memory(png).file_name("graph.png"));
+    let p = req.payload_mut();
+    p.caption = Some(caption.clone());
+    p.parse_mode = Some(ParseMode::Html);
+    call(req).await.map(|_| ())
+}
+
+/// An error with its causes, for a log line.
+fn ops_error(e: &(dyn std::error::Error + 'static)) -> String {
+    mcstat_service::ops::error_chain(e)
 }
 
 fn error_html(e: &UserError) -> (&'static str, String) {

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use mc_protocol::address::Edition;
 use mc_protocol::text::Motd;
+use mcstat_core::chart::ChartRange;
 use mcstat_core::chat::CommandInfo;
 use mcstat_core::chat::display_target;
 use mcstat_core::chat::{
@@ -471,6 +472,23 @@ pub fn uptime_report(display: &str, r: &UptimeReport) -> String {
             "\nLast check: {} ({})",
             utc_minute(at),
             if online { "answered" } else { "no answer" }
+        );
+    }
+    out
+}
+
+/// The caption of a `/graph` photo (`samples`: how many polls the chart is drawn from).
+#[must_use]
+pub fn graph_caption(display: &str, range: ChartRange, samples: usize) -> String {
+    let name = escape(display);
+    let mut out = format!(
+        "📊 <b>{name}</b> — last {}: players (mean and peak), latency, and when it was offline.",
+        range.label()
+    );
+    if samples == 0 {
+        let _ = write!(
+            out,
+            "\nNo history yet. Try <code>/watch {name}</code>: from then on every check is recorded."
         );
     }
     out

@@ -173,7 +173,8 @@ pub async fn run(service: ServiceConfig, telegram: TelegramConfig) -> Result<(),
     let app = Arc::new(
         App::new(chat, bot.clone(), username)
             .with_icons(telegram.icons)
-            .with_watches(watches),
+            .with_watches(watches)
+            .with_charts(mcstat_service::backend::chart_renderer()),
     );
     let mut dispatcher = Dispatcher::builder(bot, dptree::endpoint(handle_update))
         .dependencies(dptree::deps![app])

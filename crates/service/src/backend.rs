@@ -223,6 +223,13 @@ impl Backend {
     }
 }
 
+/// The chart renderer for `/graph`: plotters' PNG renderer.
+#[cfg(feature = "charts")]
+#[must_use]
+pub fn chart_renderer() -> Arc<dyn mcstat_core::ports::ChartRenderer> {
+    Arc::new(mcstat_adapters::PlottersChartRenderer::new())
+}
+
 /// A name for this process among replicas: host name, process id and start time
 /// (`host-1234-1733000000123`).
 #[must_use]

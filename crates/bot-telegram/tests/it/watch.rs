@@ -154,6 +154,41 @@ async fn a_watched_server_going_down_and_coming_back_is_told_once_each() {
     assert!(!t.contains("ongoing"), "{t}");
     assert!(t.contains("(answered)"), "{t}");
 
+    // /graph: the chart comes as a photo (an 800×400 PNG) with a caption.
+    let t = ask(&api, token, chat, &format!("/graph {addr}")).await;
+    assert_eq!(
+        t,
+        format!(
+            "📊 <b>{addr}</b> — last 24 h: players (mean and peak), latency, and when it was offline."
+        )
+    );
+    let t = ask(&api, token, chat, &format!("/graph {addr} 7d")).await;
+    assert!(
+        t.starts_with(&format!("📊 <b>{addr}</b> — last 7 d")),
+        "{t}"
+    );
+    let calls = api.calls().await;
+    let photos: Vec<_> = calls
+        .iter()
+        .filter(|c| c["method"] == "sendphoto")
+        .collect();
+    assert_eq!(photos.len(), 2, "{calls:#?}");
+    for photo in photos {
+        let part = photo["body"]["photo"]
+            .as_str()
+            .and_then(|p| p.strip_prefix("attach://"))
+            .expect("an uploaded file");
+        let file = &photo["body"][part];
+        assert_eq!(file["filename"], "graph.png", "{photo}");
+        assert_eq!(file["png"], true, "{photo}");
+        assert_eq!(
+            (file["width"].as_u64(), file["height"].as_u64()),
+            (Some(800), Some(400)),
+            "{photo}"
+        );
+        assert_eq!(photo["body"]["parse_mode"], "HTML", "{photo}");
+    }
+
     // The chat that blocked the bot lost its watch when the notification bounced.
     api.block(blocked, false).await;
     let t = ask(&api, token, blocked, "/watches").await;
@@ -214,6 +249,23 @@ async fn watch_mistakes_get_friendly_answers() {
     assert!(t.contains("already watches <b>s3.invalid</b>"), "{t}");
     let t = ask(&api, token, chat, "/uptime s3.invalid").await;
     assert!(t.starts_with("📈") && t.contains("s3.invalid"), "{t}");
+    let t = ask(&api, token, chat, "/graph a.example fortnight").await;
+    assert!(
+        t.contains("“fortnight” is not a chart range: use 24h, 7d or 30d"),
+        "{t}"
+    );
+    let t = ask(&api, token, chat, "/graph").await;
+    assert!(
+        t.contains("Which server?") && t.contains("Try /graph"),
+        "{t}"
+    );
+    // A server nobody watches has no history: the chart says so, and so does the caption.
+    let t = ask(&api, token, chat, "/graph never-watched.invalid 30d").await;
+    assert!(
+        t.starts_with("📊 <b>never-watched.invalid</b> — last 30 d")
+            && t.contains("No history yet"),
+        "{t}"
+    );
     // /help lists the watch commands.
     let t = ask(&api, token, chat, "/help").await;
     for c in [
@@ -221,6 +273,7 @@ async fn watch_mistakes_get_friendly_answers() {
         "/unwatch address",
         "/watches",
         "/uptime address",
+        "/graph address [range]",
     ] {
         assert!(t.contains(c), "{c} in {t}");
     }

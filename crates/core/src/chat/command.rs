@@ -58,6 +58,15 @@ pub enum WatchCommand {
         /// What the user typed, unparsed.
         address: Option<String>,
     },
+    /// `/graph address [24h|7d|30d]`: a chart of players and latency (a PNG drawn by
+    /// a [`ChartRenderer`](crate::ports::ChartRenderer)).
+    Graph {
+        /// What the user typed, unparsed.
+        address: Option<String>,
+        /// The range as typed (`None`: 24 h); see
+        /// [`ChartRange`](crate::chart::ChartRange)'s `FromStr`.
+        range: Option<String>,
+    },
 }
 
 impl WatchCommand {
@@ -69,6 +78,7 @@ impl WatchCommand {
             Self::Unwatch { .. } => "unwatch",
             Self::List => "watches",
             Self::Uptime { .. } => "uptime",
+            Self::Graph { .. } => "graph",
         }
     }
 }
@@ -127,6 +137,13 @@ const WATCH_ADDRESS_OPTION: CommandOption = CommandOption {
     description: "host or host:port; bedrock:host for Bedrock",
     kind: OptionKind::Text,
     required: true,
+};
+
+const RANGE_OPTION: CommandOption = CommandOption {
+    name: "range",
+    description: "24h (default), 7d or 30d",
+    kind: OptionKind::Text,
+    required: false,
 };
 
 const PLAYERS_OPTION: CommandOption = CommandOption {
@@ -191,6 +208,12 @@ pub const COMMANDS: &[CommandInfo] = &[
         args: "address",
         description: "Uptime of a server over 24 h, 7 d and 30 d, and its last outages",
         options: &[WATCH_ADDRESS_OPTION],
+    },
+    CommandInfo {
+        name: "graph",
+        args: "address [range]",
+        description: "A chart of a server's players and latency over 24h, 7d or 30d (range; default 24h)",
+        options: &[WATCH_ADDRESS_OPTION, RANGE_OPTION],
     },
 ];
 
@@ -292,6 +315,13 @@ impl Command {
             "unwatch" => Ok(Self::Watch(WatchCommand::Unwatch { address })),
             "watches" => Ok(Self::Watch(WatchCommand::List)),
             "uptime" => Ok(Self::Watch(WatchCommand::Uptime { address })),
+            "graph" => {
+                let (address, range) = match rest.split_once(char::is_whitespace) {
+                    Some((a, r)) => (Some(a.to_owned()), Some(r.trim().to_owned())),
+                    None => (address, None),
+                };
+                Ok(Self::Watch(WatchCommand::Graph { address, range }))
+            }
             _ => Err(UserError::new(
                 UserErrorKind::UnknownCommand,
                 format!(
@@ -386,6 +416,20 @@ mod tests {
             }))
         );
         assert_eq!(Command::parse("/uptime").map(|c| c.name()), Ok("uptime"));
+        assert_eq!(
+            Command::parse("/graph a.example  7d"),
+            Ok(Command::Watch(WatchCommand::Graph {
+                address: Some("a.example".into()),
+                range: Some("7d".into()),
+            }))
+        );
+        assert_eq!(
+            Command::parse("/graph a.example"),
+            Ok(Command::Watch(WatchCommand::Graph {
+                address: Some("a.example".into()),
+                range: None,
+            }))
+        );
     }
 
     #[test]
@@ -448,6 +492,10 @@ mod tests {
             Command::Watch(WatchCommand::Unwatch { address: None }),
             Command::Watch(WatchCommand::List),
             Command::Watch(WatchCommand::Uptime { address: None }),
+            Command::Watch(WatchCommand::Graph {
+                address: None,
+                range: None,
+            }),
         ] {
             assert!(COMMANDS.iter().any(|i| i.name == c.name()), "{}", c.name());
         }

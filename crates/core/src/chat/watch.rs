@@ -5,6 +5,7 @@
 
 use super::view::{UserError, UserErrorKind};
 use super::{EXAMPLE_ADDRESS, display_target, parse_with_hint};
+use crate::chart::ChartRange;
 use crate::domain::Target;
 use crate::watch::{MAX_PLAYER_NAME_LEN, WatchError};
 
@@ -23,6 +24,22 @@ pub fn watch_target(address: Option<&str>, name: &str) -> Result<Target, UserErr
             format!("Which server? Name it. Try {slash} {EXAMPLE_ADDRESS}"),
         )),
     }
+}
+
+/// The chart range a `/graph` command asks for (`None`: 24 h).
+///
+/// # Errors
+/// [`UserErrorKind::BadArguments`] saying which ranges there are.
+pub fn chart_range(input: Option<&str>) -> Result<ChartRange, UserError> {
+    input
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e: crate::chart::ChartRangeError| {
+            UserError::new(
+                UserErrorKind::BadArguments,
+                format!("{e}. Try /graph {EXAMPLE_ADDRESS} 7d"),
+            )
+        })
 }
 
 /// A [`WatchError`] about `target` (`None`: the chat's whole list) as a message for
@@ -91,6 +108,15 @@ mod tests {
         assert!(e.message.contains("Try /uptime"), "{}", e.message);
         let t = watch_target(Some(" bedrock:pe.example "), "watch").expect("valid");
         assert_eq!(display_target(&t), "bedrock:pe.example");
+    }
+
+    #[test]
+    fn chart_ranges_default_to_a_day() {
+        assert_eq!(chart_range(None), Ok(ChartRange::Day));
+        assert_eq!(chart_range(Some("30D")), Ok(ChartRange::Month));
+        let e = chart_range(Some("fortnight")).expect_err("bad");
+        assert_eq!(e.kind, UserErrorKind::BadArguments);
+        assert!(e.message.contains("24h, 7d or 30d"), "{}", e.message);
     }
 
     #[test]
