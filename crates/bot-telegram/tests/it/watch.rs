@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::harness::{BotMessage, BotProcess, FakeApi, WAIT, spawn_node_peer};
+use crate::harness::{BotMessage, BotProcess, FakeApi, WAIT, free_port, spawn_node_peer};
 
 fn private(id: i64) -> serde_json::Value {
     json!({"id": id, "type": "private", "first_name": "Tester"})
@@ -277,4 +277,95 @@ async fn watch_mistakes_get_friendly_answers() {
     ] {
         assert!(t.contains(c), "{c} in {t}");
     }
+}
+
+/// Wait until `/watches` in `chat` shows `addr` in the state `state` ("up", "down").
+async fn wait_state(api: &FakeApi, token: &str, chat: i64, addr: &str, state: &str) {
+    let start = Instant::now();
+    loop {
+        let t = ask(api, token, chat, "/watches").await;
+        if t.contains(&format!("<code>{addr}</code> — {state}")) {
+            return;
+        }
+        assert!(start.elapsed() < WAIT, "never seen {state}: {t}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_replicas_on_redis_tell_once_and_one_takes_over_when_the_other_stops() {
+    let redis = tokio::task::spawn_blocking(crate::redis_server::RedisServer::start)
+        .await
+        .expect("redis-server");
+    let mc = spawn_node_peer("java-server.js", &[&json!({"motd": "Shared"}).to_string()]).await;
+    let port = mc.port;
+    let addr = format!("127.0.0.1:{port}");
+    let api = FakeApi::start(json!({})).await;
+    let token = "1012:watch-replicas";
+    let shared = [
+        ("MCSTAT_STORE", "redis".to_owned()),
+        ("MCSTAT_CACHE", "redis".to_owned()),
+        ("MCSTAT_REDIS_URL", redis.url()),
+        ("MCSTAT_WATCH_INTERVAL_SECS", "1".to_owned()),
+        ("MCSTAT_WATCH_DOWN_AFTER", "2".to_owned()),
+    ];
+    // The first replica takes the updates (long polling); the second only runs its
+    // watch scheduler (webhook mode, and nothing posts to its webhook).
+    let first = BotProcess::start(&api, token, &shared);
+    let hook = free_port();
+    let mut second_env = shared.to_vec();
+    second_env.extend([
+        ("MCSTAT_TELEGRAM_MODE", "webhook".to_owned()),
+        (
+            "MCSTAT_TELEGRAM_WEBHOOK_URL",
+            format!("http://127.0.0.1:{hook}/hook"),
+        ),
+        ("MCSTAT_TELEGRAM_WEBHOOK_SECRET", "replica-2".to_owned()),
+        ("MCSTAT_TELEGRAM_SET_WEBHOOK", "false".to_owned()),
+        ("MCSTAT_HTTP_ADDR", format!("127.0.0.1:{hook}")),
+    ]);
+    let _second = BotProcess::start(&api, token, &second_env);
+    let chat = 40;
+
+    let t = ask(&api, token, chat, &format!("/watch {addr}")).await;
+    assert!(t.starts_with("👀 Watching"), "{t}");
+    wait_state(&api, token, chat, &addr, "up").await;
+
+    drop(mc);
+    api.wait_for(token, "the down notification", |m| {
+        !to_chat(m, chat, "🔴").is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let msgs = api.bot_messages(token).await;
+    assert_eq!(
+        to_chat(&msgs, chat, "🔴").len(),
+        1,
+        "told once by two replicas: {msgs:#?}"
+    );
+
+    // The first replica stops (releasing its leases); the second carries on alone.
+    assert!(first.terminate().await.success());
+    let _mc = spawn_node_peer(
+        "java-server.js",
+        &[&json!({"motd": "Back", "port": port}).to_string()],
+    )
+    .await;
+    let msgs = api
+        .wait_for(token, "the back-up notification", |m| {
+            !to_chat(m, chat, "🟢").is_empty()
+        })
+        .await;
+    let up = to_chat(&msgs, chat, "🟢");
+    assert!(
+        up[0]
+            .text
+            .starts_with(&format!("🟢 {addr} is back up after ")),
+        "the outage length comes from the shared history: {}",
+        up[0].text
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let msgs = api.bot_messages(token).await;
+    assert_eq!(to_chat(&msgs, chat, "🟢").len(), 1, "{msgs:#?}");
+    assert_eq!(to_chat(&msgs, chat, "🔴").len(), 1, "{msgs:#?}");
 }
