@@ -369,3 +369,63 @@ async fn two_replicas_on_redis_tell_once_and_one_takes_over_when_the_other_stops
     assert_eq!(to_chat(&msgs, chat, "🟢").len(), 1, "{msgs:#?}");
     assert_eq!(to_chat(&msgs, chat, "🔴").len(), 1, "{msgs:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn followed_players_joining_and_leaving_are_told_once_each() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sample = dir.path().join("sample.json");
+    let players = |names: &[&str]| {
+        let list: Vec<_> = names
+            .iter()
+            .map(|n| json!({"name": n, "id": "069a79f4-44e9-4726-a5be-fca90e38aaf5"}))
+            .collect();
+        // Written whole, then renamed: the server never reads half a file.
+        let tmp = sample.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_string(&list).expect("json")).expect("write");
+        std::fs::rename(&tmp, &sample).expect("rename");
+    };
+    players(&[]);
+    let mc = spawn_node_peer(
+        "java-server.js",
+        &[&json!({"sampleFile": sample.to_string_lossy()}).to_string()],
+    )
+    .await;
+    let addr = format!("127.0.0.1:{}", mc.port);
+    let api = FakeApi::start(json!({})).await;
+    let token = "1013:watch-players";
+    let _bot = BotProcess::start(&api, token, &[("MCSTAT_WATCH_INTERVAL_SECS", "1".into())]);
+    let chat = 50;
+
+    let t = ask(&api, token, chat, &format!("/watch {addr} alex")).await;
+    assert!(
+        t.contains("Players followed (joins and leaves): alex"),
+        "{t}"
+    );
+    wait_state(&api, token, chat, &addr, "up").await;
+
+    // Steve is not followed; Alex is (names compare case-insensitively).
+    players(&["Steve", "Alex"]);
+    let msgs = api
+        .wait_for(token, "Alex joined", |m| !to_chat(m, chat, "👋").is_empty())
+        .await;
+    assert_eq!(
+        to_chat(&msgs, chat, "👋")[0].text,
+        format!("👋 Alex joined {addr}.")
+    );
+    players(&["Steve"]);
+    let msgs = api
+        .wait_for(token, "Alex left", |m| !to_chat(m, chat, "🚪").is_empty())
+        .await;
+    assert_eq!(
+        to_chat(&msgs, chat, "🚪")[0].text,
+        format!("🚪 Alex left {addr}.")
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let msgs = api.bot_messages(token).await;
+    assert_eq!(to_chat(&msgs, chat, "👋").len(), 1, "{msgs:#?}");
+    assert_eq!(to_chat(&msgs, chat, "🚪").len(), 1, "{msgs:#?}");
+    assert!(
+        !msgs.iter().any(|m| m.text.contains("Steve")),
+        "Steve is not followed: {msgs:#?}"
+    );
+}
