@@ -274,8 +274,14 @@ async fn watch_command(
             "Watching servers is not available in this bot. Try /status play.example.net",
         ));
     };
+    /// What to do once the address is checked.
+    enum Act {
+        Watch(Vec<String>),
+        Unwatch,
+        Uptime,
+    }
     let name = command.name();
-    let (address, players) = match command {
+    let (address, act) = match command {
         WatchCommand::List => {
             return match service.watches(chat).await {
                 Ok(list) => (
@@ -285,31 +291,40 @@ async fn watch_command(
                 Err(e) => error_html(&watch_error(&e, None)),
             };
         }
-        WatchCommand::Watch { address, players } => (address, players),
-        WatchCommand::Unwatch { address }
-        | WatchCommand::Uptime { address }
-        | WatchCommand::Graph { address, .. } => (address, Vec::new()),
+        WatchCommand::Watch { address, players } => (address, Act::Watch(players)),
+        WatchCommand::Unwatch { address } => (address, Act::Unwatch),
+        // `/graph` is answered by `graph`; here it would get the figures.
+        WatchCommand::Uptime { address } | WatchCommand::Graph { address, .. } => {
+            (address, Act::Uptime)
+        }
     };
     let target = match watch_target(address.as_deref(), name) {
         Ok(t) => t,
         Err(e) => return error_html(&e),
     };
     let shown = display_target(&target);
-    let result = match name {
-        "watch" => service
+    let result = match act {
+        Act::Watch(players) => service
             .watch(chat, user, &target, &players)
             .await
             .map(|outcome| {
+                // As the service keeps them: trimmed, once each (case-insensitively).
+                let mut shown_players: Vec<String> = Vec::new();
+                for p in players.iter().map(|p| p.trim()) {
+                    if !shown_players.iter().any(|s| s.eq_ignore_ascii_case(p)) {
+                        shown_players.push(p.to_owned());
+                    }
+                }
                 (
                     "watch_added",
-                    render::watch_added(&shown, outcome, &players, service.config().interval),
+                    render::watch_added(&shown, outcome, &shown_players, service.config().interval),
                 )
             }),
-        "unwatch" => service
+        Act::Unwatch => service
             .unwatch(chat, user, &target)
             .await
             .map(|removed| ("unwatched", render::unwatched(&shown, removed))),
-        _ => service
+        Act::Uptime => service
             .uptime(&target)
             .await
             .map(|report| ("uptime", render::uptime_report(&shown, &report))),
