@@ -7,8 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use mcstat_core::chat::WatchCommand;
 use mcstat_core::chat::{ChatRequest, Command, Reply, View};
-use mcstat_core::ports::{AuditLog, ChatStore, Clock, WatchStore};
+use mcstat_core::ports::{AuditLog, ChartRenderer, ChatStore, Clock, WatchStore};
+use mcstat_core::watch::WatchService;
 use mcstat_core::{ChatRef, ChatService, Platform, Target, UserRef};
 
 use crate::interact::{Action, ClassifyOptions, autocomplete, classify};
@@ -32,6 +34,10 @@ pub struct BotDeps {
     pub clock: Arc<dyn Clock>,
     /// Discord's REST API.
     pub rest: Arc<DiscordRest>,
+    /// The watch commands (`None`: they answer that watching is not available).
+    pub watch_service: Option<Arc<WatchService>>,
+    /// Draws `/graph` charts (`None`: not available).
+    pub charts: Option<Arc<dyn ChartRenderer>>,
 }
 
 impl std::fmt::Debug for BotDeps {
@@ -232,6 +238,11 @@ impl Bot {
                     })),
                 }
             }
+            Action::Watch {
+                chat,
+                user,
+                command,
+            } => self.watch(token, chat, user, command).await,
             Action::LiveStop {
                 guild,
                 channel,
@@ -249,6 +260,78 @@ impl Bot {
                     })),
                 }
             }
+        }
+    }
+
+    /// A watch command: `/graph` is deferred (drawing takes a while), the others are
+    /// answered at once (their errors only to the invoker).
+    async fn watch(
+        self: &Arc<Self>,
+        token: String,
+        chat: ChatRef,
+        user: UserRef,
+        command: WatchCommand,
+    ) -> Dispatch {
+        let Some(service) = self.deps.watch_service.clone() else {
+            return Dispatch {
+                response: InteractionResponse::message(
+                    response_type::CHANNEL_MESSAGE,
+                    &crate::render::notice(
+                        "Watching servers is not available in this bot. Try `/status`.",
+                        crate::render::COLOR_DEGRADED,
+                    ),
+                ),
+                then: None,
+            };
+        };
+        if let WatchCommand::Graph { address, range } = command {
+            let Some(charts) = self.deps.charts.clone() else {
+                return Dispatch {
+                    response: InteractionResponse::message(
+                        response_type::CHANNEL_MESSAGE,
+                        &crate::render::notice(
+                            "Charts are not available in this bot. Try `/uptime`.",
+                            crate::render::COLOR_DEGRADED,
+                        ),
+                    ),
+                    then: None,
+                };
+            };
+            // Typing mistakes are told at once, to the invoker only.
+            let checked = mcstat_core::chat::watch::watch_target(address.as_deref(), "graph")
+                .and_then(|_| mcstat_core::chat::watch::chart_range(range.as_deref()));
+            if let Err(e) = checked {
+                return Dispatch {
+                    response: InteractionResponse::message(
+                        response_type::CHANNEL_MESSAGE,
+                        &crate::watch::error_payload(&e),
+                    ),
+                    then: None,
+                };
+            }
+            let bot = Arc::clone(self);
+            return Dispatch {
+                response: InteractionResponse::deferred(
+                    response_type::DEFERRED_CHANNEL_MESSAGE,
+                    false,
+                ),
+                then: Some(Box::pin(async move {
+                    let payload = crate::watch::graph(
+                        &service,
+                        &charts,
+                        address.as_deref(),
+                        range.as_deref(),
+                    )
+                    .await;
+                    bot.edit_original(&token, &payload).await;
+                })),
+            };
+        }
+        let payload =
+            crate::watch::answer(&service, &chat, &user, command, self.deps.clock.now()).await;
+        Dispatch {
+            response: InteractionResponse::message(response_type::CHANNEL_MESSAGE, &payload),
+            then: None,
         }
     }
 
@@ -336,6 +419,7 @@ const fn kind_label(action: &Action) -> &'static str {
         Action::Callback { .. } => "component",
         Action::Autocomplete { .. } => "autocomplete",
         Action::LiveStart { .. } | Action::LiveStop { .. } => "live",
+        Action::Watch { .. } => "watch",
     }
 }
 

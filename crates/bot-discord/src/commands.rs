@@ -38,6 +38,31 @@ pub const DISCORD_COMMANDS: &[DiscordCommand] = &[
         description: "Remove this channel's live status message (Manage Server)",
     },
     DiscordCommand {
+        name: "watch",
+        usage: " address [players]",
+        description: "Tell this channel when a server goes down or comes back (Manage Server in servers)",
+    },
+    DiscordCommand {
+        name: "unwatch",
+        usage: " address",
+        description: "Stop watching a server in this channel (Manage Server in servers)",
+    },
+    DiscordCommand {
+        name: "watches",
+        usage: "",
+        description: "The servers this channel watches, their state and 24 h uptime",
+    },
+    DiscordCommand {
+        name: "uptime",
+        usage: " address",
+        description: "Uptime over 24 h, 7 d and 30 d, and the last outages",
+    },
+    DiscordCommand {
+        name: "graph",
+        usage: " address [range]",
+        description: "A chart of players, latency and outages (24h, 7d or 30d)",
+    },
+    DiscordCommand {
         name: "help",
         usage: "",
         description: "Every command and how to write an address",
@@ -93,6 +118,36 @@ pub fn registration() -> Value {
                 {"type": 1, "name": "stop", "description": desc("live stop")},
             ],
         },
+        {
+            "name": "watch", "type": 1, "description": desc("watch"),
+            "options": [
+                address_option(true),
+                {"type": 3, "name": "players", "required": false, "max_length": 400,
+                 "description": "players to follow (joins and leaves), separated by spaces"},
+            ],
+        },
+        {
+            "name": "unwatch", "type": 1, "description": desc("unwatch"),
+            "options": [address_option(true)],
+        },
+        {"name": "watches", "type": 1, "description": desc("watches")},
+        {
+            "name": "uptime", "type": 1, "description": desc("uptime"),
+            "options": [address_option(true)],
+        },
+        {
+            "name": "graph", "type": 1, "description": desc("graph"),
+            "options": [
+                address_option(true),
+                {"type": 3, "name": "range", "description": "how far back (24h by default)",
+                 "required": false,
+                 "choices": [
+                    {"name": "24 hours", "value": "24h"},
+                    {"name": "7 days", "value": "7d"},
+                    {"name": "30 days", "value": "30d"},
+                 ]},
+            ],
+        },
         {"name": "help", "type": 1, "description": desc("help")},
         {"name": "about", "type": 1, "description": desc("about")},
     ])
@@ -106,7 +161,7 @@ mod tests {
     fn registration_respects_discord_limits() {
         let cmds = registration();
         let list = cmds.as_array().expect("array");
-        assert_eq!(list.len(), 5);
+        assert_eq!(list.len(), 10);
         fn check(v: &Value) {
             let name = v["name"].as_str().expect("name");
             assert!(

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use mcstat_core::chat::{CallbackData, ChatRequest, Command};
+use mcstat_core::chat::{CallbackData, ChatRequest, Command, WatchCommand};
 use mcstat_core::{ChatRef, Platform, Target, UserRef};
 use serde_json::Value;
 
@@ -58,6 +58,16 @@ pub enum Action {
         user: UserRef,
         /// The address as typed.
         address: String,
+    },
+    /// A watch command (`/watch`, `/unwatch`, `/watches`, `/uptime`, `/graph`) for the
+    /// channel; in a guild, `/watch` and `/unwatch` only from members who may manage it.
+    Watch {
+        /// The channel whose watches these are.
+        chat: ChatRef,
+        /// Who asked.
+        user: UserRef,
+        /// The command.
+        command: WatchCommand,
     },
     /// `/live stop` by a member who may manage the guild.
     LiveStop {
@@ -137,6 +147,9 @@ pub fn classify(i: &Interaction, opts: ClassifyOptions) -> Action {
                 "help" => Command::Help,
                 "about" => Command::About,
                 "live" => return live(i, &data.options, channel, user_ref),
+                "watch" | "unwatch" | "watches" | "uptime" | "graph" => {
+                    return watch(i, name, &data.options, chat, user_ref);
+                }
                 _ => {
                     return ephemeral(
                         "I don't know that command (it may be from an older version). Try `/help`.",
@@ -235,6 +248,55 @@ fn live(i: &Interaction, options: &[CommandOption], channel: &str, user: UserRef
             user,
         },
         _ => ephemeral("Use `/live start address` or `/live stop`.", COLOR_OFFLINE),
+    }
+}
+
+/// Players as typed in `/watch`'s `players` option: separated by spaces or commas.
+#[must_use]
+pub fn split_players(input: Option<&str>) -> Vec<String> {
+    input
+        .unwrap_or_default()
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn watch(
+    i: &Interaction,
+    name: &str,
+    options: &[CommandOption],
+    chat: ChatRef,
+    user: UserRef,
+) -> Action {
+    let address = option_str(options, "address");
+    let command = match name {
+        "watch" => WatchCommand::Watch {
+            address,
+            players: split_players(option_str(options, "players").as_deref()),
+        },
+        "unwatch" => WatchCommand::Unwatch { address },
+        "watches" => WatchCommand::List,
+        "uptime" => WatchCommand::Uptime { address },
+        _ => WatchCommand::Graph {
+            address,
+            range: option_str(options, "range"),
+        },
+    };
+    let changes = matches!(
+        command,
+        WatchCommand::Watch { .. } | WatchCommand::Unwatch { .. }
+    );
+    if changes && i.guild_id.is_some() && !i.may_manage_guild() {
+        return ephemeral(
+            "Only members with the **Manage Server** permission can start or stop watches in this server.",
+            COLOR_OFFLINE,
+        );
+    }
+    Action::Watch {
+        chat,
+        user,
+        command,
     }
 }
 

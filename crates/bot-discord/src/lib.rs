@@ -15,6 +15,7 @@
 //! | [`commands`] | the slash commands (help table and registration JSON) |
 //! | [`app`]      | [`app::Bot`]: dispatch, deferred replies, guild recent servers |
 //! | [`live`]     | live status messages (stored as marker watches), refresh loop, audit |
+//! | [`watch`]    | watch replies (`/watch`, `/uptime`, `/graph`, ...) and [`watch::DiscordNotifier`] |
 //! | [`rest`]     | Discord REST client: rate limits, retries, base URL override |
 //! | [`verify`]   | Ed25519 check of the HTTP interactions endpoint |
 //! | [`http`]     | the HTTP interactions endpoint (axum) |
@@ -33,5 +34,6 @@ pub mod live;
 pub mod render;
 pub mod rest;
 pub mod verify;
+pub mod watch;
 pub mod wire;
 pub mod wiring;

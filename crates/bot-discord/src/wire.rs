@@ -339,6 +339,9 @@ pub struct Embed {
     /// The thumbnail (`attachment://icon.png`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub thumbnail: Option<EmbedImage>,
+    /// The large image (`attachment://graph.png`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub image: Option<EmbedImage>,
     /// The footer.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub footer: Option<EmbedFooter>,

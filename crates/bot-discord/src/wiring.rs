@@ -10,7 +10,8 @@ use anyhow::Context as _;
 use mcstat_core::chat::BotInfo;
 use mcstat_core::ports::ChatStore;
 use mcstat_core::{ChatService, LookupConfig, LookupService};
-use mcstat_service::backend::Backend;
+use mcstat_core::{Platform, Scheduler};
+use mcstat_service::backend::{Backend, chart_renderer, replica_name};
 use mcstat_service::{ServiceConfig, ops};
 use tokio::sync::watch;
 
@@ -26,6 +27,8 @@ pub struct App {
     pub store: Arc<dyn ChatStore>,
     /// The Discord settings.
     pub discord: DiscordConfig,
+    /// The watch scheduler (polls watched servers, tells channels).
+    pub scheduler: Arc<Scheduler>,
 }
 
 impl std::fmt::Debug for App {
@@ -71,8 +74,8 @@ pub async fn build_with(
 ) -> anyhow::Result<App> {
     let backend = Backend::build(service).await?;
     let lookups = Arc::new(LookupService::new(
-        backend.source,
-        backend.cache,
+        Arc::clone(&backend.source),
+        Arc::clone(&backend.cache),
         Arc::clone(&backend.clock),
         lookup,
     ));
@@ -88,14 +91,23 @@ pub async fn build_with(
             discord.application_id.clone(),
         )
     })?);
+    let watch_service = backend.watch_service(service);
+    let scheduler = Arc::new(backend.scheduler(
+        service,
+        Platform::Discord,
+        Arc::new(crate::watch::DiscordNotifier::new(Arc::clone(&rest))),
+        replica_name(),
+    ));
     let bot = Arc::new(Bot::new(
         BotDeps {
             chat,
             chats: Arc::clone(&backend.chats),
-            watches: backend.watches,
-            audit: backend.audit,
-            clock: backend.clock,
+            watches: Arc::clone(&backend.watches),
+            audit: Arc::clone(&backend.audit),
+            clock: Arc::clone(&backend.clock),
             rest,
+            watch_service: Some(watch_service),
+            charts: Some(chart_renderer()),
         },
         BotSettings {
             component_ttl: discord.component_ttl,
@@ -104,8 +116,9 @@ pub async fn build_with(
     ));
     Ok(App {
         bot,
-        store: backend.chats,
+        store: Arc::clone(&backend.chats),
         discord,
+        scheduler,
     })
 }
 
@@ -186,6 +199,23 @@ pub async fn run_on(
         .discord
         .live_updates
         .then(|| tokio::spawn(Arc::clone(app.bot.live()).run(stopped())));
+    // The watch scheduler: polls watched servers, posts to their channels.
+    let scheduler = {
+        let scheduler = Arc::clone(&app.scheduler);
+        let stop = stopped();
+        tokio::spawn(async move {
+            scheduler
+                .run_with(stop, |report| {
+                    metrics::counter!("mcstat_watch_polls_total", "outcome" => "ok")
+                        .increment(report.polled.len() as u64);
+                    metrics::counter!("mcstat_watch_polls_total", "outcome" => "failed")
+                        .increment(report.failed.len() as u64);
+                    metrics::counter!("mcstat_watch_notifications_total")
+                        .increment(report.notified as u64);
+                })
+                .await;
+        })
+    };
     let mut server = None;
     if let Some(listener) = listener {
         let metrics = ops::install_metrics()?;
@@ -214,6 +244,11 @@ pub async fn run_on(
     }
     if let Some(live) = live {
         let _ = tokio::time::timeout(Duration::from_secs(10), live).await;
+    }
+    // The scheduler finishes its round and releases its poll leases (another replica
+    // takes the servers over at once).
+    if let Err(e) = scheduler.await {
+        tracing::warn!(error = %e, "watch scheduler task failed");
     }
     Ok(())
 }

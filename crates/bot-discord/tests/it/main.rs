@@ -7,3 +7,4 @@ mod fake_discord;
 mod snapshot;
 mod support;
 mod views;
+mod watch;

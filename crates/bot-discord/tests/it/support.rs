@@ -58,6 +58,7 @@ pub(crate) async fn start_bot(api: &str, store: &Path, live_interval: Duration) 
         discord_public_key = "{}"
         discord_api_url = "{api}"
         discord_guild_ids = "{GUILD}"
+        watch_interval_secs = 1
         "#,
         store.display(),
         hex::encode(key.verifying_key().as_bytes()),

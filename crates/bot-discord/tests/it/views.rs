@@ -400,3 +400,70 @@ fn autocomplete_offers_matching_recent_servers() {
 fn command_registration() {
     assert_snapshot("registration", &registration());
 }
+
+#[test]
+fn watch_views() {
+    use mcstat_core::watch::{
+        AddOutcome, Outage, TargetState, UptimeReport, UptimeWindow, WatchSummary,
+    };
+    use mcstat_core::{ChatRef, Platform, Timestamp, Watch};
+    use mcstat_discord::watch::{unwatched, uptime_report, watch_added, watch_list};
+
+    let now = Timestamp(1_800_000_000_000);
+    let hour = Duration::from_secs(3600);
+    let window = |span: Duration, down: Duration| UptimeWindow {
+        span,
+        up: span.saturating_sub(down),
+        down,
+    };
+    let summary = |t: &str, state: TargetState, players: &[&str]| WatchSummary {
+        watch: Watch {
+            chat: ChatRef::new(Platform::Discord, "8").expect("chat"),
+            target: target(t),
+            created_at: Timestamp(0),
+            players: players.iter().map(|p| (*p).to_owned()).collect(),
+        },
+        state,
+        day: window(24 * hour, Duration::from_secs(600)),
+        last_sample: Some((now, true)),
+    };
+    let list = watch_list(
+        &[
+            summary(
+                "play.example.net",
+                TargetState::Up {
+                    since: Some(Timestamp(now.as_millis() - 7_200_000)),
+                },
+                &["Notch", "jeb_"],
+            ),
+            summary("bedrock:pe.example", TargetState::Down { since: None }, &[]),
+        ],
+        10,
+        now,
+    );
+    let report = UptimeReport {
+        day: window(24 * hour, Duration::from_secs(600)),
+        week: window(7 * 24 * hour, Duration::from_secs(600)),
+        month: window(30 * 24 * hour, Duration::from_secs(600)),
+        outages: vec![Outage {
+            start: Timestamp(now.as_millis() - 3_600_000),
+            end: Some(Timestamp(now.as_millis() - 3_000_000)),
+            duration: Duration::from_secs(600),
+        }],
+        last_sample: Some((now, true)),
+        samples: 1440,
+    };
+    assert_snapshot(
+        "watch_views",
+        &json!({
+            "added": watch_added("play.example.net", AddOutcome::Added, &[], Duration::from_secs(60)),
+            "updated": watch_added("play.example.net", AddOutcome::Updated, &["Notch".to_owned()], Duration::from_secs(60)),
+            "unwatched": unwatched("play.example.net", true),
+            "not_watched": unwatched("play.example.net", false),
+            "list": list,
+            "empty_list": watch_list(&[], 10, now),
+            "uptime": uptime_report("play.example.net", &report),
+            "no_history": uptime_report("play.example.net", &UptimeReport { samples: 0, outages: vec![], last_sample: None, ..report }),
+        }),
+    );
+}
