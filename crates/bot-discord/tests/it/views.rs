@@ -467,3 +467,74 @@ fn watch_views() {
         }),
     );
 }
+
+#[test]
+fn watch_commands_classify_and_need_manage_guild_in_guilds() {
+    use mcstat_core::chat::WatchCommand;
+    let now = 1_800_000_000_000;
+    let watch = |guild: bool, perms: u64| {
+        let mut v = json!({
+            "type": 2, "id": "1", "token": "t", "channel_id": "8",
+            "data": {"name": "watch", "options": [
+                {"type": 3, "name": "address", "value": "play.example.net"},
+                {"type": 3, "name": "players", "value": "Notch, jeb_  Dinnerbone"}]}});
+        if guild {
+            v["guild_id"] = json!("7");
+            v["member"] = member(perms);
+        } else {
+            v["user"] = json!({"id": "42", "username": "alice"});
+        }
+        classify(&interaction(v), opts(now))
+    };
+    let expected = WatchCommand::Watch {
+        address: Some("play.example.net".into()),
+        players: vec!["Notch".into(), "jeb_".into(), "Dinnerbone".into()],
+    };
+    // In a guild with Manage Server, and in a DM: the channel's watch.
+    for action in [watch(true, 1 << 5), watch(false, 0)] {
+        let Action::Watch {
+            chat,
+            user,
+            command,
+        } = action
+        else {
+            panic!("a watch command, got {action:?}")
+        };
+        assert_eq!(chat.id(), "8");
+        assert_eq!(user.id(), "42");
+        assert_eq!(command, expected);
+    }
+    // In a guild without it: refused privately.
+    let Action::Respond(r) = watch(true, 1 << 11) else {
+        panic!("refused")
+    };
+    let r = serde_json::to_value(r).expect("ser");
+    assert_eq!(r["data"]["flags"], 64);
+    assert!(
+        r["data"]["embeds"][0]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("Manage Server")),
+        "{r}"
+    );
+    // Reading commands need nothing.
+    for (name, options, command) in [
+        ("watches", json!([]), WatchCommand::List),
+        (
+            "graph",
+            json!([{"type": 3, "name": "address", "value": "a.example"},
+                   {"type": 3, "name": "range", "value": "7d"}]),
+            WatchCommand::Graph {
+                address: Some("a.example".into()),
+                range: Some("7d".into()),
+            },
+        ),
+    ] {
+        let i = interaction(json!({
+            "type": 2, "id": "1", "token": "t", "guild_id": "7", "channel_id": "8",
+            "member": member(0), "data": {"name": name, "options": options}}));
+        match classify(&i, opts(now)) {
+            Action::Watch { command: c, .. } => assert_eq!(c, command),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
