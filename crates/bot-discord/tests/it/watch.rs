@@ -227,3 +227,48 @@ async fn a_watched_server_going_down_and_coming_back_is_told_once_each() {
     assert!(edit.files[0].2.starts_with(b"\x89PNG"), "not a PNG");
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_the_bot_cannot_post_in_loses_its_watches() {
+    let peer =
+        peers::spawn_node_peer("java-server.js", &[&json!({"motd": "Hi"}).to_string()]).await;
+    let address = format!("127.0.0.1:{}", peer.port);
+    let (fake, api) = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bot = start_bot(&api, &dir.path().join("s.redb"), Duration::from_secs(60)).await;
+    let added = bot
+        .interact(&command(
+            &token("w"),
+            "watch",
+            address_option(&address),
+            MANAGE_GUILD,
+        ))
+        .await;
+    assert!(description(&added).contains("Watching"), "{added}");
+    let chat = ChatRef::new(Platform::Discord, CHANNEL).expect("chat");
+    let watches = &bot.bot.deps().watches;
+    assert_eq!(watches.watches_of(&chat).await.expect("watches").len(), 1);
+
+    // Discord says Missing Access when the down notice is posted: the watch goes.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let path = format!("/channels/{CHANNEL}/messages");
+    fake.fail_next(
+        &path,
+        403,
+        &[],
+        json!({"message": "Missing Access", "code": 50001}),
+    );
+    drop(peer);
+    let deadline = Instant::now() + WAIT;
+    while !watches.watches_of(&chat).await.expect("watches").is_empty() {
+        assert!(Instant::now() < deadline, "the watch was not dropped");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let posts = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == path)
+        .count();
+    assert_eq!(posts, 1, "exactly the refused notice was attempted");
+    bot.stop().await;
+}
