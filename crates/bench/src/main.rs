@@ -8,7 +8,7 @@
 //! mcstat-bench heap HOST PORTS_JSON CONCURRENCY
 //! mcstat-bench watch-scale [--n 1000,10000,100000] [--interval SECS] [--window SECS]
 //!                          [--concurrency C] [--json FILE]
-//! mcstat-bench watch-serve N
+//! mcstat-bench watch-serve FROM COUNT
 //! mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY
 //! ```
 //!
@@ -36,7 +36,7 @@ const USAGE: &str = "usage:
   mcstat-bench client TOOL WORKLOAD HOST PORT N CONCURRENCY WARMUP
   mcstat-bench heap HOST PORTS_JSON CONCURRENCY
   mcstat-bench watch-scale [--n 1000,10000,100000] [--interval SECS] [--window SECS] [--concurrency C] [--json FILE]
-  mcstat-bench watch-serve N
+  mcstat-bench watch-serve FROM COUNT
   mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY
 run defaults: --python $MCSTAT_PYTHON, --node-modules $MCSTAT_NODE_MODULES, --peers tests/peers";
 
@@ -87,7 +87,9 @@ fn dispatch(args: &[String]) -> Result<(), String> {
             println!("{result}");
             Ok(())
         }
-        ["watch-serve", n] => watch_scale::serve(number(n, "N")?),
+        ["watch-serve", from, count] => {
+            watch_scale::serve(number(from, "FROM")?, number(count, "COUNT")?)
+        }
         ["watch-poll", n, interval, window, concurrency] => {
             watch_scale::poll(watch_scale::PollSpec {
                 n: number(n, "N")?,

@@ -2,9 +2,12 @@
 //!
 //! Three processes per N:
 //!
-//! - `watch-serve N`: N [`JavaResponder`]s, one per target address (`127.a.b.c`,
-//!   ports 20000–20009, see [`target_addr`]), in a single-threaded runtime. Prints
-//!   `ready N`, then serves until its standard input closes.
+//! - `watch-serve FROM COUNT`: one [`JavaResponder`] per target address
+//!   (`127.a.b.c`, ports 20000–20009, see [`target_addr`]) for targets
+//!   `FROM..FROM + COUNT`, in a single-threaded runtime; the driver starts one per
+//!   15,000 targets (an unprivileged process cannot raise its open-file limit past the
+//!   hard limit, 20,000 here). Prints `ready COUNT`, then serves until its standard
+//!   input closes.
 //! - `watch-poll N INTERVAL WINDOW CONCURRENCY`: the process measured. The real
 //!   core [`Scheduler`] (`run_with`, as a bot runs it) on a multi-threaded tokio
 //!   runtime (the bots' kind) with the real [`NetworkSource`] (target policy
@@ -43,6 +46,9 @@ const BASE_PORT: u16 = 20_000;
 const PORTS: usize = 10;
 /// The most targets [`target_addr`] spreads without repeating.
 pub(crate) const MAX_N: usize = 1_000_000;
+/// Targets per `watch-serve` process: under the usual hard open-file limit (20,000
+/// here) that an unprivileged process cannot raise.
+const PER_SERVER: usize = 15_000;
 /// Seconds between the end of the warm-up burst and the measured window.
 const SETTLE: Duration = Duration::from_secs(5);
 /// The longest the warm-up may take before the run is declared failed.
@@ -253,16 +259,23 @@ impl Notifier for CountingNotifier {
 // ---------------------------------------------------------------------------
 // watch-serve
 
-pub(crate) fn serve(n: usize) -> Result<(), String> {
-    raise_nofile(u64::try_from(n).unwrap_or(u64::MAX).saturating_add(1024))?;
+/// Serve targets `from..from + count`.
+pub(crate) fn serve(from: usize, count: usize) -> Result<(), String> {
+    let want = u64::try_from(count).unwrap_or(u64::MAX).saturating_add(256);
+    let nofile = raise_nofile(want)?;
+    if nofile < want {
+        return Err(format!(
+            "open-file limit {nofile}, {want} needed (serve fewer targets per process)"
+        ));
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let json = Arc::new(fixtures::java_status().to_json());
-        let mut responders = Vec::with_capacity(n);
-        for i in 0..n {
+        let mut responders = Vec::with_capacity(count);
+        for i in from..from + count {
             let addr = target_addr(i);
             let json = Arc::clone(&json);
             let responder = JavaResponder::bind(SocketAddr::V4(addr), move |_| (*json).clone())
@@ -273,7 +286,7 @@ pub(crate) fn serve(n: usize) -> Result<(), String> {
             responders.push(responder);
         }
         let mut stdout = std::io::stdout();
-        writeln!(stdout, "ready {n}").map_err(|e| e.to_string())?;
+        writeln!(stdout, "ready {count}").map_err(|e| e.to_string())?;
         stdout.flush().map_err(|e| e.to_string())?;
         let _ = tokio::task::spawn_blocking(|| {
             let mut line = String::new();
@@ -458,22 +471,29 @@ pub(crate) fn scale(opts: &ScaleOptions) -> Result<(), String> {
         if n == 0 || n > MAX_N {
             return Err(format!("N must be 1..={MAX_N}"));
         }
-        let mut server = Command::new(&exe)
-            .args(["watch-serve", &n.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("watch-serve: {e}"))?;
-        let mut line = String::new();
-        if let Some(out) = server.stdout.take() {
-            BufReader::new(out)
-                .read_line(&mut line)
+        let mut servers = Vec::new();
+        for from in (0..n).step_by(PER_SERVER) {
+            let count = PER_SERVER.min(n - from);
+            let mut server = Command::new(&exe)
+                .args(["watch-serve", &from.to_string(), &count.to_string()])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
                 .map_err(|e| format!("watch-serve: {e}"))?;
-        }
-        if !line.starts_with("ready") {
-            let _ = server.kill();
-            let _ = server.wait();
-            return Err(format!("watch-serve {n} did not start"));
+            let mut line = String::new();
+            if let Some(out) = server.stdout.take() {
+                BufReader::new(out)
+                    .read_line(&mut line)
+                    .map_err(|e| format!("watch-serve: {e}"))?;
+            }
+            servers.push(server);
+            if !line.starts_with("ready") {
+                for mut server in servers {
+                    let _ = server.kill();
+                    let _ = server.wait();
+                }
+                return Err(format!("watch-serve {from} {count} did not start"));
+            }
         }
         let output = Command::new(&exe)
             .args([
@@ -485,8 +505,12 @@ pub(crate) fn scale(opts: &ScaleOptions) -> Result<(), String> {
             ])
             .stderr(Stdio::inherit())
             .output();
-        drop(server.stdin.take());
-        let _ = server.wait();
+        for server in &mut servers {
+            drop(server.stdin.take());
+        }
+        for mut server in servers {
+            let _ = server.wait();
+        }
         let output = output.map_err(|e| format!("watch-poll: {e}"))?;
         if !output.status.success() {
             return Err(format!("watch-poll {n} failed: {}", output.status));
