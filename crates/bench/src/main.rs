@@ -7,9 +7,9 @@
 //! mcstat-bench client TOOL WORKLOAD HOST PORT N CONCURRENCY WARMUP
 //! mcstat-bench heap HOST PORTS_JSON CONCURRENCY
 //! mcstat-bench watch-scale [--n 1000,10000,100000] [--interval SECS] [--window SECS]
-//!                          [--concurrency C] [--json FILE]
+//!                          [--concurrency C] [--current-thread] [--json FILE]
 //! mcstat-bench watch-serve FROM COUNT
-//! mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY
+//! mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY multi-thread|current-thread
 //! ```
 //!
 //! `run` and `watch-scale` are the ones to call; the others are what they start as
@@ -35,9 +35,9 @@ const USAGE: &str = "usage:
   mcstat-bench serve
   mcstat-bench client TOOL WORKLOAD HOST PORT N CONCURRENCY WARMUP
   mcstat-bench heap HOST PORTS_JSON CONCURRENCY
-  mcstat-bench watch-scale [--n 1000,10000,100000] [--interval SECS] [--window SECS] [--concurrency C] [--json FILE]
+  mcstat-bench watch-scale [--n 1000,10000,100000] [--interval SECS] [--window SECS] [--concurrency C] [--current-thread] [--json FILE]
   mcstat-bench watch-serve FROM COUNT
-  mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY
+  mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY multi-thread|current-thread
 run defaults: --python $MCSTAT_PYTHON, --node-modules $MCSTAT_NODE_MODULES, --peers tests/peers";
 
 fn main() -> ExitCode {
@@ -90,12 +90,17 @@ fn dispatch(args: &[String]) -> Result<(), String> {
         ["watch-serve", from, count] => {
             watch_scale::serve(number(from, "FROM")?, number(count, "COUNT")?)
         }
-        ["watch-poll", n, interval, window, concurrency] => {
+        ["watch-poll", n, interval, window, concurrency, runtime] => {
             watch_scale::poll(watch_scale::PollSpec {
                 n: number(n, "N")?,
                 interval: seconds(interval, "interval")?,
                 window: seconds(window, "window")?,
                 concurrency: number(concurrency, "concurrency")?,
+                current_thread: match *runtime {
+                    "current-thread" => true,
+                    "multi-thread" => false,
+                    other => return Err(format!("runtime: {other:?}")),
+                },
             })
         }
         ["watch-scale", rest @ ..] => {
@@ -104,10 +109,15 @@ fn dispatch(args: &[String]) -> Result<(), String> {
                 interval: std::time::Duration::from_secs(60),
                 window: None,
                 concurrency: 64,
+                current_thread: false,
                 json_out: None,
             };
             let mut rest = rest.iter();
             while let Some(&flag) = rest.next() {
+                if flag == "--current-thread" {
+                    opts.current_thread = true;
+                    continue;
+                }
                 let value = rest.next().ok_or(format!("{flag} needs a value"))?;
                 match flag {
                     "--n" => {

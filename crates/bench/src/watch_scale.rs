@@ -314,14 +314,22 @@ pub(crate) struct PollSpec {
     pub(crate) interval: Duration,
     pub(crate) window: Duration,
     pub(crate) concurrency: usize,
+    /// A single-threaded tokio runtime instead of the multi-threaded one the bots use.
+    pub(crate) current_thread: bool,
 }
 
 pub(crate) fn poll(spec: PollSpec) -> Result<(), String> {
     let nofile = raise_nofile(65_536)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let runtime = if spec.current_thread {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    }
+    .map_err(|e| e.to_string())?;
     let result = runtime.block_on(measure(spec, nofile))?;
     println!("{result}");
     Ok(())
@@ -424,6 +432,7 @@ async fn measure(spec: PollSpec, nofile: u64) -> Result<serde_json::Value, Strin
         "n": spec.n,
         "interval_s": spec.interval.as_secs_f64(),
         "max_concurrency": spec.concurrency,
+        "runtime": if spec.current_thread { "current_thread" } else { "multi_thread" },
         "nofile": nofile,
         "warmup_s": burst.as_secs_f64(),
         "warmup_cpu_s": burst_cpu.as_secs_f64(),
@@ -456,6 +465,7 @@ pub(crate) struct ScaleOptions {
     /// The measured window; `None`: one interval.
     pub(crate) window: Option<Duration>,
     pub(crate) concurrency: usize,
+    pub(crate) current_thread: bool,
     pub(crate) json_out: Option<std::path::PathBuf>,
 }
 
@@ -502,6 +512,11 @@ pub(crate) fn scale(opts: &ScaleOptions) -> Result<(), String> {
                 &opts.interval.as_secs_f64().to_string(),
                 &window.as_secs_f64().to_string(),
                 &opts.concurrency.to_string(),
+                if opts.current_thread {
+                    "current-thread"
+                } else {
+                    "multi-thread"
+                },
             ])
             .stderr(Stdio::inherit())
             .output();
