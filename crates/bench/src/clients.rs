@@ -339,10 +339,10 @@ async fn udp_connected(addr: SocketAddr) -> Result<UdpSocket, String> {
 async fn read_frame(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), String> {
     buf.clear();
     loop {
-        if let Ok((len, prefix)) = mc_protocol::VarInt::decode(buf) {
-            if buf.len() >= prefix + usize::try_from(len.0).map_err(|e| e.to_string())? {
-                return Ok(());
-            }
+        if let Ok((len, prefix)) = mc_protocol::VarInt::decode(buf)
+            && buf.len() >= prefix + usize::try_from(len.0).map_err(|e| e.to_string())?
+        {
+            return Ok(());
         }
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(16 * 1024);

@@ -571,7 +571,10 @@ mod tests {
         let n = 200_000;
         let set: std::collections::HashSet<SocketAddrV4> = (0..n).map(target_addr).collect();
         assert_eq!(set.len(), n);
-        assert!(set.iter().all(|a| a.ip().is_loopback() && a.port() >= BASE_PORT));
+        assert!(
+            set.iter()
+                .all(|a| a.ip().is_loopback() && a.port() >= BASE_PORT)
+        );
         assert_eq!(target_addr(MAX_N - 1).ip().octets()[1], 11);
     }
 }
