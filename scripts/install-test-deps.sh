@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs that cargo does not: Debian packages
-# (qstat, dnsmasq, redis-server), the pinned npm peers and a Python venv with mcstatus.
+# (qstat, dnsmasq, redis-server), the pinned npm peers and a Python venv with mcstatus,
+# schemathesis and openapi-spec-validator.
 # Idempotent and cached outside the clone (MCSTAT_CACHE, default ~/.cache/mcstat), so a
 # second run on the same machine takes seconds. Prints the environment the tests read.
 set -euo pipefail
@@ -32,12 +33,22 @@ if ! cmp -s "$here/tests/peers/package.json" "$peers/package.json" || [ ! -d "$p
   (cd "$peers" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
 fi
 
-# --- Python venv with mcstatus -------------------------------------------------------
+# --- Python venv: mcstatus (interop peer), schemathesis and openapi-spec-validator
+# (the HTTP API's OpenAPI document) ---------------------------------------------------
 venv="$cache/venv"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import mcstatus' 2>/dev/null; then
-  log "python venv with mcstatus into $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check 'mcstatus==14.2.0' >&2
+python_pins=('mcstatus==14.2.0' 'schemathesis==4.32.5' 'hypothesis==6.170.17' 'openapi-spec-validator==0.9.0')
+venv_ok() {
+  [ -x "$venv/bin/python" ] || return 1
+  local frozen
+  frozen="$("$venv/bin/pip" freeze --disable-pip-version-check 2>/dev/null)" || return 1
+  for pin in "${python_pins[@]}"; do
+    grep -qixF "$pin" <<<"$frozen" || return 1
+  done
+}
+if ! venv_ok; then
+  log "python venv with ${python_pins[*]} into $venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "${python_pins[@]}" >&2
 fi
 
 echo "MCSTAT_NODE_MODULES=$peers/node_modules"

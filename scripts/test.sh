@@ -2,7 +2,8 @@
 # The one command that runs every test (README: "Run all tests"; CI runs exactly this).
 #
 # 1. installs what the tests need and cargo does not (scripts/install-test-deps.sh:
-#    qstat, dnsmasq, redis-server, the pinned npm peers, a venv with mcstatus);
+#    qstat, dnsmasq, redis-server, the pinned npm peers, a venv with mcstatus and
+#    schemathesis);
 # 2. checks formatting and clippy (-D warnings) on every target;
 # 3. runs the whole test suite (unit, proptest, hostile-peer and interop tests), the
 #    doc tests, and checks that every fuzz target still builds.

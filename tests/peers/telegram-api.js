@@ -19,6 +19,9 @@
 //     answer is a photo Message as Telegram's; the recorded call keeps the file's name,
 //     size and whether it starts with the PNG signature.
 //   - getUpdates: its callback queries lack the required `chat_instance`: added here.
+//   - blocked chats: it never refuses a chat. POST /_fake/block {"chat_id": n,
+//     "blocked": true|false} makes sendMessage to that chat answer 403 "Forbidden: bot
+//     was blocked by the user" (Telegram's exact shape), as when a user blocks the bot.
 //   - 429: it never rate-limits, so the first `fail429` sendMessage calls are answered
 //     429 with `retry_after` here (Telegram's exact shape) and not forwarded.
 // Every bot call is recorded; GET /_fake/calls returns them (method in lower case,
@@ -34,6 +37,7 @@ const opts = JSON.parse(process.argv[2] || '{}');
 let fail429 = opts.fail429 || 0;
 const retryAfter = opts.retryAfter ?? 1;
 const calls = [];
+const blocked = new Set();
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -76,7 +80,14 @@ function parseMultipart(type, body) {
     if (value.endsWith('\r\n')) value = value.slice(0, -2);
     const file = head.match(/filename="([^"]*)"/);
     if (file) {
-      fields[name[1]] = { filename: file[1], bytes: Buffer.byteLength(value, 'latin1'), png: value.slice(1, 4) === 'PNG' };
+      const raw = Buffer.from(value, 'latin1');
+      const png = value.slice(1, 4) === 'PNG';
+      // A PNG's size is in its IHDR chunk, right after the signature.
+      fields[name[1]] = {
+        filename: file[1], bytes: raw.length, png,
+        width: png && raw.length >= 24 ? raw.readUInt32BE(16) : null,
+        height: png && raw.length >= 24 ? raw.readUInt32BE(20) : null,
+      };
       continue;
     }
     value = Buffer.from(value, 'latin1').toString('utf8');
@@ -111,6 +122,12 @@ function send(res, status, obj) {
           send(res, 200, { ok: true, result: calls });
           return;
         }
+        if (req.url === '/_fake/block') {
+          const b = JSON.parse(body || '{}');
+          if (b.blocked === false) blocked.delete(Number(b.chat_id)); else blocked.add(Number(b.chat_id));
+          send(res, 200, { ok: true, result: true });
+          return;
+        }
         const m = req.url.match(/^\/bot[^/]+\/([A-Za-z]+)/);
         if (!m) {
           const r = await forward(innerPort, req, body);
@@ -139,6 +156,10 @@ function send(res, status, obj) {
             send(res, 200, { ok: true, result: true });
             return;
           case 'sendmessage':
+            if (blocked.has(Number(parsed.chat_id))) {
+              send(res, 403, { ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' });
+              return;
+            }
             if (fail429 > 0) {
               fail429 -= 1;
               send(res, 429, { ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } });

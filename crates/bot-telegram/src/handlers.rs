@@ -9,8 +9,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use futures_util::FutureExt as _;
-use mcstat_core::chat::{CallbackData, ChatRequest, ChatService, Command, Reply, View};
-use mcstat_core::{ChatRef, Platform, UserRef};
+use mcstat_core::chat::watch::{chart_range, watch_error, watch_target};
+use mcstat_core::chat::{
+    CallbackData, ChatRequest, ChatService, Command, Reply, UserError, UserErrorKind, View,
+    WatchCommand, display_target,
+};
+use mcstat_core::ports::ChartRenderer;
+use mcstat_core::watch::WatchService;
+use mcstat_core::{ChatRef, Platform, Timestamp, UserRef};
 use teloxide::ApiError;
 use teloxide::Bot;
 use teloxide::RequestError;
@@ -24,7 +30,7 @@ use teloxide::types::{
 use tracing::Instrument as _;
 
 use crate::api::call;
-use crate::render::{Rendered, render};
+use crate::render::{self, Rendered, render};
 
 /// What every handler needs.
 pub struct App {
@@ -36,6 +42,10 @@ pub struct App {
     pub username: String,
     /// Whether status cards with a server icon are sent as a photo with a caption.
     pub icons: bool,
+    /// The core's watch service (`/watch`, `/unwatch`, `/watches`, `/uptime`).
+    pub watches: Option<Arc<WatchService>>,
+    /// Draws `/graph` charts.
+    pub charts: Option<Arc<dyn ChartRenderer>>,
     ids: RequestIds,
 }
 
@@ -56,8 +66,24 @@ impl App {
             bot,
             username,
             icons: true,
+            watches: None,
+            charts: None,
             ids: RequestIds::new(),
         }
+    }
+
+    /// Answer `/graph` with charts drawn by `charts`.
+    #[must_use]
+    pub fn with_charts(mut self, charts: Arc<dyn ChartRenderer>) -> Self {
+        self.charts = Some(charts);
+        self
+    }
+
+    /// Answer the watch commands with `watches`.
+    #[must_use]
+    pub fn with_watches(mut self, watches: Arc<WatchService>) -> Self {
+        self.watches = Some(watches);
+        self
     }
 
     /// Send server icons (a photo with the card as caption) or not (text only).
@@ -204,6 +230,23 @@ async fn on_message(app: &App, msg: Message) -> Result<(), RequestError> {
         return Ok(());
     };
     tracing::info!(command = command.name(), "command");
+    if let Command::Watch(WatchCommand::Graph { address, range }) = command {
+        return graph(app, msg.chat.id, address.as_deref(), range.as_deref()).await;
+    }
+    if let Command::Watch(w) = command {
+        let (kind, html) = watch_command(app, &chat, &user, w).await;
+        metrics::counter!("mcstat_telegram_replies_total", "view" => kind).increment(1);
+        tracing::info!(reply = kind, "answering");
+        return send(
+            app,
+            msg.chat.id,
+            &Rendered {
+                html,
+                keyboard: None,
+            },
+        )
+        .await;
+    }
     let reply = app
         .chat
         .handle(ChatRequest {
@@ -216,6 +259,163 @@ async fn on_message(app: &App, msg: Message) -> Result<(), RequestError> {
     metrics::counter!("mcstat_telegram_replies_total", "view" => kind).increment(1);
     tracing::info!(reply = kind, "answering");
     send_reply(app, msg.chat.id, &reply).await
+}
+
+/// Answer a watch command: `(reply kind, HTML)`.
+async fn watch_command(
+    app: &App,
+    chat: &ChatRef,
+    user: &UserRef,
+    command: WatchCommand,
+) -> (&'static str, String) {
+    let Some(service) = &app.watches else {
+        return error_html(&UserError::new(
+            UserErrorKind::Unavailable,
+            "Watching servers is not available in this bot. Try /status play.example.net",
+        ));
+    };
+    /// What to do once the address is checked.
+    enum Act {
+        Watch(Vec<String>),
+        Unwatch,
+        Uptime,
+    }
+    let name = command.name();
+    let (address, act) = match command {
+        WatchCommand::List => {
+            return match service.watches(chat).await {
+                Ok(list) => (
+                    "watches",
+                    render::watch_list(&list, service.config().max_watches_per_chat, now()),
+                ),
+                Err(e) => error_html(&watch_error(&e, None)),
+            };
+        }
+        WatchCommand::Watch { address, players } => (address, Act::Watch(players)),
+        WatchCommand::Unwatch { address } => (address, Act::Unwatch),
+        // `/graph` is answered by `graph`; here it would get the figures.
+        WatchCommand::Uptime { address } | WatchCommand::Graph { address, .. } => {
+            (address, Act::Uptime)
+        }
+    };
+    let target = match watch_target(address.as_deref(), name) {
+        Ok(t) => t,
+        Err(e) => return error_html(&e),
+    };
+    let shown = display_target(&target);
+    let result = match act {
+        Act::Watch(players) => service
+            .watch(chat, user, &target, &players)
+            .await
+            .map(|outcome| {
+                // As the service keeps them: trimmed, once each (case-insensitively).
+                let mut shown_players: Vec<String> = Vec::new();
+                for p in players.iter().map(|p| p.trim()) {
+                    if !shown_players.iter().any(|s| s.eq_ignore_ascii_case(p)) {
+                        shown_players.push(p.to_owned());
+                    }
+                }
+                (
+                    "watch_added",
+                    render::watch_added(&shown, outcome, &shown_players, service.config().interval),
+                )
+            }),
+        Act::Unwatch => service
+            .unwatch(chat, user, &target)
+            .await
+            .map(|removed| ("unwatched", render::unwatched(&shown, removed))),
+        Act::Uptime => service
+            .uptime(&target)
+            .await
+            .map(|report| ("uptime", render::uptime_report(&shown, &report))),
+    };
+    result.unwrap_or_else(|e| error_html(&watch_error(&e, Some(&target))))
+}
+
+/// Answer `/graph`: the chart as a photo with a caption (text when it cannot be drawn
+/// or sent).
+async fn graph(
+    app: &App,
+    chat: ChatId,
+    address: Option<&str>,
+    range: Option<&str>,
+) -> Result<(), RequestError> {
+    let text = |(kind, html): (&'static str, String)| {
+        metrics::counter!("mcstat_telegram_replies_total", "view" => kind).increment(1);
+        Rendered {
+            html,
+            keyboard: None,
+        }
+    };
+    let (Some(service), Some(charts)) = (&app.watches, &app.charts) else {
+        let e = UserError::new(
+            UserErrorKind::Unavailable,
+            "Charts are not available in this bot. Try /uptime play.example.net",
+        );
+        return send(app, chat, &text(error_html(&e))).await;
+    };
+    let parsed = watch_target(address, "graph").and_then(|t| Ok((t, chart_range(range)?)));
+    let (target, range) = match parsed {
+        Ok(v) => v,
+        Err(e) => return send(app, chat, &text(error_html(&e))).await,
+    };
+    let request = match service.chart(&target, range).await {
+        Ok(r) => r,
+        Err(e) => {
+            return send(
+                app,
+                chat,
+                &text(error_html(&watch_error(&e, Some(&target)))),
+            )
+            .await;
+        }
+    };
+    let caption = render::graph_caption(&display_target(&target), range, request.samples.len());
+    let charts = Arc::clone(charts);
+    let drawn = tokio::task::spawn_blocking(move || charts.render(&request))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| ops_error(&e)));
+    let png = match drawn {
+        Ok(png) => png,
+        Err(error) => {
+            tracing::warn!(%error, "chart rendering failed");
+            let e = UserError::new(
+                UserErrorKind::Unavailable,
+                format!(
+                    "I could not draw that chart. Try /uptime {} for the figures",
+                    display_target(&target)
+                ),
+            );
+            return send(app, chat, &text(error_html(&e))).await;
+        }
+    };
+    metrics::counter!("mcstat_telegram_replies_total", "view" => "graph").increment(1);
+    tracing::info!(reply = "graph", bytes = png.len(), "answering");
+    let mut req = app
+        .bot
+        .send_photo(chat, InputFile::memory(png).file_name("graph.png"));
+    let p = req.payload_mut();
+    p.caption = Some(caption.clone());
+    p.parse_mode = Some(ParseMode::Html);
+    call(req).await.map(|_| ())
+}
+
+/// An error with its causes, for a log line.
+fn ops_error(e: &(dyn std::error::Error + 'static)) -> String {
+    mcstat_service::ops::error_chain(e)
+}
+
+fn error_html(e: &UserError) -> (&'static str, String) {
+    (e.kind.code(), render::view_html(&View::Error(e.clone())))
+}
+
+/// Now, from the system clock.
+fn now() -> Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    Timestamp(u64::try_from(millis).unwrap_or(u64::MAX))
 }
 
 /// The longest caption Telegram accepts, in UTF-16 code units of visible text.
@@ -277,7 +477,7 @@ async fn send(app: &App, chat: ChatId, r: &Rendered) -> Result<(), RequestError>
     call(req).await.map(|_| ())
 }
 
-fn no_preview() -> LinkPreviewOptions {
+pub(crate) fn no_preview() -> LinkPreviewOptions {
     LinkPreviewOptions {
         is_disabled: true,
         url: None,

@@ -7,5 +7,6 @@ pub mod api;
 pub mod config;
 pub mod handlers;
 pub mod listener;
+pub mod notify;
 pub mod render;
 pub mod run;

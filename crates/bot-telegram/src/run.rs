@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mcstat_core::Platform;
 use mcstat_core::chat::{BotInfo, COMMANDS};
-use mcstat_service::backend::Backend;
+use mcstat_service::backend::{Backend, replica_name};
 use mcstat_service::ops::{self, Ops};
 use mcstat_service::{ServiceConfig, shutdown_signal};
 use teloxide::dispatching::Dispatcher;
@@ -19,6 +20,7 @@ use crate::api::call;
 use crate::config::TelegramConfig;
 use crate::handlers::{App, handle_update};
 use crate::listener;
+use crate::notify::TelegramNotifier;
 
 /// Where the HTTP server listens in webhook mode when `MCSTAT_HTTP_ADDR` is not set.
 pub const DEFAULT_WEBHOOK_ADDR: &str = "0.0.0.0:8080";
@@ -133,7 +135,47 @@ pub async fn run(service: ServiceConfig, telegram: TelegramConfig) -> Result<(),
         })
     };
 
-    let app = Arc::new(App::new(chat, bot.clone(), username).with_icons(telegram.icons));
+    // The watch scheduler: polls watched servers, tells chats through the Bot API.
+    let watches = backend.watch_service(&service);
+    let scheduler = Arc::new(backend.scheduler(
+        &service,
+        Platform::Telegram,
+        Arc::new(TelegramNotifier::new(bot.clone())),
+        replica_name(),
+    ));
+    let (scheduler_stop, scheduler_stopped) = tokio::sync::oneshot::channel::<()>();
+    let scheduler_task = {
+        let scheduler = Arc::clone(&scheduler);
+        tokio::spawn(async move {
+            scheduler
+                .run_with(
+                    async {
+                        let _ = scheduler_stopped.await;
+                    },
+                    |report| {
+                        metrics::counter!("mcstat_watch_polls_total", "outcome" => "ok")
+                            .increment(report.polled.len() as u64);
+                        metrics::counter!("mcstat_watch_polls_total", "outcome" => "failed")
+                            .increment(report.failed.len() as u64);
+                        metrics::counter!("mcstat_watch_notifications_total")
+                            .increment(report.notified as u64);
+                    },
+                )
+                .await;
+        })
+    };
+    tracing::info!(
+        interval_secs = service.watch_config().interval.as_secs(),
+        down_after = service.watch_config().down_after.get(),
+        "watch scheduler started"
+    );
+
+    let app = Arc::new(
+        App::new(chat, bot.clone(), username)
+            .with_icons(telegram.icons)
+            .with_watches(watches)
+            .with_charts(mcstat_service::backend::chart_renderer()),
+    );
     let mut dispatcher = Dispatcher::builder(bot, dptree::endpoint(handle_update))
         .dependencies(dptree::deps![app])
         .distribution_function(|u| {
@@ -165,6 +207,12 @@ pub async fn run(service: ServiceConfig, telegram: TelegramConfig) -> Result<(),
         .await;
     tracing::info!("dispatcher stopped; in-flight updates finished");
     housekeeping.abort();
+    // The scheduler finishes its round and releases its poll leases (another replica
+    // takes the servers over at once).
+    let _ = scheduler_stop.send(());
+    if let Err(e) = scheduler_task.await {
+        tracing::warn!(error = %e, "watch scheduler task failed");
+    }
     if let Some(p) = poller {
         let _ = p.await;
     }

@@ -14,10 +14,13 @@ use mcstat_adapters::{
     ClientOptions, FileStore, FileStoreError, MemoryCache, NetError, NetworkSource, RedisCache,
     RedisConfig, RedisStore, RedisStoreError, SystemClock,
 };
+use mcstat_core::Platform;
 use mcstat_core::chat::BotInfo;
 use mcstat_core::ports::{
-    AuditLog, ChatStore, Clock, HistoryStore, StatusCache, StatusSource, WatchStore,
+    AuditLog, ChatStore, Clock, HistoryStore, LeasePort, Notifier, StatusCache, StatusSource,
+    WatchStore,
 };
+use mcstat_core::watch::{MemoryLeases, NotifierRouter, Scheduler, SchedulerPorts, WatchService};
 use mcstat_core::{ChatService, LookupConfig, LookupService};
 
 use crate::config::{CacheKind, ServiceConfig, StoreKind};
@@ -68,6 +71,9 @@ pub struct Backend {
     pub history: Arc<dyn HistoryStore>,
     /// The audit log.
     pub audit: Arc<dyn AuditLog>,
+    /// Leases for the watch scheduler: in memory with the file store (one process),
+    /// in Redis with the Redis store (shared by every replica).
+    pub leases: Arc<dyn LeasePort>,
 }
 
 impl std::fmt::Debug for Backend {
@@ -119,25 +125,29 @@ impl Backend {
                 Arc::new(RedisCache::new(&redis_config(config)?).map_err(BackendError::Redis)?)
             }
         };
-        let (chats, watches, history, audit) = match config.store {
-            StoreKind::File => {
-                let store = Arc::new(FileStore::open(&config.store_path).await.map_err(
-                    |source| BackendError::FileStore {
-                        path: config.store_path.display().to_string(),
-                        source,
-                    },
-                )?);
-                ports(store)
-            }
-            StoreKind::Redis => {
-                let store = Arc::new(
-                    RedisStore::connect(&redis_config(config)?)
-                        .await
-                        .map_err(BackendError::Redis)?,
-                );
-                ports(store)
-            }
-        };
+        let (chats, watches, history, audit, leases): (_, _, _, _, Arc<dyn LeasePort>) =
+            match config.store {
+                StoreKind::File => {
+                    let store = Arc::new(FileStore::open(&config.store_path).await.map_err(
+                        |source| BackendError::FileStore {
+                            path: config.store_path.display().to_string(),
+                            source,
+                        },
+                    )?);
+                    let (c, w, h, a) = ports(store);
+                    (c, w, h, a, Arc::new(MemoryLeases::new(Arc::clone(&clock))))
+                }
+                StoreKind::Redis => {
+                    let store = Arc::new(
+                        RedisStore::connect(&redis_config(config)?)
+                            .await
+                            .map_err(BackendError::Redis)?,
+                    );
+                    let leases = Arc::new(store.leases());
+                    let (c, w, h, a) = ports(store);
+                    (c, w, h, a, leases)
+                }
+            };
         Ok(Self {
             source: Arc::new(source),
             cache,
@@ -146,6 +156,7 @@ impl Backend {
             watches,
             history,
             audit,
+            leases,
         })
     }
 
@@ -173,4 +184,64 @@ impl Backend {
             info,
         ))
     }
+
+    /// The watch service over this backend (with the audit log), with
+    /// [`ServiceConfig::watch_config`].
+    #[must_use]
+    pub fn watch_service(&self, config: &ServiceConfig) -> Arc<WatchService> {
+        Arc::new(
+            WatchService::new(
+                Arc::clone(&self.watches),
+                Arc::clone(&self.history),
+                Arc::clone(&self.clock),
+                config.watch_config(),
+            )
+            .with_audit(Arc::clone(&self.audit)),
+        )
+    }
+
+    /// The watch scheduler of a process serving `platform` only, telling chats
+    /// through `notifier`. `holder` names this replica in leases (unique among
+    /// replicas: see [`replica_name`]). Run it with [`Scheduler::run`].
+    #[must_use]
+    pub fn scheduler(
+        &self,
+        config: &ServiceConfig,
+        platform: Platform,
+        notifier: Arc<dyn Notifier>,
+        holder: impl Into<String>,
+    ) -> Scheduler {
+        let ports = SchedulerPorts {
+            watches: Arc::clone(&self.watches),
+            history: Arc::clone(&self.history),
+            source: Arc::clone(&self.source),
+            notifier: Arc::new(NotifierRouter::new().with(platform, notifier)),
+            leases: Arc::clone(&self.leases),
+            clock: Arc::clone(&self.clock),
+        };
+        Scheduler::new(ports, config.watch_config(), holder).for_platforms([platform])
+    }
+}
+
+/// The chart renderer for `/graph`: plotters' PNG renderer.
+#[cfg(feature = "charts")]
+#[must_use]
+pub fn chart_renderer() -> Arc<dyn mcstat_core::ports::ChartRenderer> {
+    Arc::new(mcstat_adapters::PlottersChartRenderer::new())
+}
+
+/// A name for this process among replicas: host name, process id and start time
+/// (`host-1234-1733000000123`).
+#[must_use]
+pub fn replica_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "mcstat".to_owned());
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("{host}-{}-{millis}", std::process::id())
 }

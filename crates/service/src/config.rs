@@ -11,12 +11,15 @@
 //! "file", "redis" for key "default.store" in MCSTAT_STORE environment variable`.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use mcstat_core::TargetPolicy;
 use mcstat_core::policy::IpNet;
+use mcstat_core::watch::WatchConfig;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
@@ -131,6 +134,9 @@ pub enum CacheKind {
 /// | `allow_networks` | `MCSTAT_ALLOW_NETWORKS` | — | special-purpose networks that may be looked up anyway, e.g. `127.0.0.0/8,::1` |
 /// | `allow_all_targets` | `MCSTAT_ALLOW_ALL_TARGETS` | `false` | look up any address at all (development only) |
 /// | `lookup_timeout_ms` | `MCSTAT_LOOKUP_TIMEOUT_MS` | `5000` | the deadline of one server lookup |
+/// | `watch_interval_secs` | `MCSTAT_WATCH_INTERVAL_SECS` | `60` | how often each watched server is polled (1–86400) |
+/// | `watch_down_after` | `MCSTAT_WATCH_DOWN_AFTER` | `2` | failed polls in a row that make an outage (1–100) |
+/// | `watch_retention_days` | `MCSTAT_WATCH_RETENTION_DAYS` | `30` | how long poll history is kept (1–3650) |
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct ServiceConfig {
@@ -155,6 +161,12 @@ pub struct ServiceConfig {
     pub allow_all_targets: bool,
     /// Deadline of one lookup, in milliseconds.
     pub lookup_timeout_ms: u64,
+    /// How often each watched server is polled, in seconds.
+    pub watch_interval_secs: u64,
+    /// How many failed polls in a row make an outage.
+    pub watch_down_after: u32,
+    /// How long poll history is kept, in days.
+    pub watch_retention_days: u64,
 }
 
 impl Default for ServiceConfig {
@@ -170,6 +182,9 @@ impl Default for ServiceConfig {
             allow_networks: Vec::new(),
             allow_all_targets: false,
             lookup_timeout_ms: 5000,
+            watch_interval_secs: 60,
+            watch_down_after: 2,
+            watch_retention_days: 30,
         }
     }
 }
@@ -237,6 +252,31 @@ impl ServiceConfig {
                 Self::MAX_LOOKUP_TIMEOUT_MS
             )));
         }
+        for (name, value, range) in [
+            (
+                "MCSTAT_WATCH_INTERVAL_SECS",
+                self.watch_interval_secs,
+                1..=86_400,
+            ),
+            (
+                "MCSTAT_WATCH_DOWN_AFTER",
+                u64::from(self.watch_down_after),
+                1..=100,
+            ),
+            (
+                "MCSTAT_WATCH_RETENTION_DAYS",
+                self.watch_retention_days,
+                1..=3650,
+            ),
+        ] {
+            if !range.contains(&value) {
+                return Err(ConfigError::Check(format!(
+                    "{name} is {value} but must be between {} and {}",
+                    range.start(),
+                    range.end()
+                )));
+            }
+        }
         crate::logging::parse_filter(&self.log)
             .map_err(|e| ConfigError::Check(format!("MCSTAT_LOG: {e}")))?;
         Ok(())
@@ -249,6 +289,22 @@ impl ServiceConfig {
             allow: self.allow_networks.clone(),
             allow_all: self.allow_all_targets,
         }
+    }
+
+    /// The watch settings: the core's defaults with the configured interval, debounce,
+    /// retention and target policy.
+    #[must_use]
+    pub fn watch_config(&self) -> WatchConfig {
+        WatchConfig {
+            interval: Duration::from_secs(self.watch_interval_secs),
+            down_after: NonZeroU32::new(self.watch_down_after).unwrap_or(NonZeroU32::MIN),
+            retention: Duration::from_secs(self.watch_retention_days.saturating_mul(86_400)),
+            // A short interval (tests, small setups) also picks up new watches sooner.
+            reload_every: Duration::from_secs(self.watch_interval_secs.clamp(1, 10)),
+            policy: self.policy(),
+            ..WatchConfig::default()
+        }
+        .normalized()
     }
 
     /// The lookup deadline.
@@ -295,6 +351,18 @@ mod tests {
         assert_eq!(c.store_path, PathBuf::from("mcstat.redb"));
         assert!(!c.policy().allow_all);
         assert!(c.policy().allow.is_empty());
+        let w = c.watch_config();
+        assert_eq!(w.interval, Duration::from_secs(60));
+        assert_eq!(w.down_after.get(), 2);
+        assert_eq!(w.retention, Duration::from_secs(30 * 86_400));
+        let c = ServiceConfig::from_source(&ConfigSource::from_toml(
+            "watch_interval_secs = 5\nwatch_down_after = 3\nwatch_retention_days = 7",
+        ))
+        .expect("valid");
+        let w = c.watch_config();
+        assert_eq!(w.interval, Duration::from_secs(5));
+        assert_eq!(w.down_after.get(), 3);
+        assert_eq!(w.retention, Duration::from_secs(7 * 86_400));
     }
 
     #[test]
@@ -351,6 +419,16 @@ mod tests {
             err.to_string().contains("MCSTAT_LOOKUP_TIMEOUT_MS"),
             "{err}"
         );
+
+        let err = ServiceConfig::from_source(&ConfigSource::from_toml("watch_interval_secs = 0"))
+            .expect_err("no interval");
+        assert!(
+            err.to_string().contains("MCSTAT_WATCH_INTERVAL_SECS"),
+            "{err}"
+        );
+        let err = ServiceConfig::from_source(&ConfigSource::from_toml("watch_down_after = 0"))
+            .expect_err("no debounce");
+        assert!(err.to_string().contains("MCSTAT_WATCH_DOWN_AFTER"), "{err}");
 
         let err = ServiceConfig::from_source(&ConfigSource::from_toml(r#"log = "info,x=loud""#))
             .expect_err("bad filter");

@@ -19,7 +19,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use mcstat_core::ports::ChatStore;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
 /// How long `/readyz` waits for the store.
@@ -32,19 +32,32 @@ pub struct MetricsError(String);
 
 static METRICS: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// The histogram buckets (seconds) of every metric whose name ends in `_seconds`
+/// (lookups, requests, updates): 5 ms to 30 s. Other histograms are summaries.
+pub const SECONDS_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
 /// Install the process-wide Prometheus recorder (once; later calls return the same
 /// handle).
 ///
 /// # Errors
 /// [`MetricsError`] when another `metrics` recorder is already installed.
 pub fn install_metrics() -> Result<PrometheusHandle, MetricsError> {
+    // One installation at a time: two racing first calls would otherwise both try to
+    // install, and the loser would fail although a recorder of ours is in place.
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = INSTALL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(handle) = METRICS.get() {
         return Ok(handle.clone());
     }
     let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+        .map_err(|e| MetricsError(e.to_string()))?
         .install_recorder()
         .map_err(|e| MetricsError(e.to_string()))?;
-    // A racing caller may have installed one first; theirs wins, ours was refused above.
     Ok(METRICS.get_or_init(|| handle).clone())
 }
 
@@ -137,6 +150,23 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
+
+    #[test]
+    fn racing_first_installs_all_get_the_recorder() {
+        let barrier = Arc::new(std::sync::Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let barrier = Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    install_metrics().map(drop)
+                })
+            })
+            .collect();
+        for t in threads {
+            assert!(t.join().expect("thread").is_ok());
+        }
+    }
 
     async fn get(addr: std::net::SocketAddr, path: &str) -> String {
         let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");

@@ -199,6 +199,17 @@ impl FakeApi {
         }
     }
 
+    /// Make sendMessage to `chat_id` fail with 403 "bot was blocked by the user" (or
+    /// work again).
+    pub(crate) async fn block(&self, chat_id: i64, blocked: bool) {
+        post_json(
+            self.port,
+            "/_fake/block",
+            &json!({"chat_id": chat_id, "blocked": blocked}),
+        )
+        .await;
+    }
+
     /// The Bot API calls the bot made (method in lower case, body, time in ms).
     pub(crate) async fn calls(&self) -> Vec<Value> {
         let (status, text) = http(self.port, "GET", "/_fake/calls", &[], "").await;

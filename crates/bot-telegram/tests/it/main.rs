@@ -16,3 +16,4 @@ mod redis_server;
 mod e2e;
 mod harness;
 mod render;
+mod watch;

@@ -320,3 +320,95 @@ fn keyboards_keep_rows_and_callback_data() {
 fn escape_covers_the_html_specials() {
     assert_eq!(escape(r#"a<b>&"c'"#), "a&lt;b&gt;&amp;&quot;c'");
 }
+
+#[test]
+fn watch_views() {
+    use std::time::Duration;
+
+    use mcstat_core::watch::{
+        AddOutcome, Outage, TargetState, UptimeReport, UptimeWindow, WatchSummary,
+    };
+    use mcstat_core::{ChatRef, Platform, Timestamp, Watch};
+    use mcstat_telegram::render::{unwatched, uptime_report, utc_minute, watch_added, watch_list};
+
+    let min = Duration::from_secs(60);
+    assert_eq!(utc_minute(Timestamp(0)), "1970-01-01 00:00 UTC");
+    assert_eq!(
+        utc_minute(Timestamp(1_764_569_400_000)),
+        "2025-12-01 06:10 UTC"
+    );
+    assert_eq!(
+        watch_added("a<b>.example", AddOutcome::Added, &["<x>".into()], min),
+        "👀 Watching <b>a&lt;b&gt;.example</b>: I'll tell this chat when it goes down or comes back (checked every 1 min).\nPlayers followed (joins and leaves): &lt;x&gt;\n/uptime a&lt;b&gt;.example shows its uptime; /unwatch a&lt;b&gt;.example stops."
+    );
+    assert_eq!(
+        unwatched("a.example", false),
+        "💡 This chat does not watch <b>a.example</b>. /watches lists what it watches."
+    );
+
+    let now = Timestamp(10 * 86_400_000);
+    let window = |span: Duration, up: Duration, down: Duration| UptimeWindow { span, up, down };
+    let day = Duration::from_secs(86_400);
+    let summary = |target: &str, state| WatchSummary {
+        watch: Watch {
+            chat: ChatRef::new(Platform::Telegram, "7").expect("valid"),
+            target: target.parse().expect("valid"),
+            created_at: Timestamp(0),
+            players: vec!["Notch".into()],
+        },
+        state,
+        day: window(day, day - min * 3, min * 3),
+        last_sample: None,
+    };
+    let list = watch_list(
+        &[
+            summary(
+                "a.example",
+                TargetState::Down {
+                    since: Some(now.minus(min * 3)),
+                },
+            ),
+            summary("b.example", TargetState::Unknown),
+        ],
+        10,
+        now,
+    );
+    assert_eq!(
+        list,
+        "👀 <b>Watched servers</b> (2/10)\n🔴 <code>a.example</code> — down for 3 min · 24 h: 99.79 %\n      players: Notch\n⚪ <code>b.example</code> — not checked yet · 24 h: 99.79 %\n      players: Notch\n/uptime address for details; /unwatch address to stop."
+    );
+    assert!(watch_list(&[], 10, now).contains("watches no servers yet"));
+
+    let report = UptimeReport {
+        day: window(day, day, Duration::ZERO),
+        week: window(day * 7, day * 6, day),
+        month: window(day * 30, day * 2, Duration::ZERO),
+        outages: vec![
+            Outage {
+                start: now.minus(min),
+                end: None,
+                duration: min,
+            },
+            Outage {
+                start: Timestamp(86_400_000),
+                end: Some(Timestamp(86_400_000 + 125_000)),
+                duration: Duration::from_secs(125),
+            },
+        ],
+        last_sample: Some((now, false)),
+        samples: 100,
+    };
+    assert_eq!(
+        uptime_report("a.example", &report),
+        "📈 <b>Uptime of a.example</b>\n24 h: <b>100 %</b>\n7 d: <b>85.71 %</b>\n30 d: <b>100 %</b> <i>(of the 2 d with data)</i>\n\n<b>Last outages</b>\n• 1970-01-10 23:59 UTC — <b>ongoing</b>, 1 min so far\n• 1970-01-02 00:00 UTC — 2 min\nLast check: 1970-01-11 00:00 UTC (no answer)"
+    );
+    let empty = UptimeReport {
+        outages: Vec::new(),
+        samples: 0,
+        last_sample: None,
+        ..report
+    };
+    assert!(
+        uptime_report("a.example", &empty).starts_with("📈 No history for <b>a.example</b> yet.")
+    );
+}

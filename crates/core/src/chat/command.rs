@@ -28,6 +28,59 @@ pub enum Command {
         /// The page, **0-based** (text commands take a 1-based page number).
         page: usize,
     },
+    /// `/watch`, `/unwatch`, `/watches`, `/uptime`: answered by the bot with the
+    /// [`WatchService`](crate::watch::WatchService) (see [`super::watch`]);
+    /// [`ChatService`](super::ChatService) does not serve them.
+    Watch(WatchCommand),
+}
+
+/// The watch commands (see [`Command::Watch`]). Addresses are kept as typed; the bot
+/// checks them with [`WatchCommand::target`](super::watch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchCommand {
+    /// `/watch address [player…]`: tell this chat when the server goes down or comes
+    /// back, and when one of `players` joins or leaves.
+    Watch {
+        /// What the user typed, unparsed (`None`: nothing).
+        address: Option<String>,
+        /// Player names to follow (words after the address).
+        players: Vec<String>,
+    },
+    /// `/unwatch address`: stop watching.
+    Unwatch {
+        /// What the user typed, unparsed.
+        address: Option<String>,
+    },
+    /// `/watches`: this chat's watches with their state and 24 h uptime.
+    List,
+    /// `/uptime address`: uptime over 24 h, 7 d and 30 d and the last outages.
+    Uptime {
+        /// What the user typed, unparsed.
+        address: Option<String>,
+    },
+    /// `/graph address [24h|7d|30d]`: a chart of players and latency (a PNG drawn by
+    /// a [`ChartRenderer`](crate::ports::ChartRenderer)).
+    Graph {
+        /// What the user typed, unparsed.
+        address: Option<String>,
+        /// The range as typed (`None`: 24 h); see
+        /// [`ChartRange`](crate::chart::ChartRange)'s `FromStr`.
+        range: Option<String>,
+    },
+}
+
+impl WatchCommand {
+    /// The command's name without slash (`watch`), as in [`COMMANDS`].
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Watch { .. } => "watch",
+            Self::Unwatch { .. } => "unwatch",
+            Self::List => "watches",
+            Self::Uptime { .. } => "uptime",
+            Self::Graph { .. } => "graph",
+        }
+    }
 }
 
 /// One row of the command table: what `/help` lists and what bots register.
@@ -79,6 +132,27 @@ const PAGE_OPTION: CommandOption = CommandOption {
     required: false,
 };
 
+const WATCH_ADDRESS_OPTION: CommandOption = CommandOption {
+    name: "address",
+    description: "host or host:port; bedrock:host for Bedrock",
+    kind: OptionKind::Text,
+    required: true,
+};
+
+const RANGE_OPTION: CommandOption = CommandOption {
+    name: "range",
+    description: "24h (default), 7d or 30d",
+    kind: OptionKind::Text,
+    required: false,
+};
+
+const PLAYERS_OPTION: CommandOption = CommandOption {
+    name: "player",
+    description: "player names to report joining and leaving, separated by spaces",
+    kind: OptionKind::Text,
+    required: false,
+};
+
 /// Every command, in the order `/help` lists them.
 pub const COMMANDS: &[CommandInfo] = &[
     CommandInfo {
@@ -111,6 +185,36 @@ pub const COMMANDS: &[CommandInfo] = &[
         description: "Who is online on a server (last server if none given)",
         options: &[ADDRESS_OPTION, PAGE_OPTION],
     },
+    CommandInfo {
+        name: "watch",
+        args: "address [player…]",
+        description: "Tell this chat when a server goes down or comes back (and when named players join)",
+        options: &[WATCH_ADDRESS_OPTION, PLAYERS_OPTION],
+    },
+    CommandInfo {
+        name: "unwatch",
+        args: "address",
+        description: "Stop watching a server in this chat",
+        options: &[WATCH_ADDRESS_OPTION],
+    },
+    CommandInfo {
+        name: "watches",
+        args: "",
+        description: "The servers this chat watches, with their state and 24 h uptime",
+        options: &[],
+    },
+    CommandInfo {
+        name: "uptime",
+        args: "address",
+        description: "Uptime of a server over 24 h, 7 d and 30 d, and its last outages",
+        options: &[WATCH_ADDRESS_OPTION],
+    },
+    CommandInfo {
+        name: "graph",
+        args: "address [range]",
+        description: "A chart of a server's players and latency over 24h, 7d or 30d (range; default 24h)",
+        options: &[WATCH_ADDRESS_OPTION, RANGE_OPTION],
+    },
 ];
 
 /// The longest command line [`Command::parse`] looks at, in bytes.
@@ -126,6 +230,7 @@ impl Command {
             Self::About => "about",
             Self::Status { .. } => "status",
             Self::Players { .. } => "players",
+            Self::Watch(w) => w.name(),
         }
     }
 
@@ -201,6 +306,22 @@ impl Command {
                 let address = (!words.is_empty()).then(|| words.join(" "));
                 Ok(Self::Players { address, page })
             }
+            "watch" => {
+                let mut words = rest.split_whitespace();
+                let address = words.next().map(str::to_owned);
+                let players = words.map(str::to_owned).collect();
+                Ok(Self::Watch(WatchCommand::Watch { address, players }))
+            }
+            "unwatch" => Ok(Self::Watch(WatchCommand::Unwatch { address })),
+            "watches" => Ok(Self::Watch(WatchCommand::List)),
+            "uptime" => Ok(Self::Watch(WatchCommand::Uptime { address })),
+            "graph" => {
+                let (address, range) = match rest.split_once(char::is_whitespace) {
+                    Some((a, r)) => (Some(a.to_owned()), Some(r.trim().to_owned())),
+                    None => (address, None),
+                };
+                Ok(Self::Watch(WatchCommand::Graph { address, range }))
+            }
             _ => Err(UserError::new(
                 UserErrorKind::UnknownCommand,
                 format!(
@@ -263,6 +384,55 @@ mod tests {
     }
 
     #[test]
+    fn parses_watch_commands() {
+        assert_eq!(
+            Command::parse("/watch@bot a.example:25566 Notch  jeb_"),
+            Ok(Command::Watch(WatchCommand::Watch {
+                address: Some("a.example:25566".into()),
+                players: vec!["Notch".into(), "jeb_".into()],
+            }))
+        );
+        assert_eq!(
+            Command::parse("/watch"),
+            Ok(Command::Watch(WatchCommand::Watch {
+                address: None,
+                players: Vec::new(),
+            }))
+        );
+        assert_eq!(
+            Command::parse("/unwatch bedrock:pe.example"),
+            Ok(Command::Watch(WatchCommand::Unwatch {
+                address: Some("bedrock:pe.example".into())
+            }))
+        );
+        assert_eq!(
+            Command::parse("/WATCHES"),
+            Ok(Command::Watch(WatchCommand::List))
+        );
+        assert_eq!(
+            Command::parse("/uptime a.example"),
+            Ok(Command::Watch(WatchCommand::Uptime {
+                address: Some("a.example".into())
+            }))
+        );
+        assert_eq!(Command::parse("/uptime").map(|c| c.name()), Ok("uptime"));
+        assert_eq!(
+            Command::parse("/graph a.example  7d"),
+            Ok(Command::Watch(WatchCommand::Graph {
+                address: Some("a.example".into()),
+                range: Some("7d".into()),
+            }))
+        );
+        assert_eq!(
+            Command::parse("/graph a.example"),
+            Ok(Command::Watch(WatchCommand::Graph {
+                address: Some("a.example".into()),
+                range: None,
+            }))
+        );
+    }
+
+    #[test]
     fn the_parsers_message_is_cleaned_too() {
         // Found by the proptest below: the address parser quotes the host it refuses.
         let e = crate::chat::parse_address("a\u{7f}b.example").expect_err("bad");
@@ -315,6 +485,17 @@ mod tests {
                 address: None,
                 page: 0,
             },
+            Command::Watch(WatchCommand::Watch {
+                address: None,
+                players: Vec::new(),
+            }),
+            Command::Watch(WatchCommand::Unwatch { address: None }),
+            Command::Watch(WatchCommand::List),
+            Command::Watch(WatchCommand::Uptime { address: None }),
+            Command::Watch(WatchCommand::Graph {
+                address: None,
+                range: None,
+            }),
         ] {
             assert!(COMMANDS.iter().any(|i| i.name == c.name()), "{}", c.name());
         }

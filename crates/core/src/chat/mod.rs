@@ -70,6 +70,7 @@
 mod callback;
 mod command;
 mod view;
+pub mod watch;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -80,7 +81,9 @@ use mc_protocol::text::{Motd, Span};
 pub use callback::{
     Button, CallbackData, CallbackError, MAX_CALLBACK_LEN, MAX_CALLBACK_PAGE, TargetRef,
 };
-pub use command::{COMMANDS, Command, CommandInfo, CommandOption, MAX_COMMAND_LEN, OptionKind};
+pub use command::{
+    COMMANDS, Command, CommandInfo, CommandOption, MAX_COMMAND_LEN, OptionKind, WatchCommand,
+};
 pub use view::{
     About, PAGE_SIZE, PlayersPage, Reply, SAMPLE_LIMIT, StatusCard, UserError, UserErrorKind, View,
     Welcome,
@@ -181,10 +184,14 @@ pub fn parse_address(input: &str) -> Result<Target, UserError> {
 }
 
 fn parse_for(input: &str, cmd: Cmd) -> Result<Target, UserError> {
+    parse_with_hint(input, cmd.slash())
+}
+
+/// [`parse_address`] whose error suggests the command `c` (`/watch`).
+fn parse_with_hint(input: &str, c: &str) -> Result<Target, UserError> {
     let trimmed = input.trim();
     let (edition, rest) = split_edition(trimmed);
     Target::parse(rest, edition).map_err(|e| {
-        let c = cmd.slash();
         let example = match edition {
             Edition::Java => format!("{c} {EXAMPLE_ADDRESS} or {c} {EXAMPLE_ADDRESS}:25565"),
             Edition::Bedrock => {
@@ -299,6 +306,14 @@ impl ChatService {
                     Err(e) => Reply::error(e),
                 }
             }
+            // The bot answers these with the watch service.
+            Command::Watch(w) => Reply::error(UserError::new(
+                UserErrorKind::UnknownCommand,
+                format!(
+                    "/{} is not available here. Try /status {EXAMPLE_ADDRESS}",
+                    w.name()
+                ),
+            )),
         }
     }
 
@@ -612,7 +627,11 @@ fn offline_hint(target: &Target, reason: &OfflineReason) -> Option<String> {
     }
 }
 
-fn status_reply(observed: Observed<StatusOutcome>) -> Reply {
+/// The status card and its buttons for a lookup result, as
+/// [`ChatService::handle`] renders it (for frontends that look servers up themselves,
+/// e.g. a message that keeps itself up to date, without touching chat state).
+#[must_use]
+pub fn status_reply(observed: Observed<StatusOutcome>) -> Reply {
     let freshness = observed.freshness;
     let card = match observed.value {
         StatusOutcome::Online(r) => StatusCard {
