@@ -7,9 +7,10 @@
 //! mcstat-bench client TOOL WORKLOAD HOST PORT N CONCURRENCY WARMUP
 //! mcstat-bench heap HOST PORTS_JSON CONCURRENCY
 //! mcstat-bench watch-scale [--n 1000,10000,100000] [--interval SECS] [--window SECS]
-//!                          [--concurrency C] [--current-thread] [--json FILE]
+//!                          [--concurrency C] [--current-thread] [--min-round-ms MS]
+//!                          [--json FILE]
 //! mcstat-bench watch-serve FROM COUNT
-//! mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY multi-thread|current-thread
+//! mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY multi-thread|current-thread MIN_ROUND_MS
 //! ```
 //!
 //! `run` and `watch-scale` are the ones to call; the others are what they start as
@@ -35,9 +36,9 @@ const USAGE: &str = "usage:
   mcstat-bench serve
   mcstat-bench client TOOL WORKLOAD HOST PORT N CONCURRENCY WARMUP
   mcstat-bench heap HOST PORTS_JSON CONCURRENCY
-  mcstat-bench watch-scale [--n 1000,10000,100000] [--interval SECS] [--window SECS] [--concurrency C] [--current-thread] [--json FILE]
+  mcstat-bench watch-scale [--n 1000,10000,100000] [--interval SECS] [--window SECS] [--concurrency C] [--current-thread] [--min-round-ms MS] [--json FILE]
   mcstat-bench watch-serve FROM COUNT
-  mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY multi-thread|current-thread
+  mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY multi-thread|current-thread MIN_ROUND_MS
 run defaults: --python $MCSTAT_PYTHON, --node-modules $MCSTAT_NODE_MODULES, --peers tests/peers";
 
 fn main() -> ExitCode {
@@ -90,19 +91,26 @@ fn dispatch(args: &[String]) -> Result<(), String> {
         ["watch-serve", from, count] => {
             watch_scale::serve(number(from, "FROM")?, number(count, "COUNT")?)
         }
-        ["watch-poll", n, interval, window, concurrency, runtime] => {
-            watch_scale::poll(watch_scale::PollSpec {
-                n: number(n, "N")?,
-                interval: seconds(interval, "interval")?,
-                window: seconds(window, "window")?,
-                concurrency: number(concurrency, "concurrency")?,
-                current_thread: match *runtime {
-                    "current-thread" => true,
-                    "multi-thread" => false,
-                    other => return Err(format!("runtime: {other:?}")),
-                },
-            })
-        }
+        [
+            "watch-poll",
+            n,
+            interval,
+            window,
+            concurrency,
+            runtime,
+            min_round_ms,
+        ] => watch_scale::poll(watch_scale::PollSpec {
+            n: number(n, "N")?,
+            interval: seconds(interval, "interval")?,
+            window: seconds(window, "window")?,
+            concurrency: number(concurrency, "concurrency")?,
+            current_thread: match *runtime {
+                "current-thread" => true,
+                "multi-thread" => false,
+                other => return Err(format!("runtime: {other:?}")),
+            },
+            min_round: Some(seconds(min_round_ms, "min round")? / 1000).filter(|d| !d.is_zero()),
+        }),
         ["watch-scale", rest @ ..] => {
             let mut opts = watch_scale::ScaleOptions {
                 ns: vec![1_000, 10_000, 100_000],
@@ -110,6 +118,7 @@ fn dispatch(args: &[String]) -> Result<(), String> {
                 window: None,
                 concurrency: 64,
                 current_thread: false,
+                min_round: None,
                 json_out: None,
             };
             let mut rest = rest.iter();
@@ -129,6 +138,10 @@ fn dispatch(args: &[String]) -> Result<(), String> {
                     "--interval" => opts.interval = seconds(value, "interval")?,
                     "--window" => opts.window = Some(seconds(value, "window")?),
                     "--concurrency" => opts.concurrency = number(value, "concurrency")?,
+                    "--min-round-ms" => {
+                        opts.min_round =
+                            Some(seconds(value, "min round")? / 1000).filter(|d| !d.is_zero());
+                    }
                     "--json" => opts.json_out = Some(PathBuf::from(value)),
                     other => return Err(format!("unknown option {other}\n{USAGE}")),
                 }

@@ -316,6 +316,8 @@ pub(crate) struct PollSpec {
     pub(crate) concurrency: usize,
     /// A single-threaded tokio runtime instead of the multi-threaded one the bots use.
     pub(crate) current_thread: bool,
+    /// Drive the scheduler with rounds at least this far apart (`None`: `run_with`).
+    pub(crate) min_round: Option<Duration>,
 }
 
 pub(crate) fn poll(spec: PollSpec) -> Result<(), String> {
@@ -358,7 +360,7 @@ async fn measure(spec: PollSpec, nofile: u64) -> Result<serde_json::Value, Strin
         source: Arc::new(source),
         notifier: notifier.clone(),
         leases: Arc::new(MemoryLeases::new(Arc::clone(&clock))),
-        clock,
+        clock: Arc::clone(&clock),
     };
     let scheduler = Arc::new(Scheduler::new(ports, config, "bench"));
     let rounds = Arc::new(AtomicU64::new(0));
@@ -369,21 +371,41 @@ async fn measure(spec: PollSpec, nofile: u64) -> Result<serde_json::Value, Strin
     let task = tokio::spawn({
         let scheduler = Arc::clone(&scheduler);
         let (rounds, failed) = (Arc::clone(&rounds), Arc::clone(&failed));
+        let count = move |report: &mcstat_core::watch::PollReport| {
+            rounds.fetch_add(1, Ordering::Relaxed);
+            failed.fetch_add(
+                u64::try_from(report.failed.len()).unwrap_or(0),
+                Ordering::Relaxed,
+            );
+        };
         async move {
-            scheduler
-                .run_with(
-                    async {
-                        let _ = stopped.await;
-                    },
-                    |report| {
-                        rounds.fetch_add(1, Ordering::Relaxed);
-                        failed.fetch_add(
-                            u64::try_from(report.failed.len()).unwrap_or(0),
-                            Ordering::Relaxed,
-                        );
-                    },
-                )
-                .await;
+            match spec.min_round {
+                None => {
+                    scheduler
+                        .run_with(
+                            async {
+                                let _ = stopped.await;
+                            },
+                            count,
+                        )
+                        .await;
+                }
+                // `run_with`'s loop, with rounds at least `min_round` apart: what a
+                // frontend could do through the public `poll_once`/`next_wake`.
+                Some(min_round) => {
+                    let mut stopped = std::pin::pin!(stopped);
+                    loop {
+                        count(&scheduler.poll_once(clock.now()).await);
+                        let now = clock.now();
+                        let wait = scheduler.next_wake(now).since(now).max(min_round);
+                        tokio::select! {
+                            () = tokio::time::sleep(wait) => {}
+                            _ = &mut stopped => break,
+                        }
+                    }
+                    scheduler.release_leases().await;
+                }
+            }
         }
     });
 
@@ -432,6 +454,7 @@ async fn measure(spec: PollSpec, nofile: u64) -> Result<serde_json::Value, Strin
         "n": spec.n,
         "interval_s": spec.interval.as_secs_f64(),
         "max_concurrency": spec.concurrency,
+        "min_round_ms": spec.min_round.map(|d| d.as_secs_f64() * 1000.0),
         "runtime": if spec.current_thread { "current_thread" } else { "multi_thread" },
         "nofile": nofile,
         "warmup_s": burst.as_secs_f64(),
@@ -466,6 +489,8 @@ pub(crate) struct ScaleOptions {
     pub(crate) window: Option<Duration>,
     pub(crate) concurrency: usize,
     pub(crate) current_thread: bool,
+    /// Rounds at least this far apart (`None`: `Scheduler::run_with`).
+    pub(crate) min_round: Option<Duration>,
     pub(crate) json_out: Option<std::path::PathBuf>,
 }
 
@@ -517,6 +542,10 @@ pub(crate) fn scale(opts: &ScaleOptions) -> Result<(), String> {
                 } else {
                     "multi-thread"
                 },
+                &opts
+                    .min_round
+                    .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+                    .to_string(),
             ])
             .stderr(Stdio::inherit())
             .output();
