@@ -11,11 +11,35 @@
 #   --json FILE     also write every figure (and per-round throughput) as JSON
 #
 # Not a test: never run by scripts/test.sh. Takes about two minutes on 2 cores.
+#
+# scripts/bench.sh --watch-scale [ARGS]: the watch-scale benchmark instead
+# (`mcstat-bench watch-scale`: the real scheduler polling N loopback Java responders,
+# N = 1,000, 10,000 and 100,000 at a 60 s interval; CPU share, peak RSS, polls/s).
+# ARGS: --n 1000,10000 --interval SECS --window SECS --concurrency C --current-thread
+# --min-round-ms MS (rounds at least MS apart) --json FILE.
+# Needs no peers; about 5 minutes. Binds up to N listeners on 127.10.x.y (ports
+# 20000-20009) and raises its own open-file limit (above the hard limit only as root).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 cache="${MCSTAT_CACHE:-$HOME/.cache/mcstat}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target}"
+
+if [[ "${1:-}" == "--watch-scale" ]]; then
+  shift
+  cargo build --release --locked -p mcstat-bench >&2
+  echo "# mcstat watch-scale benchmark"
+  echo
+  echo "- command: scripts/bench.sh --watch-scale $*"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sr), $(rustc --version)"
+  echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  "$CARGO_TARGET_DIR/release/mcstat-bench" watch-scale "$@"
+  echo
+  echo "- load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
 
 while IFS='=' read -r key value; do
   export "$key=$value"

@@ -6,9 +6,15 @@
 //! mcstat-bench serve
 //! mcstat-bench client TOOL WORKLOAD HOST PORT N CONCURRENCY WARMUP
 //! mcstat-bench heap HOST PORTS_JSON CONCURRENCY
+//! mcstat-bench watch-scale [--n 1000,10000,100000] [--interval SECS] [--window SECS]
+//!                          [--concurrency C] [--current-thread] [--min-round-ms MS]
+//!                          [--json FILE]
+//! mcstat-bench watch-serve FROM COUNT
+//! mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY multi-thread|current-thread MIN_ROUND_MS
 //! ```
 //!
-//! `run` is the one to call; the others are what it starts as child processes.
+//! `run` and `watch-scale` are the ones to call; the others are what they start as
+//! child processes.
 
 mod alloc;
 mod clients;
@@ -16,6 +22,7 @@ mod fixtures;
 mod heap;
 mod run;
 mod serve;
+mod watch_scale;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -29,6 +36,9 @@ const USAGE: &str = "usage:
   mcstat-bench serve
   mcstat-bench client TOOL WORKLOAD HOST PORT N CONCURRENCY WARMUP
   mcstat-bench heap HOST PORTS_JSON CONCURRENCY
+  mcstat-bench watch-scale [--n 1000,10000,100000] [--interval SECS] [--window SECS] [--concurrency C] [--current-thread] [--min-round-ms MS] [--json FILE]
+  mcstat-bench watch-serve FROM COUNT
+  mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY multi-thread|current-thread MIN_ROUND_MS
 run defaults: --python $MCSTAT_PYTHON, --node-modules $MCSTAT_NODE_MODULES, --peers tests/peers";
 
 fn main() -> ExitCode {
@@ -45,6 +55,11 @@ fn main() -> ExitCode {
 fn number<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
     s.parse()
         .map_err(|_| format!("{what}: not a number: {s:?}"))
+}
+
+fn seconds(s: &str, what: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = number(s, what)?;
+    std::time::Duration::try_from_secs_f64(secs).map_err(|_| format!("{what}: bad duration {s:?}"))
 }
 
 fn dispatch(args: &[String]) -> Result<(), String> {
@@ -72,6 +87,66 @@ fn dispatch(args: &[String]) -> Result<(), String> {
             let result = heap::heap(ip.octets(), &ports, number(concurrency, "concurrency")?)?;
             println!("{result}");
             Ok(())
+        }
+        ["watch-serve", from, count] => {
+            watch_scale::serve(number(from, "FROM")?, number(count, "COUNT")?)
+        }
+        [
+            "watch-poll",
+            n,
+            interval,
+            window,
+            concurrency,
+            runtime,
+            min_round_ms,
+        ] => watch_scale::poll(watch_scale::PollSpec {
+            n: number(n, "N")?,
+            interval: seconds(interval, "interval")?,
+            window: seconds(window, "window")?,
+            concurrency: number(concurrency, "concurrency")?,
+            current_thread: match *runtime {
+                "current-thread" => true,
+                "multi-thread" => false,
+                other => return Err(format!("runtime: {other:?}")),
+            },
+            min_round: Some(seconds(min_round_ms, "min round")? / 1000).filter(|d| !d.is_zero()),
+        }),
+        ["watch-scale", rest @ ..] => {
+            let mut opts = watch_scale::ScaleOptions {
+                ns: vec![1_000, 10_000, 100_000],
+                interval: std::time::Duration::from_secs(60),
+                window: None,
+                concurrency: 64,
+                current_thread: false,
+                min_round: None,
+                json_out: None,
+            };
+            let mut rest = rest.iter();
+            while let Some(&flag) = rest.next() {
+                if flag == "--current-thread" {
+                    opts.current_thread = true;
+                    continue;
+                }
+                let value = rest.next().ok_or(format!("{flag} needs a value"))?;
+                match flag {
+                    "--n" => {
+                        opts.ns = value
+                            .split(',')
+                            .map(|v| number(v, "N"))
+                            .collect::<Result<_, _>>()?;
+                    }
+                    "--interval" => opts.interval = seconds(value, "interval")?,
+                    "--window" => opts.window = Some(seconds(value, "window")?),
+                    "--concurrency" => opts.concurrency = number(value, "concurrency")?,
+                    "--min-round-ms" => {
+                        opts.min_round =
+                            Some(seconds(value, "min round")? / 1000).filter(|d| !d.is_zero());
+                    }
+                    "--json" => opts.json_out = Some(PathBuf::from(value)),
+                    other => return Err(format!("unknown option {other}\n{USAGE}")),
+                }
+            }
+            watch_scale::scale(&opts)
         }
         ["run", rest @ ..] => {
             let mut opts = run::RunOptions {
