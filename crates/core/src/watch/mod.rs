@@ -14,7 +14,6 @@
 //!   (a [`NotifierRouter`] holds one per platform). Drive it with
 //!   [`Scheduler::run`], or step it with [`Scheduler::poll_once`] in tests.
 //! - [`uptime`]: pure functions from samples to uptime ratios and outages.
-//! - [`series`]: samples bucketed into chart points (for `/graph`).
 //! - [`text`]: the same plain-text wording of notifications, durations and ratios
 //!   for every bot.
 //!
@@ -93,7 +92,6 @@
 mod lease;
 mod notify;
 mod scheduler;
-pub mod series;
 mod service;
 pub mod slot;
 pub mod text;
