@@ -3,7 +3,6 @@
 //! Configuration comes from `MCSTAT_*` environment variables and an optional TOML file
 //! (`--config PATH` or `MCSTAT_CONFIG`); see `.env.example` at the repository root.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use mcstat_api::ApiConfig;
@@ -21,32 +20,8 @@ Settings come from MCSTAT_* environment variables, on top of the TOML file given
   /healthz, /readyz, /metrics
 Every setting is documented in .env.example.";
 
-fn config_path() -> Result<Option<PathBuf>, String> {
-    let mut args = std::env::args_os().skip(1);
-    let mut path = std::env::var_os(mcstat_service::config::CONFIG_FILE_VAR).map(PathBuf::from);
-    while let Some(arg) = args.next() {
-        match arg.to_str() {
-            Some("--config" | "-c") => match args.next() {
-                Some(p) => path = Some(PathBuf::from(p)),
-                None => return Err("--config needs a file path".into()),
-            },
-            Some("--help" | "-h") => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            Some("--version" | "-V") => {
-                println!("mcstat-api {}", env!("CARGO_PKG_VERSION"));
-                std::process::exit(0);
-            }
-            _ => return Err(format!("unexpected argument {arg:?}\n\n{USAGE}")),
-        }
-    }
-    Ok(path)
-}
-
 fn load() -> Result<(ServiceConfig, ApiConfig), ConfigError> {
-    let path = config_path().map_err(ConfigError::Check)?;
-    let source = ConfigSource::load(path.as_deref())?;
+    let source = ConfigSource::from_args("mcstat-api", env!("CARGO_PKG_VERSION"), USAGE)?;
     Ok((
         ServiceConfig::from_source(&source)?,
         ApiConfig::from_source(&source)?,

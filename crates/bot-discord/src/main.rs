@@ -8,9 +8,19 @@ use mcstat_discord::config::DiscordConfig;
 use mcstat_discord::wiring;
 use mcstat_service::{ConfigSource, ServiceConfig, init_logging, shutdown_signal};
 
+const USAGE: &str = "\
+mcstat-discord: the Discord bot for Minecraft server status.
+
+Usage: mcstat-discord [--config PATH]
+
+Settings come from MCSTAT_* environment variables, on top of the TOML file given with
+--config or MCSTAT_CONFIG. The one required setting is the bot token:
+  MCSTAT_DISCORD_TOKEN=... mcstat-discord
+Every setting is documented in .env.example.";
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let source = match ConfigSource::from_process() {
+    let source = match ConfigSource::from_args("mcstat-discord", env!("CARGO_PKG_VERSION"), USAGE) {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };

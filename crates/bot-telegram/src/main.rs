@@ -3,7 +3,6 @@
 //! Configuration comes from `MCSTAT_*` environment variables and an optional TOML file
 //! (`--config PATH` or `MCSTAT_CONFIG`); see `.env.example` at the repository root.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use mcstat_service::ServiceConfig;
@@ -20,32 +19,8 @@ Settings come from MCSTAT_* environment variables, on top of the TOML file given
   MCSTAT_TELEGRAM_TOKEN=123456:ABC... mcstat-telegram
 Every setting is documented in .env.example.";
 
-fn config_path() -> Result<Option<PathBuf>, String> {
-    let mut args = std::env::args_os().skip(1);
-    let mut path = std::env::var_os(mcstat_service::config::CONFIG_FILE_VAR).map(PathBuf::from);
-    while let Some(arg) = args.next() {
-        match arg.to_str() {
-            Some("--config" | "-c") => match args.next() {
-                Some(p) => path = Some(PathBuf::from(p)),
-                None => return Err("--config needs a file path".into()),
-            },
-            Some("--help" | "-h") => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            Some("--version" | "-V") => {
-                println!("mcstat-telegram {}", env!("CARGO_PKG_VERSION"));
-                std::process::exit(0);
-            }
-            _ => return Err(format!("unexpected argument {arg:?}\n\n{USAGE}")),
-        }
-    }
-    Ok(path)
-}
-
 fn load() -> Result<(ServiceConfig, TelegramConfig), ConfigError> {
-    let path = config_path().map_err(ConfigError::Check)?;
-    let source = ConfigSource::load(path.as_deref())?;
+    let source = ConfigSource::from_args("mcstat-telegram", env!("CARGO_PKG_VERSION"), USAGE)?;
     let service = ServiceConfig::from_source(&source)?;
     let telegram = TelegramConfig::from_source(&source, std::env::var("TELOXIDE_TOKEN").ok())?;
     Ok((service, telegram))

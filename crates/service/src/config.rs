@@ -64,6 +64,40 @@ impl ConfigSource {
         Self::load(file.as_deref())
     }
 
+    /// The configuration of a binary named `binary` from its command line: `--config
+    /// PATH` (or `-c`) names the file, else `MCSTAT_CONFIG`; `--help` prints `usage` and
+    /// `--version` the version, and both exit the process.
+    ///
+    /// # Errors
+    /// [`ConfigError::Check`] for an unknown argument or `--config` without a path;
+    /// [`ConfigError::MissingFile`] when the named file does not exist.
+    pub fn from_args(binary: &str, version: &str, usage: &str) -> Result<Self, ConfigError> {
+        let mut args = std::env::args_os().skip(1);
+        let mut path = std::env::var_os(CONFIG_FILE_VAR).map(PathBuf::from);
+        while let Some(arg) = args.next() {
+            match arg.to_str() {
+                Some("--config" | "-c") => match args.next() {
+                    Some(p) => path = Some(PathBuf::from(p)),
+                    None => return Err(ConfigError::Check("--config needs a file path".into())),
+                },
+                Some("--help" | "-h") => {
+                    println!("{usage}");
+                    std::process::exit(0);
+                }
+                Some("--version" | "-V") => {
+                    println!("{binary} {version}");
+                    std::process::exit(0);
+                }
+                _ => {
+                    return Err(ConfigError::Check(format!(
+                        "unexpected argument {arg:?}\n\n{usage}"
+                    )));
+                }
+            }
+        }
+        Self::load(path.as_deref())
+    }
+
     /// `file` (if given; it must exist), then the `MCSTAT_*` environment variables.
     ///
     /// # Errors
