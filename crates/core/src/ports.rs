@@ -360,7 +360,9 @@ pub trait Clock: Send + Sync {
     async fn sleep(&self, d: Duration);
 }
 
-/// A clock that only moves when told to (tests). `sleep` advances it and returns.
+/// A clock that only moves when told to (tests). `sleep` first lets work that is
+/// ready run (it yields to the executor [`ManualClock::SLEEP_YIELDS`] times, as
+/// time passing would), then advances the clock by the whole duration and returns.
 #[derive(Debug, Default)]
 pub struct ManualClock {
     now_ms: std::sync::atomic::AtomicU64,
@@ -374,6 +376,11 @@ impl ManualClock {
             now_ms: std::sync::atomic::AtomicU64::new(start.0),
         }
     }
+
+    /// How many times `sleep` yields before it advances the clock: a task that
+    /// waits on a sleep and on other futures at once (the watch scheduler's polls)
+    /// sees those that only need a few turns of the executor finish first.
+    pub const SLEEP_YIELDS: usize = 16;
 
     /// Move the clock forward by `d`.
     pub fn advance(&self, d: Duration) {
@@ -395,6 +402,24 @@ impl Clock for ManualClock {
     }
 
     async fn sleep(&self, d: Duration) {
+        for _ in 0..Self::SLEEP_YIELDS {
+            yield_now().await;
+        }
         self.advance(d);
     }
+}
+
+/// Return to the executor once (wake at once, then finish).
+async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
 }

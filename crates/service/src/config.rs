@@ -171,6 +171,7 @@ pub enum CacheKind {
 /// | `watch_interval_secs` | `MCSTAT_WATCH_INTERVAL_SECS` | `60` | how often each watched server is polled (1–86400) |
 /// | `watch_down_after` | `MCSTAT_WATCH_DOWN_AFTER` | `2` | failed polls in a row that make an outage (1–100) |
 /// | `watch_retention_days` | `MCSTAT_WATCH_RETENTION_DAYS` | `30` | how long poll history is kept (1–3650) |
+/// | `watch_concurrency` | `MCSTAT_WATCH_CONCURRENCY` | `64` | how many watch polls may run at once (1–4096) |
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct ServiceConfig {
@@ -201,6 +202,8 @@ pub struct ServiceConfig {
     pub watch_down_after: u32,
     /// How long poll history is kept, in days.
     pub watch_retention_days: u64,
+    /// How many watch polls may run at once.
+    pub watch_concurrency: u64,
 }
 
 impl Default for ServiceConfig {
@@ -219,6 +222,7 @@ impl Default for ServiceConfig {
             watch_interval_secs: 60,
             watch_down_after: 2,
             watch_retention_days: 30,
+            watch_concurrency: 64,
         }
     }
 }
@@ -302,6 +306,7 @@ impl ServiceConfig {
                 self.watch_retention_days,
                 1..=3650,
             ),
+            ("MCSTAT_WATCH_CONCURRENCY", self.watch_concurrency, 1..=4096),
         ] {
             if !range.contains(&value) {
                 return Err(ConfigError::Check(format!(
@@ -335,6 +340,7 @@ impl ServiceConfig {
             retention: Duration::from_secs(self.watch_retention_days.saturating_mul(86_400)),
             // A short interval (tests, small setups) also picks up new watches sooner.
             reload_every: Duration::from_secs(self.watch_interval_secs.clamp(1, 10)),
+            max_concurrency: usize::try_from(self.watch_concurrency).unwrap_or(usize::MAX),
             policy: self.policy(),
             ..WatchConfig::default()
         }
@@ -389,6 +395,13 @@ mod tests {
         assert_eq!(w.interval, Duration::from_secs(60));
         assert_eq!(w.down_after.get(), 2);
         assert_eq!(w.retention, Duration::from_secs(30 * 86_400));
+        assert_eq!(w.max_concurrency, 64);
+        let c = ServiceConfig::from_source(&ConfigSource::from_toml("watch_concurrency = 4096"))
+            .expect("the largest concurrency");
+        assert_eq!(c.watch_config().max_concurrency, 4096);
+        assert!(
+            ServiceConfig::from_source(&ConfigSource::from_toml("watch_concurrency = 0")).is_err()
+        );
         let c = ServiceConfig::from_source(&ConfigSource::from_toml(
             "watch_interval_secs = 5\nwatch_down_after = 3\nwatch_retention_days = 7",
         ))

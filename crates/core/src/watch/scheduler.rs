@@ -1,13 +1,16 @@
 //! [`Scheduler`]: polls watched servers, tracks transitions, notifies, keeps history.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
 use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
 
 use crate::domain::{HistorySample, Platform, StatusOutcome, Target, Timestamp, Watch};
 use crate::ports::{
@@ -66,14 +69,39 @@ pub struct PollReport {
     pub pruned: Option<u64>,
 }
 
+impl PollReport {
+    fn add(&mut self, key: String, polled: Polled) {
+        match polled {
+            Polled::Done {
+                notified,
+                dedup,
+                removed,
+            } => {
+                self.polled.push(key);
+                self.notified += notified;
+                self.deduplicated += dedup;
+                self.removed += removed;
+            }
+            Polled::Skipped => self.skipped.push(key),
+            Polled::Failed => self.failed.push(key),
+        }
+    }
+}
+
 /// One watched target in the plan.
 #[derive(Debug, Clone)]
 struct Planned {
     target: Target,
-    watches: Vec<Watch>,
+    /// Shared with the polls in flight (a poll holds the list it started with).
+    watches: Arc<Vec<Watch>>,
     slots: Slots,
     /// The newest slot handled (polled, or left to the lease holder).
     done: Option<u64>,
+    /// When it is polled next: its entry in [`State::queue`].
+    next: Timestamp,
+    /// A poll of it is running: a slot that comes due meanwhile is skipped (never
+    /// two polls of one target at once, even when a poll outlasts the interval).
+    polling: bool,
 }
 
 #[derive(Debug)]
@@ -85,8 +113,14 @@ struct Tracked {
 
 #[derive(Debug, Default)]
 struct State {
-    plan: BTreeMap<String, Planned>,
+    plan: HashMap<String, Planned>,
+    /// Every planned target once, ordered by its next poll time
+    /// ([`Planned::next`]): what is due is at the front, so a round costs
+    /// O(due × log N), not a pass over the plan.
+    queue: BTreeSet<(Timestamp, String)>,
     loaded_at: Option<Timestamp>,
+    /// A reload is running (in [`Scheduler::run_with`]; it is not started twice).
+    reloading: bool,
     trackers: HashMap<String, Tracked>,
     held: BTreeSet<String>,
     last_prune: Option<Timestamp>,
@@ -98,9 +132,67 @@ struct Due {
     key: String,
     slots: Slots,
     target: Target,
-    watches: Vec<Watch>,
+    watches: Arc<Vec<Watch>>,
     slot: u64,
 }
+
+impl State {
+    /// Take the first target due at `now` off the queue, mark its slot handled and
+    /// queue its next poll.
+    fn pop_due(&mut self, now: Timestamp) -> Option<Due> {
+        // (See `finish` for the end of a poll.)
+        loop {
+            let first = self.queue.first()?;
+            if first.0 > now {
+                return None;
+            }
+            let (_, key) = self.queue.pop_first()?;
+            let Some(p) = self.plan.get_mut(&key) else {
+                continue;
+            };
+            let Some(slot) = is_due(p, now) else {
+                // Not due after all (cannot happen while the queue and the plan
+                // agree): queue it at its next poll time.
+                p.next = p.slots.next_after(now);
+                self.queue.insert((p.next, key));
+                continue;
+            };
+            p.done = Some(slot);
+            p.next = p.slots.due_at(slot.saturating_add(1));
+            self.queue.insert((p.next, key.clone()));
+            if p.polling {
+                tracing::debug!(%key, "previous poll still running; slot skipped");
+                continue;
+            }
+            p.polling = true;
+            return Some(Due {
+                key,
+                slots: p.slots,
+                target: p.target.clone(),
+                watches: Arc::clone(&p.watches),
+                slot,
+            });
+        }
+    }
+}
+
+impl State {
+    /// A poll of `key` ended.
+    fn finish(&mut self, key: &str) {
+        if let Some(p) = self.plan.get_mut(key) {
+            p.polling = false;
+        }
+    }
+}
+
+/// What a job of [`Scheduler::run_with`] did.
+enum Job {
+    Poll(String, Polled),
+    Reloaded,
+    Pruned(Option<u64>),
+}
+
+type JobFuture<'a> = Pin<Box<dyn Future<Output = Job> + Send + 'a>>;
 
 enum Polled {
     Done {
@@ -214,7 +306,7 @@ impl Scheduler {
                 return;
             }
         };
-        let mut grouped: BTreeMap<String, (Target, Vec<Watch>)> = BTreeMap::new();
+        let mut grouped: HashMap<String, (Target, Vec<Watch>)> = HashMap::new();
         let served = |w: &Watch| {
             self.platforms
                 .as_ref()
@@ -232,18 +324,33 @@ impl Scheduler {
         }
         let mut state = self.state();
         let old = std::mem::take(&mut state.plan);
-        let plan: BTreeMap<String, Planned> = grouped
+        let plan: HashMap<String, Planned> = grouped
             .into_iter()
             .map(|(key, (target, watches))| {
+                let slots = Slots::for_key(&key, self.config.interval);
+                let (done, next, polling) = match old.get(&key) {
+                    Some(p) if p.slots == slots => (p.done, p.next, p.polling),
+                    _ => (
+                        None,
+                        first_poll(&slots, now, self.config.start_spread),
+                        old.get(&key).is_some_and(|p| p.polling),
+                    ),
+                };
                 let planned = Planned {
-                    slots: Slots::for_key(&key, self.config.interval),
-                    done: old.get(&key).and_then(|p| p.done),
+                    slots,
+                    done,
+                    next,
+                    polling,
                     target,
-                    watches,
+                    watches: Arc::new(watches),
                 };
                 (key, planned)
             })
             .collect();
+        let mut queue: Vec<(Timestamp, String)> =
+            plan.iter().map(|(key, p)| (p.next, key.clone())).collect();
+        queue.sort_unstable();
+        state.queue = queue.into_iter().collect();
         state.trackers.retain(|key, _| plan.contains_key(key));
         state.plan = plan;
         state.loaded_at = Some(now);
@@ -255,12 +362,16 @@ impl Scheduler {
     pub async fn due_targets(&self, now: Timestamp) -> Vec<Target> {
         self.reload_if_stale(now).await;
         let state = self.state();
-        state
-            .plan
-            .values()
+        let mut due: Vec<Target> = state
+            .queue
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .filter_map(|(_, key)| state.plan.get(key))
             .filter(|p| is_due(p, now).is_some())
             .map(|p| p.target.clone())
-            .collect()
+            .collect();
+        due.sort_by_key(Target::key);
+        due
     }
 
     /// When [`poll_once`](Self::poll_once) has something to do next: the next poll
@@ -274,14 +385,8 @@ impl Scheduler {
         let prune = state
             .last_prune
             .map_or(now, |t| t.plus(self.config.prune_every));
-        let polls = state.plan.values().map(|p| {
-            if is_due(p, now).is_some() {
-                now
-            } else {
-                p.slots.next_after(now)
-            }
-        });
-        polls.chain([reload, prune]).min().unwrap_or(reload)
+        let poll = state.queue.first().map_or(reload, |(at, _)| (*at).max(now));
+        poll.min(reload).min(prune)
     }
 
     /// Poll every target due at `now`, at most [`WatchConfig::max_concurrency`] at
@@ -292,21 +397,7 @@ impl Scheduler {
         self.reload_if_stale(now).await;
         let due: Vec<Due> = {
             let mut state = self.state();
-            state
-                .plan
-                .iter_mut()
-                .filter_map(|(key, p)| {
-                    let slot = is_due(p, now)?;
-                    p.done = Some(slot);
-                    Some(Due {
-                        key: key.clone(),
-                        slots: p.slots,
-                        target: p.target.clone(),
-                        watches: p.watches.clone(),
-                        slot,
-                    })
-                })
-                .collect()
+            std::iter::from_fn(|| state.pop_due(now)).collect()
         };
         let limit = self.config.max_concurrency.max(1);
         let results: Vec<(String, Polled)> = futures_util::stream::iter(due)
@@ -318,21 +409,14 @@ impl Scheduler {
             .collect()
             .await;
         let mut report = PollReport::default();
-        for (key, result) in results {
-            match result {
-                Polled::Done {
-                    notified,
-                    dedup,
-                    removed,
-                } => {
-                    report.polled.push(key);
-                    report.notified += notified;
-                    report.deduplicated += dedup;
-                    report.removed += removed;
-                }
-                Polled::Skipped => report.skipped.push(key),
-                Polled::Failed => report.failed.push(key),
+        {
+            let mut state = self.state();
+            for (key, _) in &results {
+                state.finish(key);
             }
+        }
+        for (key, result) in results {
+            report.add(key, result);
         }
         report.polled.sort();
         report.skipped.sort();
@@ -341,44 +425,148 @@ impl Scheduler {
         report
     }
 
-    /// Run until `shutdown` completes: [`poll_once`](Self::poll_once), then sleep on
-    /// the clock until [`next_wake`](Self::next_wake), again and again. A poll in
-    /// progress finishes first (each is bounded by the source's deadline). On the
+    /// Run until `shutdown` completes, sleeping on the clock between polls. A poll
+    /// in progress finishes first (each is bounded by the source's deadline). On the
     /// way out the poll leases are released, so another replica takes over at once.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         self.run_with(shutdown, |_| {}).await;
     }
 
-    /// [`run`](Self::run), handing every round's [`PollReport`] to `on_report` (for
-    /// metrics).
+    /// [`run`](Self::run), handing a [`PollReport`] of the polls finished since the
+    /// previous one to `on_report` (for metrics) every time polls finish.
+    ///
+    /// Unlike a loop over [`poll_once`](Self::poll_once), which waits for a round's
+    /// slowest poll, each poll starts when it comes due (at most
+    /// [`WatchConfig::batch_window`] late, so that polls due close together start in
+    /// one wake-up) while fewer than [`WatchConfig::max_concurrency`] run: a server
+    /// that stalls until the deadline holds one slot, not the schedule. The watch
+    /// list reload and the history prune run beside the polls.
     pub async fn run_with(
         &self,
         shutdown: impl Future<Output = ()>,
         mut on_report: impl FnMut(&PollReport),
     ) {
         let mut shutdown = std::pin::pin!(shutdown);
+        let limit = self.config.max_concurrency.max(1);
+        let mut jobs: FuturesUnordered<JobFuture<'_>> = FuturesUnordered::new();
+        let mut polls = 0usize;
+        let mut pruning = false;
+        let mut stopping = false;
+        let mut report = PollReport::default();
+        // Polls start no earlier than this: one wake-up per batch window.
+        let mut not_before = self.ports.clock.now();
         loop {
-            if shutdown.as_mut().now_or_never().is_some() {
+            if !stopping && shutdown.as_mut().now_or_never().is_some() {
+                stopping = true;
+            }
+            if stopping && jobs.is_empty() {
                 break;
             }
-            let report = self.poll_once(self.ports.clock.now()).await;
-            if !report.polled.is_empty() || !report.failed.is_empty() {
-                tracing::debug!(
-                    polled = report.polled.len(),
-                    skipped = report.skipped.len(),
-                    failed = report.failed.len(),
-                    notified = report.notified,
-                    "watch polls"
-                );
-            }
-            on_report(&report);
             let now = self.ports.clock.now();
-            let wait = self.next_wake(now).since(now).max(Duration::from_millis(1));
-            let sleep = self.ports.clock.sleep(wait);
-            if let futures_util::future::Either::Right(_) =
-                futures_util::future::select(sleep, shutdown.as_mut()).await
-            {
-                break;
+            let mut wake_at: Option<Timestamp> = None;
+            if !stopping {
+                let mut state = self.state();
+                let reload_at = state
+                    .loaded_at
+                    .map_or(now, |t| t.plus(self.config.reload_every));
+                if !state.reloading && now >= reload_at {
+                    state.reloading = true;
+                    jobs.push(Box::pin(async move {
+                        self.reload(now).await;
+                        Job::Reloaded
+                    }));
+                }
+                let prune_at = state
+                    .last_prune
+                    .map_or(now, |t| t.plus(self.config.prune_every));
+                if !pruning && now >= prune_at {
+                    pruning = true;
+                    jobs.push(Box::pin(async move {
+                        Job::Pruned(self.prune_if_due(now).await)
+                    }));
+                }
+                // The first load comes before the first polls.
+                if state.loaded_at.is_some() && now >= not_before && polls < limit {
+                    let before = polls;
+                    while polls < limit {
+                        let Some(due) = state.pop_due(now) else {
+                            break;
+                        };
+                        polls += 1;
+                        jobs.push(Box::pin(async move {
+                            let key = due.key.clone();
+                            Job::Poll(key, self.poll_target(due, now).await)
+                        }));
+                    }
+                    if polls > before {
+                        not_before = now.plus(self.config.batch_window);
+                    }
+                }
+                let mut wake = |at: Timestamp| {
+                    wake_at = Some(wake_at.map_or(at, |w| w.min(at)));
+                };
+                if !state.reloading {
+                    wake(reload_at);
+                }
+                if !pruning {
+                    wake(prune_at);
+                }
+                if state.loaded_at.is_some()
+                    && polls < limit
+                    && let Some((at, _)) = state.queue.first()
+                {
+                    wake((*at).max(not_before));
+                }
+            }
+            let mut sleep = wake_at.map(|at| {
+                self.ports
+                    .clock
+                    .sleep(at.since(now).max(Duration::from_millis(1)))
+            });
+            let woke = std::future::poll_fn(|cx| {
+                if !jobs.is_empty()
+                    && let Poll::Ready(job) = jobs.poll_next_unpin(cx)
+                {
+                    return Poll::Ready(job);
+                }
+                if !stopping && shutdown.as_mut().poll(cx).is_ready() {
+                    stopping = true;
+                    return Poll::Ready(None);
+                }
+                if let Some(sleep) = sleep.as_mut()
+                    && sleep.as_mut().poll(cx).is_ready()
+                {
+                    return Poll::Ready(None);
+                }
+                Poll::Pending
+            })
+            .await;
+            drop(sleep);
+            // Take every job that finished meanwhile too, then report once.
+            let mut finished = woke;
+            while let Some(job) = finished {
+                match job {
+                    Job::Poll(key, polled) => {
+                        polls -= 1;
+                        self.state().finish(&key);
+                        report.add(key, polled);
+                    }
+                    Job::Reloaded => self.state().reloading = false,
+                    Job::Pruned(pruned) => {
+                        pruning = false;
+                        if pruned.is_some() {
+                            report.pruned = pruned;
+                        }
+                    }
+                }
+                finished = if jobs.is_empty() {
+                    None
+                } else {
+                    jobs.next().now_or_never().flatten()
+                };
+            }
+            if report != PollReport::default() {
+                on_report(&std::mem::take(&mut report));
             }
         }
         self.release_leases().await;
@@ -678,7 +866,7 @@ impl Scheduler {
                     ),
                 }
             }
-            for watch in &due.watches {
+            for watch in due.watches.iter() {
                 if let Some(name) = &only_player
                     && !watch.players.iter().any(|p| p.eq_ignore_ascii_case(name))
                 {
@@ -728,9 +916,11 @@ impl Scheduler {
         let key = watch.target.key();
         let mut state = self.state();
         if let Some(planned) = state.plan.get_mut(&key) {
-            planned.watches.retain(|w| w.chat != watch.chat);
+            Arc::make_mut(&mut planned.watches).retain(|w| w.chat != watch.chat);
             if planned.watches.is_empty() {
+                let next = planned.next;
                 state.plan.remove(&key);
+                state.queue.remove(&(next, key.clone()));
                 state.trackers.remove(&key);
             }
         }
@@ -748,6 +938,29 @@ type WatchFilter = Arc<dyn Fn(&Watch) -> bool + Send + Sync>;
 #[must_use]
 pub fn is_chat_watch(watch: &Watch) -> bool {
     !watch.chat.id().contains(':')
+}
+
+/// When a target first seen at `now` is polled first. The poll time of the current
+/// slot has passed unhandled (a start, or a watch added since): if the next slot's
+/// poll time comes within `spread` (at most one interval), then; else within
+/// `spread` of `now`, at the same fraction of it as its offset is of the interval.
+/// So a start with many watches polls each once over `spread`, evenly, instead of
+/// all at once, and none twice.
+fn first_poll(slots: &Slots, now: Timestamp, spread: Duration) -> Timestamp {
+    let Some(slot) = slots.current(now) else {
+        return slots.due_at(0);
+    };
+    let next_slot = slots.due_at(slot.saturating_add(1));
+    let spread = spread.min(slots.interval());
+    if next_slot <= now.plus(spread) {
+        // Its next poll time comes within the spread anyway: no extra poll before.
+        return next_slot;
+    }
+    let interval = slots.interval().as_millis().max(1);
+    let delay = slots.offset().as_millis() * spread.as_millis() / interval;
+    now.plus(Duration::from_millis(
+        u64::try_from(delay).unwrap_or(u64::MAX),
+    ))
 }
 
 /// The slot to poll now, if the target is due.

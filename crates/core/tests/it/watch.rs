@@ -35,6 +35,9 @@ pub(crate) struct FakeSource {
     polls: Mutex<Vec<(String, Timestamp)>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    /// Targets whose polls hang until [`FakeSource::release`].
+    stalled: Mutex<HashSet<String>>,
+    released: tokio::sync::Notify,
 }
 
 impl FakeSource {
@@ -46,7 +49,18 @@ impl FakeSource {
             polls: Mutex::default(),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
+            stalled: Mutex::default(),
+            released: tokio::sync::Notify::new(),
         }
+    }
+
+    fn stall(&self, t: &Target) {
+        self.stalled.lock().expect("lock").insert(t.key());
+    }
+
+    fn release(&self) {
+        self.stalled.lock().expect("lock").clear();
+        self.released.notify_waiters();
     }
 
     fn set_down(&self, t: &Target, down: bool) {
@@ -93,6 +107,13 @@ impl StatusSource for FakeSource {
         self.max_in_flight.fetch_max(n, Ordering::SeqCst);
         for _ in 0..3 {
             tokio::task::yield_now().await;
+        }
+        loop {
+            let released = self.released.notified();
+            if !self.stalled.lock().expect("lock").contains(&t.key()) {
+                break;
+            }
+            released.await;
         }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         Ok(if self.is_down(t) {
@@ -269,6 +290,9 @@ struct World {
 fn config() -> WatchConfig {
     WatchConfig {
         reload_every: Duration::ZERO,
+        // Polls of targets seen for the first time at once (spreading them is
+        // tested on its own).
+        start_spread: Duration::ZERO,
         ..WatchConfig::default()
     }
 }
@@ -667,19 +691,20 @@ async fn run_sleeps_on_the_clock_until_shutdown_and_releases_its_leases() {
             std::task::Poll::Pending
         }
     });
-    let mut rounds = 0;
+    let mut reported = 0;
     s.run_with(shutdown, |report| {
-        rounds += 1;
+        reported += report.polled.len();
         assert!(report.failed.is_empty());
     })
     .await;
-    assert!(rounds >= 10, "{rounds} rounds reported");
     let polls = w.source.polls_of(&t);
     assert!(
         (10..=11).contains(&polls.len()),
         "one poll per interval over ten intervals: {}",
         polls.len()
     );
+    // Every poll was reported (the last ones finish before `run` returns).
+    assert_eq!(reported, polls.len());
     assert_eq!(w.leases.holder(&format!("poll:all:{}", t.key())), None);
 }
 
@@ -1060,5 +1085,103 @@ fn config_is_normalized() {
     assert_eq!(
         WatchConfig::default().poll_lease_ttl(),
         Duration::from_secs(90)
+    );
+}
+
+#[tokio::test]
+async fn a_start_spreads_the_catch_up_polls_over_the_start_spread() {
+    let w = World::new();
+    let n = 200;
+    let targets: Vec<Target> = (0..n)
+        .map(|i| target(&format!("s{i}.example.net")))
+        .collect();
+    for (i, t) in targets.iter().enumerate() {
+        w.watch(&chat(&format!("{}", i / 10)), t, &[]).await;
+    }
+    let spread = Duration::from_secs(10);
+    let s = Scheduler::new(
+        w.ports(),
+        WatchConfig {
+            start_spread: spread,
+            max_concurrency: 1000,
+            ..config()
+        },
+        "a",
+    );
+    // At the start, only the targets whose share of the spread is under 1 s.
+    let first = s.poll_once(w.clock.now()).await.polled.len();
+    assert!(first < n / 5, "{first} of {n} polled at once");
+    // Second by second: every target once within the spread: at its slot's poll
+    // time if that comes within the spread, else at the fraction of the spread its
+    // jitter is of the interval.
+    w.run_for(&[&s], spread).await;
+    for t in &targets {
+        let polls = w.source.polls_of(t);
+        let slots = Slots::for_key(&t.key(), MIN);
+        let share = slots.offset().as_millis() * spread.as_millis() / MIN.as_millis();
+        let expected = if slots.next_after(T0) <= T0.plus(spread) {
+            slots.next_after(T0)
+        } else {
+            T0.plus(Duration::from_millis(u64::try_from(share).expect("small")))
+        };
+        assert_eq!(polls.len(), 1, "{t}: {polls:?}");
+        assert!(
+            polls[0] >= expected && polls[0].since(expected) < Duration::from_secs(1),
+            "{t}: polled at {:?}, expected {:?}",
+            polls[0],
+            expected
+        );
+    }
+    // And then once per slot as usual: over one more interval, one more poll each.
+    w.run_for(&[&s], MIN).await;
+    for t in &targets {
+        assert_eq!(w.source.polls_of(t).len(), 2, "{t}");
+    }
+}
+
+#[tokio::test]
+async fn run_keeps_the_schedule_while_a_poll_stalls() {
+    let w = World::new();
+    let stuck = target("stuck.example.net");
+    let fine = target("fine.example.net");
+    w.watch(&chat("1"), &stuck, &[]).await;
+    w.watch(&chat("1"), &fine, &[]).await;
+    w.source.stall(&stuck);
+    let s = Scheduler::new(
+        w.ports(),
+        WatchConfig {
+            reload_every: Duration::from_secs(3600),
+            max_concurrency: 2,
+            ..config()
+        },
+        "a",
+    );
+    let clock = Arc::clone(&w.clock);
+    let source = Arc::clone(&w.source);
+    let end = T0.plus(5 * MIN);
+    let shutdown = std::future::poll_fn(move |cx| {
+        if clock.now() >= end {
+            // Let the stalled poll finish so that `run` can drain it.
+            source.release();
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    });
+    let mut reported = Vec::new();
+    s.run_with(shutdown, |report| reported.extend(report.polled.clone()))
+        .await;
+    // The other target kept its one poll per interval while the first hung (a loop
+    // of rounds would have waited for it: one poll in all).
+    let fine_polls = w.source.polls_of(&fine);
+    assert!((5..=6).contains(&fine_polls.len()), "{fine_polls:?}");
+    // The stalled target was not polled again while its poll hung, and its poll was
+    // reported once it finished.
+    assert_eq!(w.source.polls_of(&stuck).len(), 1);
+    assert_eq!(
+        reported.iter().filter(|k| **k == stuck.key()).count(),
+        1,
+        "{reported:?}"
     );
 }
