@@ -485,8 +485,14 @@ impl Scheduler {
                         Job::Pruned(self.prune_if_due(now).await)
                     }));
                 }
-                // The first load comes before the first polls.
-                if state.loaded_at.is_some() && now >= not_before && polls < limit {
+                // The first load comes before the first polls. Polls start at most
+                // once per batch window, or at once when the first waiting one is a
+                // window late (a backlog: each finished poll makes room for the next).
+                let backlog = state
+                    .queue
+                    .first()
+                    .is_some_and(|(at, _)| at.plus(self.config.batch_window) <= now);
+                if state.loaded_at.is_some() && (now >= not_before || backlog) && polls < limit {
                     let before = polls;
                     while polls < limit {
                         let Some(due) = state.pop_due(now) else {

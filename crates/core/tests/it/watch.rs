@@ -1185,3 +1185,42 @@ async fn run_keeps_the_schedule_while_a_poll_stalls() {
         "{reported:?}"
     );
 }
+
+#[tokio::test]
+async fn run_works_through_a_backlog_without_waiting_for_the_batch_window() {
+    let w = World::new();
+    let n = 300;
+    for i in 0..n {
+        w.watch(
+            &chat(&format!("{}", i / 10)),
+            &target(&format!("s{i}.example.net")),
+            &[],
+        )
+        .await;
+    }
+    let s = Scheduler::new(
+        w.ports(),
+        WatchConfig {
+            reload_every: Duration::from_secs(3600),
+            max_concurrency: 4,
+            ..config()
+        },
+        "a",
+    );
+    let source = Arc::clone(&w.source);
+    let shutdown = std::future::poll_fn(move |cx| {
+        if source.poll_count() >= n {
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    });
+    s.run(shutdown).await;
+    // 300 polls 4 at a time: a finished poll makes room for the next at once (75
+    // batch windows of waiting would have been 7.5 s).
+    let took = w.clock.now().since(T0);
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert_eq!(w.source.poll_count(), n);
+    assert_eq!(w.source.max_in_flight.load(Ordering::SeqCst), 4);
+}
