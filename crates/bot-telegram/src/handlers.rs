@@ -197,7 +197,37 @@ fn reply_kind(reply: &Reply) -> &'static str {
     }
 }
 
+/// A group upgraded to a supergroup: `(old chat, new chat)`, from the service
+/// message Telegram posts in either.
+#[must_use]
+pub fn migration(msg: &Message) -> Option<(ChatId, ChatId)> {
+    msg.migrate_to_chat_id()
+        .map(|to| (msg.chat.id, *to))
+        .or_else(|| msg.migrate_from_chat_id().map(|from| (*from, msg.chat.id)))
+}
+
+/// Move the watches of a group that became a supergroup to its new chat id (the
+/// other way of learning it is a notification bouncing with the new id).
+async fn on_migration(app: &App, from: ChatId, to: ChatId) {
+    let (Some(watches), Some(from), Some(to)) = (&app.watches, chat_ref(from), chat_ref(to)) else {
+        return;
+    };
+    match watches.move_chat(&from, &to).await {
+        Ok(moved) => tracing::info!(%from, %to, moved, "group upgraded; watches moved"),
+        Err(e) => tracing::warn!(
+            %from,
+            %to,
+            error = &e as &dyn std::error::Error,
+            "group upgraded; watches not moved (the next notification moves them)"
+        ),
+    }
+}
+
 async fn on_message(app: &App, msg: Message) -> Result<(), RequestError> {
+    if let Some((from, to)) = migration(&msg) {
+        on_migration(app, from, to).await;
+        return Ok(());
+    }
     let Some(text) = msg.text() else {
         return Ok(());
     };
@@ -659,6 +689,34 @@ pub fn inline_article(reply: &Reply) -> InlineQueryResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_upgrades_are_read_from_either_service_message() {
+        let message = |chat: i64, migration: serde_json::Value| -> Message {
+            let mut m = serde_json::json!({
+                "message_id": 5,
+                "date": 1_700_000_000,
+                "chat": {"id": chat, "type": "group", "title": "G"},
+                "from": {"id": 1, "is_bot": false, "first_name": "A"},
+            });
+            for (k, v) in migration.as_object().expect("object") {
+                m[k] = v.clone();
+            }
+            serde_json::from_value(m).expect("a message")
+        };
+        let to = message(
+            -100,
+            serde_json::json!({"migrate_to_chat_id": -1_001_234_i64}),
+        );
+        assert_eq!(migration(&to), Some((ChatId(-100), ChatId(-1_001_234))));
+        let from = message(
+            -1_001_234,
+            serde_json::json!({"migrate_from_chat_id": -100}),
+        );
+        assert_eq!(migration(&from), Some((ChatId(-100), ChatId(-1_001_234))));
+        let text = message(-100, serde_json::json!({"text": "/status"}));
+        assert_eq!(migration(&text), None);
+    }
 
     #[test]
     fn commands_for_other_bots_are_ignored() {

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use mcstat_core::ports::{Notification, NotificationEvent, Notifier, NotifyError};
 use mcstat_core::watch::text::notification_text;
+use mcstat_core::{ChatRef, Platform};
 use teloxide::prelude::Requester as _;
 use teloxide::requests::HasPayload as _;
 use teloxide::types::{ChatId, ParseMode};
@@ -81,6 +82,14 @@ impl Notifier for TelegramNotifier {
                 metrics::counter!("mcstat_telegram_notifications_total", "outcome" => "sent")
                     .increment(1);
                 Ok(())
+            }
+            Err(RequestError::MigrateToChatId(to)) => {
+                metrics::counter!("mcstat_telegram_notifications_total", "outcome" => "chat_moved")
+                    .increment(1);
+                let to = ChatRef::new(Platform::Telegram, to.0.to_string())
+                    .map_err(|e| NotifyError::Failed(Box::new(e)))?;
+                tracing::info!(chat = %n.chat, %to, "group upgraded to a supergroup; its watches move");
+                Err(NotifyError::ChatMoved(to))
             }
             Err(e) if chat_gone(&e) => {
                 metrics::counter!("mcstat_telegram_notifications_total", "outcome" => "chat_gone")

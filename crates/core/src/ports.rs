@@ -270,6 +270,10 @@ pub enum NotifyError {
     /// should be dropped.
     #[error("the chat is gone")]
     ChatGone,
+    /// The chat has a new id (a Telegram group upgraded to a supergroup): its
+    /// watches should move to `0` and the notification go there.
+    #[error("the chat moved to {0}")]
+    ChatMoved(ChatRef),
     /// The platform failed; retrying later may work.
     #[error("delivery failed")]
     Failed(#[source] BoxError),

@@ -107,7 +107,9 @@ use std::time::Duration;
 pub use lease::MemoryLeases;
 pub use notify::{NoNotifier, NotifierRouter};
 pub use scheduler::{PollReport, Scheduler, SchedulerPorts, is_chat_watch};
-pub use service::{AddOutcome, MAX_PLAYER_NAME_LEN, WatchError, WatchService, WatchSummary};
+pub use service::{
+    AddOutcome, MAX_PLAYER_NAME_LEN, WatchError, WatchService, WatchSummary, move_watch,
+};
 pub use tracker::{Change, Observation, PlayerView, TargetState, TargetTracker};
 pub use uptime::{Outage, UptimeReport, UptimeWindow};
 

@@ -12,7 +12,7 @@ use futures_util::FutureExt as _;
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 
-use crate::domain::{HistorySample, Platform, StatusOutcome, Target, Timestamp, Watch};
+use crate::domain::{ChatRef, HistorySample, Platform, StatusOutcome, Target, Timestamp, Watch};
 use crate::ports::{
     Clock, HistoryStore, LeasePort, Notification, NotificationEvent, Notifier, NotifyError,
     StatusSource, WatchStore,
@@ -891,6 +891,23 @@ impl Scheduler {
                             removed += 1;
                         }
                     }
+                    Err(NotifyError::ChatMoved(to)) => {
+                        if self.move_moved(watch, &to).await {
+                            let notification = Notification {
+                                chat: to.clone(),
+                                ..notification
+                            };
+                            match self.ports.notifier.notify(&notification).await {
+                                Ok(()) => delivered += 1,
+                                Err(error) => tracing::warn!(
+                                    chat = %to,
+                                    target = %due.target,
+                                    error = &error as &dyn std::error::Error,
+                                    "notification not delivered to the moved chat"
+                                ),
+                            }
+                        }
+                    }
                     Err(error) => tracing::warn!(
                         chat = %watch.chat,
                         target = %due.target,
@@ -901,6 +918,30 @@ impl Scheduler {
             }
         }
         (delivered, dedup, removed)
+    }
+
+    /// Move the watch of a chat that has a new id, in the store and in the plan.
+    async fn move_moved(&self, watch: &Watch, to: &ChatRef) -> bool {
+        tracing::info!(chat = %watch.chat, %to, target = %watch.target, "chat moved; its watch follows");
+        let moved = match super::move_watch(self.ports.watches.as_ref(), watch, to).await {
+            Ok(moved) => moved,
+            Err(error) => {
+                tracing::warn!(
+                    chat = %watch.chat,
+                    %to,
+                    error = &error as &dyn std::error::Error,
+                    "could not move the watch of a moved chat"
+                );
+                return false;
+            }
+        };
+        let mut state = self.state();
+        if let Some(planned) = state.plan.get_mut(&watch.target.key()) {
+            let watches = Arc::make_mut(&mut planned.watches);
+            watches.retain(|w| w.chat != watch.chat && w.chat != *to);
+            watches.push(moved);
+        }
+        true
     }
 
     /// Drop the watch of a chat that is gone, from the store and from the plan.

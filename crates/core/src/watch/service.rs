@@ -186,6 +186,24 @@ impl WatchService {
         Ok(removed)
     }
 
+    /// Move every watch of `from` to `to`, keeping targets, players and creation
+    /// times (a Telegram group upgraded to a supergroup gets a new chat id). The
+    /// per-chat limit is not applied: it is the same chat. Returns how many moved.
+    ///
+    /// # Errors
+    /// [`WatchError::Store`] (watches moved before the failure stay moved).
+    pub async fn move_chat(&self, from: &ChatRef, to: &ChatRef) -> Result<usize, WatchError> {
+        let mut moved = 0;
+        for watch in self.watches.watches_of(from).await? {
+            move_watch(self.watches.as_ref(), &watch, to).await?;
+            moved += 1;
+        }
+        if moved > 0 {
+            tracing::info!(%from, %to, moved, "chat moved; its watches follow");
+        }
+        Ok(moved)
+    }
+
     /// The chat's watches with their state and 24 h uptime, ordered by target key.
     /// A target whose history cannot be read is listed with an unknown state.
     ///
@@ -358,4 +376,24 @@ mod tests {
             Err(WatchError::TooManyPlayers { max: 2 })
         ));
     }
+}
+
+/// Move one watch to chat `to`: written there first, then removed from its chat, so
+/// a failure in between leaves it in both (told twice) rather than in neither.
+/// Returns the moved watch.
+///
+/// # Errors
+/// [`StoreError`] of either write.
+pub async fn move_watch(
+    store: &dyn WatchStore,
+    watch: &Watch,
+    to: &ChatRef,
+) -> Result<Watch, StoreError> {
+    let moved = Watch {
+        chat: to.clone(),
+        ..watch.clone()
+    };
+    store.add_watch(&moved).await?;
+    store.remove_watch(&watch.chat, &watch.target).await?;
+    Ok(moved)
 }

@@ -249,6 +249,8 @@ impl HistoryStore for MemHistory {
 pub(crate) struct Recorder {
     sent: Mutex<Vec<Notification>>,
     gone: Mutex<HashSet<ChatRef>>,
+    /// Chats that answer `ChatMoved` to the given chat.
+    moved: Mutex<HashMap<ChatRef, ChatRef>>,
 }
 
 impl Recorder {
@@ -270,6 +272,9 @@ impl Notifier for Recorder {
     async fn notify(&self, n: &Notification) -> Result<(), NotifyError> {
         if self.gone.lock().expect("lock").contains(&n.chat) {
             return Err(NotifyError::ChatGone);
+        }
+        if let Some(to) = self.moved.lock().expect("lock").get(&n.chat) {
+            return Err(NotifyError::ChatMoved(to.clone()));
         }
         self.sent.lock().expect("lock").push(n.clone());
         Ok(())
@@ -513,6 +518,57 @@ async fn a_chat_that_is_gone_loses_its_watch() {
         polls,
         "no longer polled, nobody told"
     );
+}
+
+#[tokio::test]
+async fn a_chat_that_moved_takes_its_watch_along_and_is_told_there() {
+    let w = World::new();
+    let t = target("play.example.net");
+    let (old, new, other) = (chat("-100"), chat("-1001234"), chat("7"));
+    w.watch(&old, &t, &["Notch"]).await;
+    w.watch(&other, &t, &[]).await;
+    w.recorder
+        .moved
+        .lock()
+        .expect("lock")
+        .insert(old.clone(), new.clone());
+    let s = w.scheduler("a");
+    s.poll_once(w.clock.now()).await;
+    w.source.set_down(&t, true);
+    w.run_for(&[&s], 3 * MIN).await;
+    // Told in the new chat, and the other chat as usual.
+    assert!(matches!(
+        w.recorder.events_for(&new)[..],
+        [NotificationEvent::WentDown { .. }]
+    ));
+    assert_eq!(w.recorder.events_for(&other).len(), 1);
+    // The store holds the watch under the new chat, players and creation time kept.
+    let moved = w.watches.watches_of(&new).await.expect("ok");
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].players, vec!["Notch".to_owned()]);
+    assert_eq!(moved[0].created_at, T0);
+    assert!(w.watches.watches_of(&old).await.expect("ok").is_empty());
+    // The next change goes straight to the new chat.
+    w.source.set_down(&t, false);
+    w.run_for(&[&s], 2 * MIN).await;
+    assert_eq!(w.recorder.events_for(&new).len(), 2);
+    assert!(w.recorder.events_for(&old).is_empty());
+}
+
+#[tokio::test]
+async fn move_chat_moves_every_watch_of_a_chat() {
+    let w = World::new();
+    let (old, new) = (chat("-100"), chat("-1001234"));
+    for i in 0..3 {
+        w.watch(&old, &target(&format!("s{i}.example.net")), &[])
+            .await;
+    }
+    w.watch(&chat("7"), &target("s0.example.net"), &[]).await;
+    assert_eq!(w.service().move_chat(&old, &new).await.expect("ok"), 3);
+    assert_eq!(w.watches.watches_of(&new).await.expect("ok").len(), 3);
+    assert!(w.watches.watches_of(&old).await.expect("ok").is_empty());
+    assert_eq!(w.watches.watches_of(&chat("7")).await.expect("ok").len(), 1);
+    assert_eq!(w.service().move_chat(&old, &new).await.expect("ok"), 0);
 }
 
 #[tokio::test]
