@@ -14,8 +14,10 @@
 //!   (a [`NotifierRouter`] holds one per platform). Drive it with
 //!   [`Scheduler::run`], or step it with [`Scheduler::poll_once`] in tests.
 //! - [`uptime`]: pure functions from samples to uptime ratios and outages.
-//! - [`text`]: the same plain-text wording of notifications, durations and ratios
-//!   for every bot.
+//! - [`text`]: the same plain-text wording of notifications, durations, ratios and
+//!   times for every bot.
+//! - [`views`]: the view models of the watch replies and notifications, which each
+//!   bot lays out in its markup.
 //!
 //! ## Wiring (a bot's `main`)
 //! ```
@@ -97,6 +99,7 @@ pub mod slot;
 pub mod text;
 pub mod tracker;
 pub mod uptime;
+pub mod views;
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -104,6 +107,7 @@ use std::time::Duration;
 pub use lease::MemoryLeases;
 pub use notify::{NoNotifier, NotifierRouter};
 pub use scheduler::{PollReport, Scheduler, SchedulerPorts, is_chat_watch};
+pub(crate) use service::clean_players;
 pub use service::{AddOutcome, MAX_PLAYER_NAME_LEN, WatchError, WatchService, WatchSummary};
 pub use tracker::{Change, Observation, PlayerView, TargetState, TargetTracker};
 pub use uptime::{Outage, UptimeReport, UptimeWindow};
