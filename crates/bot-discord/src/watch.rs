@@ -14,10 +14,9 @@ use async_trait::async_trait;
 use mcstat_core::chat::watch;
 use mcstat_core::chat::{UserError, WatchCommand};
 use mcstat_core::ports::{ChartRenderer, Notification, Notifier, NotifyError};
-use mcstat_core::watch::views::{
-    GraphView, NotificationView, Unwatched, UptimeView, WatchAdded, WatchList, WatchView,
-};
-use mcstat_core::watch::{AddOutcome, WatchService};
+use mcstat_core::watch::WatchService;
+use mcstat_core::watch::markup::Markup;
+use mcstat_core::watch::views::{GraphView, NotificationView, WatchView};
 use mcstat_core::{ChatRef, Timestamp, UserRef};
 
 use crate::render::{
@@ -56,153 +55,62 @@ fn discord_time(t: Timestamp) -> String {
     format!("<t:{}:f>", t.as_millis() / 1000)
 }
 
-/// Player names as a comma-separated list, Markdown escaped.
-fn names(players: &[String]) -> String {
-    let names: Vec<String> = players.iter().map(|p| escape_md(p)).collect();
-    names.join(", ")
-}
+/// Discord Markdown for the core's [`Markup`]: commands and addresses are code
+/// spans, times are `<t:unix:f>` (Discord shows them in the reader's zone).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Md;
 
-/// The reply to a watch command other than `/graph`.
-#[must_use]
-pub fn watch_payload(view: &WatchView) -> MessagePayload {
-    match view {
-        WatchView::Added(v) => watch_added(v),
-        WatchView::Unwatched(v) => unwatched(v),
-        WatchView::List(v) => watch_list(v),
-        WatchView::Uptime(v) => uptime_report(v),
+impl Markup for Md {
+    fn place(&self) -> &'static str {
+        "channel"
     }
-}
 
-/// The reply to `/watch`.
-#[must_use]
-pub fn watch_added(v: &WatchAdded) -> MessagePayload {
-    let name = escape_md(&v.display);
-    let mut out = match v.outcome {
-        AddOutcome::Added => format!(
-            "👀 Watching **{name}**: I'll tell this channel when it goes down or comes back (checked every {}).",
-            v.interval
-        ),
-        AddOutcome::Updated => {
-            format!("👀 This channel already watches **{name}**; its player list is updated.")
-        }
-    };
-    if v.says_no_players() {
-        out.push_str("\nNo players followed.");
-    } else if !v.players.is_empty() {
-        let _ = write!(
-            out,
-            "\nPlayers followed (joins and leaves): {}",
-            names(&v.players)
-        );
+    fn text(&self, s: &str) -> String {
+        escape_md(s)
     }
-    let shown = code(&v.display);
-    let _ = write!(
-        out,
-        "\n`/uptime {shown}` shows its uptime; `/unwatch {shown}` stops."
-    );
-    embed(out, COLOR_INFO)
+
+    fn bold(&self, marked: &str) -> String {
+        format!("**{marked}**")
+    }
+
+    fn italic(&self, marked: &str) -> String {
+        format!("*{marked}*")
+    }
+
+    fn code(&self, s: &str) -> String {
+        format!("`{}`", unticked(s))
+    }
+
+    fn time(&self, at: Timestamp, _utc: &str) -> String {
+        discord_time(at)
+    }
 }
 
 /// Text for inside a code span (no backticks: they would end it).
-fn code(s: &str) -> String {
+fn unticked(s: &str) -> String {
     s.replace('`', "'")
 }
 
-/// The reply to `/unwatch`: public when it stopped a watch, private (ephemeral)
-/// when there was none.
+/// The reply to a watch command other than `/graph`: the core's wording in [`Md`],
+/// in an embed. Not watching what `/unwatch` names is told privately (ephemeral,
+/// amber); `/uptime` is green from 99 % over 24 h, red under 90 %, amber between or
+/// without data.
 #[must_use]
-pub fn unwatched(v: &Unwatched) -> MessagePayload {
-    let name = escape_md(&v.display);
-    if v.removed {
-        embed(
-            format!("🛑 Stopped watching **{name}** in this channel."),
-            COLOR_INFO,
-        )
-    } else {
-        let mut p = embed(
-            format!("💡 This channel does not watch **{name}**. `/watches` lists what it watches."),
-            COLOR_DEGRADED,
-        );
-        p.flags = Some(FLAG_EPHEMERAL);
-        p
-    }
-}
-
-/// The reply to `/watches`.
-#[must_use]
-pub fn watch_list(v: &WatchList) -> MessagePayload {
-    if v.entries.is_empty() {
-        return embed(
-            "👀 This channel watches no servers yet. Try `/watch play.example.net`".to_owned(),
-            COLOR_INFO,
-        );
-    }
-    let mut out = format!("👀 **Watched servers** ({}/{})", v.entries.len(), v.max);
-    for e in &v.entries {
-        let _ = write!(
-            out,
-            "\n{} `{}` — {} · 24 h: {}",
-            e.health.icon(),
-            code(&e.display),
-            e.state,
-            e.day
-        );
-        if !e.players.is_empty() {
-            let _ = write!(out, "\n  players: {}", names(&e.players));
-        }
-    }
-    out.push_str("\n`/uptime address` for details; `/unwatch address` to stop.");
-    embed(out, COLOR_INFO)
-}
-
-/// The reply to `/uptime` (times in the reader's zone); green from 99 % over 24 h,
-/// red under 90 %, amber between or without data.
-#[must_use]
-pub fn uptime_report(v: &UptimeView) -> MessagePayload {
-    let name = escape_md(&v.display);
-    if !v.has_history {
-        return embed(
-            format!(
-                "📈 No history for **{name}** yet. Try `/watch {}`: from then on every check is recorded.",
-                code(&v.display)
-            ),
-            COLOR_INFO,
-        );
-    }
-    let mut out = format!("📈 **Uptime of {name}**");
-    for w in &v.windows {
-        let _ = write!(out, "\n{}: **{}**", w.label, w.ratio);
-        if let Some(known) = &w.known {
-            let _ = write!(out, " *(of the {known} with data)*");
-        }
-    }
-    out.push_str(if v.outages.is_empty() {
-        "\n\nNo outages recorded."
-    } else {
-        "\n\n**Last outages**"
-    });
-    for o in &v.outages {
-        let start = discord_time(o.start);
-        let _ = if o.ongoing {
-            write!(out, "\n• {start} — **ongoing**, {} so far", o.length)
-        } else {
-            write!(out, "\n• {start} — {}", o.length)
-        };
-    }
-    if let Some(c) = &v.last_check {
-        let _ = write!(
-            out,
-            "\nLast check: {} ({})",
-            discord_time(c.at),
-            c.outcome()
-        );
-    }
-    let color = match v.day_ratio {
-        Some(x) if x >= 0.99 => COLOR_ONLINE,
-        Some(x) if x < 0.9 => COLOR_OFFLINE,
-        _ => COLOR_DEGRADED,
+pub fn watch_payload(view: &WatchView) -> MessagePayload {
+    let color = match view {
+        WatchView::Unwatched(v) if !v.removed => COLOR_DEGRADED,
+        WatchView::Uptime(v) if v.has_history => match v.day_ratio {
+            Some(x) if x >= 0.99 => COLOR_ONLINE,
+            Some(x) if x < 0.9 => COLOR_OFFLINE,
+            _ => COLOR_DEGRADED,
+        },
+        _ => COLOR_INFO,
     };
-    embed(out, color)
+    let mut payload = embed(view.compose(&Md), color);
+    if matches!(view, WatchView::Unwatched(v) if !v.removed) {
+        payload.flags = Some(FLAG_EPHEMERAL);
+    }
+    payload
 }
 
 /// The reply to `/graph`: the chart as an attachment shown as the embed's image.
@@ -216,7 +124,7 @@ pub fn graph_message(v: &GraphView, png: Vec<u8>) -> MessagePayload {
         let _ = write!(
             out,
             "\nNo history yet. Try `/watch {}`: from then on every check is recorded.",
-            code(&v.display)
+            unticked(&v.display)
         );
     }
     MessagePayload {
@@ -423,10 +331,13 @@ mod tests {
 
     #[test]
     fn unwatching_nothing_is_private_and_hints_the_list() {
+        use mcstat_core::watch::views::Unwatched;
         let target = "a.example".parse().expect("valid");
-        let p = unwatched(&Unwatched::new(&target, false));
+        let unwatched =
+            |removed| watch_payload(&WatchView::Unwatched(Unwatched::new(&target, removed)));
+        let p = unwatched(false);
         assert_eq!(p.flags, Some(FLAG_EPHEMERAL));
-        let p = unwatched(&Unwatched::new(&target, true));
+        let p = unwatched(true);
         assert_eq!(p.flags, None);
     }
 }

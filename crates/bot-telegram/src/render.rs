@@ -14,10 +14,8 @@ use mcstat_core::chat::CommandInfo;
 use mcstat_core::chat::{
     About, Button, PlayersPage, Reply, StatusCard, UserError, UserErrorKind, View, Welcome,
 };
-use mcstat_core::watch::AddOutcome;
-use mcstat_core::watch::views::{
-    GraphView, Unwatched, UptimeView, WatchAdded, WatchList, WatchView,
-};
+use mcstat_core::watch::markup::Markup;
+use mcstat_core::watch::views::{GraphView, WatchView};
 use mcstat_core::{Freshness, PlayerSource, Protocol};
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
@@ -309,124 +307,47 @@ fn error(e: &UserError) -> String {
     format!("{icon} {}", escape(&e.message))
 }
 
-/// Player names as a comma-separated list, escaped.
-fn names(players: &[String]) -> String {
-    let names: Vec<String> = players.iter().map(|p| escape(p)).collect();
-    names.join(", ")
+/// Telegram HTML for the core's [`Markup`]: commands stay plain text (Telegram links
+/// them), times are shown in UTC, lines under a list entry are indented by six
+/// spaces.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Html;
+
+impl Markup for Html {
+    fn place(&self) -> &'static str {
+        "chat"
+    }
+
+    fn text(&self, s: &str) -> String {
+        escape(s)
+    }
+
+    fn bold(&self, marked: &str) -> String {
+        format!("<b>{marked}</b>")
+    }
+
+    fn italic(&self, marked: &str) -> String {
+        format!("<i>{marked}</i>")
+    }
+
+    fn code(&self, s: &str) -> String {
+        format!("<code>{}</code>", escape(s))
+    }
+
+    fn command(&self, s: &str) -> String {
+        escape(s)
+    }
+
+    fn indent(&self) -> &'static str {
+        "      "
+    }
 }
 
-/// Render the reply to a watch command as Telegram HTML.
+/// Render the reply to a watch command (`/watch`, `/unwatch`, `/watches`,
+/// `/uptime`) as Telegram HTML: the core's wording in [`Html`].
 #[must_use]
 pub fn watch_html(view: &WatchView) -> String {
-    match view {
-        WatchView::Added(v) => watch_added(v),
-        WatchView::Unwatched(v) => unwatched(v),
-        WatchView::List(v) => watch_list(v),
-        WatchView::Uptime(v) => uptime_report(v),
-    }
-}
-
-/// The reply to `/watch`: what is watched now and how often it is checked.
-#[must_use]
-pub fn watch_added(v: &WatchAdded) -> String {
-    let name = escape(&v.display);
-    let mut out = match v.outcome {
-        AddOutcome::Added => format!(
-            "👀 Watching <b>{name}</b>: I'll tell this chat when it goes down or comes back (checked every {}).",
-            v.interval
-        ),
-        AddOutcome::Updated => {
-            format!("👀 This chat already watches <b>{name}</b>; its player list is updated.")
-        }
-    };
-    if v.says_no_players() {
-        out.push_str("\nNo players followed.");
-    } else if !v.players.is_empty() {
-        let _ = write!(
-            out,
-            "\nPlayers followed (joins and leaves): {}",
-            names(&v.players)
-        );
-    }
-    let _ = write!(
-        out,
-        "\n/uptime {name} shows its uptime; /unwatch {name} stops."
-    );
-    out
-}
-
-/// The reply to `/unwatch`.
-#[must_use]
-pub fn unwatched(v: &Unwatched) -> String {
-    let name = escape(&v.display);
-    if v.removed {
-        format!("🛑 Stopped watching <b>{name}</b> in this chat.")
-    } else {
-        format!("💡 This chat does not watch <b>{name}</b>. /watches lists what it watches.")
-    }
-}
-
-/// The reply to `/watches`.
-#[must_use]
-pub fn watch_list(v: &WatchList) -> String {
-    if v.entries.is_empty() {
-        return "👀 This chat watches no servers yet. Try <code>/watch play.example.net</code>"
-            .to_owned();
-    }
-    let mut out = format!("👀 <b>Watched servers</b> ({}/{})", v.entries.len(), v.max);
-    for e in &v.entries {
-        let _ = write!(
-            out,
-            "\n{} <code>{}</code> — {} · 24 h: {}",
-            e.health.icon(),
-            escape(&e.display),
-            e.state,
-            e.day
-        );
-        if !e.players.is_empty() {
-            let _ = write!(out, "\n      players: {}", names(&e.players));
-        }
-    }
-    out.push_str("\n/uptime address for details; /unwatch address to stop.");
-    out
-}
-
-/// The reply to `/uptime` (times in UTC).
-#[must_use]
-pub fn uptime_report(v: &UptimeView) -> String {
-    let name = escape(&v.display);
-    if !v.has_history {
-        return format!(
-            "📈 No history for <b>{name}</b> yet. Try <code>/watch {name}</code>: from then on every check is recorded."
-        );
-    }
-    let mut out = format!("📈 <b>Uptime of {name}</b>");
-    for w in &v.windows {
-        let _ = write!(out, "\n{}: <b>{}</b>", w.label, w.ratio);
-        if let Some(known) = &w.known {
-            let _ = write!(out, " <i>(of the {known} with data)</i>");
-        }
-    }
-    if v.outages.is_empty() {
-        out.push_str("\n\nNo outages recorded.");
-    } else {
-        out.push_str("\n\n<b>Last outages</b>");
-    }
-    for o in &v.outages {
-        let _ = if o.ongoing {
-            write!(
-                out,
-                "\n• {} — <b>ongoing</b>, {} so far",
-                o.start_utc, o.length
-            )
-        } else {
-            write!(out, "\n• {} — {}", o.start_utc, o.length)
-        };
-    }
-    if let Some(c) = &v.last_check {
-        let _ = write!(out, "\nLast check: {} ({})", c.at_utc, c.outcome());
-    }
-    out
+    view.compose(&Html)
 }
 
 /// The caption of a `/graph` photo.

@@ -16,8 +16,9 @@
 //! - [`uptime`]: pure functions from samples to uptime ratios and outages.
 //! - [`text`]: the same plain-text wording of notifications, durations, ratios and
 //!   times for every bot.
-//! - [`views`]: the view models of the watch replies and notifications, which each
-//!   bot lays out in its markup.
+//! - [`views`]: the view models of the watch replies and notifications, and
+//!   [`markup`]: their wording, composed through a bot's [`Markup`](markup::Markup)
+//!   (Telegram HTML, Discord Markdown).
 //!
 //! ## Wiring (a bot's `main`)
 //! ```
@@ -92,6 +93,7 @@
 //! poll a server both watch (once per interval each).
 
 mod lease;
+pub mod markup;
 mod notify;
 mod scheduler;
 mod service;

@@ -1,13 +1,16 @@
 //! Platform-neutral view models of the watch replies (`/watch`, `/unwatch`,
 //! `/watches`, `/uptime`, `/graph`) and of the notifications: the facts of a reply
 //! and its plain-text pieces (durations, percentages, UTC times, states) worded once,
-//! here. Each bot only lays them out in its markup (Telegram HTML, Discord markdown
-//! and embeds), as it does for the [`chat` views](crate::chat::View).
+//! here. [`WatchView::compose`](super::markup) words a reply in a bot's
+//! [`Markup`](super::markup::Markup) (Telegram HTML, Discord Markdown); the bot wraps
+//! the text into its message. A bot may also lay a view out itself, as it does for
+//! the [`chat` views](crate::chat::View).
 //!
-//! Strings in these views are plain text without markup: a renderer escapes them.
-//! Server names are [`display_target`]s, player names are as the
-//! [`WatchService`](super::WatchService) keeps them (checked: letters, digits and
-//! `_ . * -` and inner spaces).
+//! Strings in these views are plain text without markup. Server names are
+//! [`display_target`]s and player names are as the
+//! [`WatchService`](super::WatchService) keeps them (checked: letters, digits,
+//! `_ . * -` and inner spaces); a renderer escapes both. The figures (durations,
+//! ratios, UTC times, states) contain no HTML or Markdown markup characters.
 //!
 //! [`chat::watch::answer`](crate::chat::watch::answer) runs a command and returns its
 //! [`WatchView`].
