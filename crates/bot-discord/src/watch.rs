@@ -1,6 +1,7 @@
 //! Watches in Discord: the replies to `/watch`, `/unwatch`, `/watches`, `/uptime` and
-//! `/graph` (pure renderers over the core's [`WatchService`] results), and
-//! [`DiscordNotifier`], the core's [`Notifier`] posting to channels.
+//! `/graph` (the core's [watch views](mcstat_core::watch::views), worded by the core
+//! in Discord Markdown ([`Md`]) and put in embeds), and [`DiscordNotifier`], the
+//! core's [`Notifier`] posting to channels.
 //!
 //! A watch belongs to the channel it was asked in (`discord:<channel>`); the
 //! scheduler tells that channel. In a guild, `/watch` and `/unwatch` need Manage

@@ -1,4 +1,5 @@
-//! Rendering the core's view models as Telegram HTML with an inline keyboard.
+//! Rendering the core's view models as Telegram HTML with an inline keyboard; the
+//! watch replies are worded by the core in [`Html`].
 //!
 //! Everything that came from a server or a user is escaped (`&`, `<`, `>`, `"`); the
 //! core has already removed control characters and bounded lengths. Telegram's HTML has

@@ -1,7 +1,7 @@
 //! Platform-neutral view models of the watch replies (`/watch`, `/unwatch`,
 //! `/watches`, `/uptime`, `/graph`) and of the notifications: the facts of a reply
 //! and its plain-text pieces (durations, percentages, UTC times, states) worded once,
-//! here. [`WatchView::compose`](super::markup) words a reply in a bot's
+//! here. [`WatchView::compose`] ([`markup`](super::markup)) words a reply in a bot's
 //! [`Markup`](super::markup::Markup) (Telegram HTML, Discord Markdown); the bot wraps
 //! the text into its message. A bot may also lay a view out itself, as it does for
 //! the [`chat` views](crate::chat::View).
@@ -31,6 +31,7 @@ const FULL_COVERAGE: f64 = 0.95;
 
 /// The reply to a watch command other than `/graph`.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // replies are few and short-lived
 pub enum WatchView {
     /// `/watch`: the watch was added or its players updated.
     Added(WatchAdded),
