@@ -12,13 +12,13 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use mcstat_core::Timestamp;
+use mcstat_core::chat::UserError;
 use mcstat_core::chat::watch;
-use mcstat_core::chat::{UserError, WatchCommand};
 use mcstat_core::ports::{ChartRenderer, Notification, Notifier, NotifyError};
 use mcstat_core::watch::WatchService;
 use mcstat_core::watch::markup::Markup;
 use mcstat_core::watch::views::{GraphView, NotificationView, WatchView};
-use mcstat_core::{ChatRef, Timestamp, UserRef};
 
 use crate::render::{
     COLOR_DEGRADED, COLOR_INFO, COLOR_OFFLINE, COLOR_ONLINE, error_embed, escape_md,
@@ -147,18 +147,14 @@ pub fn graph_message(v: &GraphView, png: Vec<u8>) -> MessagePayload {
     }
 }
 
-/// Answer a watch command other than `/graph` in `chat` (asked by `user`).
-/// Errors come back ephemeral.
-pub async fn answer(
-    service: &WatchService,
-    chat: &ChatRef,
-    user: &UserRef,
-    command: WatchCommand,
-    now: Timestamp,
-) -> MessagePayload {
-    match watch::answer(service, chat, user, command, now).await {
-        Ok(view) => watch_payload(&view),
-        Err(e) => error_payload(&e),
+/// The message for the core's answer to a watch command
+/// ([`answer`](mcstat_core::chat::watch::answer)): the view, or the error
+/// (ephemeral).
+#[must_use]
+pub fn reply(answer: &Result<WatchView, UserError>) -> MessagePayload {
+    match answer {
+        Ok(view) => watch_payload(view),
+        Err(e) => error_payload(e),
     }
 }
 

@@ -208,12 +208,10 @@ impl UptimeView {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
-    use crate::domain::{ChatRef, Platform, Target, Watch};
+    use crate::watch::TargetState;
+    use crate::watch::views::tests::{MIN, NOW, report, summary, target};
     use crate::watch::views::{Health, WatchEntry};
-    use crate::watch::{Outage, TargetState, UptimeReport, UptimeWindow, WatchSummary};
 
     /// Brackets for every style, so the tests see where each one goes.
     struct Marks;
@@ -260,13 +258,6 @@ mod tests {
         }
     }
 
-    const MIN: Duration = Duration::from_secs(60);
-    const DAY: Duration = Duration::from_secs(86_400);
-
-    fn target(s: &str) -> Target {
-        s.parse().expect("valid")
-    }
-
     #[test]
     fn added_and_unwatched() {
         let added = |outcome, players: &[&str]| {
@@ -299,35 +290,19 @@ mod tests {
 
     #[test]
     fn lists() {
-        let now = Timestamp(10 * 86_400_000);
-        let summary = |t: &str, state, players: Vec<String>| WatchSummary {
-            watch: Watch {
-                chat: ChatRef::new(Platform::Telegram, "7").expect("valid"),
-                target: target(t),
-                created_at: Timestamp(0),
-                players,
-            },
-            state,
-            day: UptimeWindow {
-                span: DAY,
-                up: DAY - MIN * 3,
-                down: MIN * 3,
-            },
-            last_sample: None,
-        };
         let list = WatchList::new(
             &[
                 summary(
                     "a.example",
                     TargetState::Down {
-                        since: Some(now.minus(MIN * 3)),
+                        since: Some(NOW.minus(MIN * 3)),
                     },
-                    vec!["Notch".into(), "jeb_".into()],
+                    &["Notch", "jeb_"],
                 ),
-                summary("b.example", TargetState::Unknown, vec![]),
+                summary("b.example", TargetState::Unknown, &[]),
             ],
             10,
-            now,
+            NOW,
         );
         assert_eq!(
             WatchView::List(list).compose(&Marks),
@@ -346,28 +321,7 @@ mod tests {
 
     #[test]
     fn uptime() {
-        let now = Timestamp(10 * 86_400_000);
-        let window = |span, up, down| UptimeWindow { span, up, down };
-        let report = UptimeReport {
-            day: window(DAY, DAY, Duration::ZERO),
-            week: window(DAY * 7, DAY * 6, DAY),
-            month: window(DAY * 30, DAY * 2, Duration::ZERO),
-            outages: vec![
-                Outage {
-                    start: now.minus(MIN),
-                    end: None,
-                    duration: MIN,
-                },
-                Outage {
-                    start: Timestamp(86_400_000),
-                    end: Some(Timestamp(86_400_000 + 125_000)),
-                    duration: Duration::from_secs(125),
-                },
-            ],
-            last_sample: Some((now, true)),
-            samples: 100,
-        };
-        let view = UptimeView::new(&target("a.example"), &report);
+        let view = UptimeView::new(&target("a.example"), &report(true));
         assert_eq!(
             view.compose(&Marks),
             "📈 [b:Uptime of a.example]\n24 h: [b:100 %]\n7 d: [b:85.71 %]\n30 d: [b:100 %] [i:(of the 2 d with data)]\n\n[b:Last outages]\n• [t:863940000] — [b:ongoing], 1 min so far\n• [t:86400000] — 2 min\nLast check: [t:864000000] (answered)"

@@ -365,22 +365,65 @@ impl NotificationView {
     }
 }
 
+/// Fixtures shared with the tests of [`markup`](super::markup).
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::{ChatRef, Platform, Watch};
     use crate::ports::NotificationEvent;
     use crate::watch::Outage;
 
-    const MIN: Duration = Duration::from_secs(60);
-    const DAY: Duration = Duration::from_secs(86_400);
+    pub(crate) const MIN: Duration = Duration::from_secs(60);
+    pub(crate) const DAY: Duration = Duration::from_secs(86_400);
+    /// The time of the fixtures.
+    pub(crate) const NOW: Timestamp = Timestamp(10 * 86_400_000);
 
-    fn target(s: &str) -> Target {
+    pub(crate) fn target(s: &str) -> Target {
         s.parse().expect("valid")
     }
 
     fn window(span: Duration, up: Duration, down: Duration) -> UptimeWindow {
         UptimeWindow { span, up, down }
+    }
+
+    /// A watch of `t` following `players`, in `state`, up 99.79 % of the last day.
+    pub(crate) fn summary(t: &str, state: TargetState, players: &[&str]) -> WatchSummary {
+        WatchSummary {
+            watch: Watch {
+                chat: ChatRef::new(Platform::Telegram, "7").expect("valid"),
+                target: target(t),
+                created_at: Timestamp(0),
+                players: players.iter().map(|p| (*p).to_owned()).collect(),
+            },
+            state,
+            day: window(DAY, DAY - MIN * 3, MIN * 3),
+            last_sample: None,
+        }
+    }
+
+    /// 100 samples: 24 h fully up, 7 d 85.71 %, 30 d up but only 2 d known; an
+    /// outage ongoing for a minute and one of 2 min on day 2; the last check at
+    /// [`NOW`] (`answered` or not).
+    pub(crate) fn report(answered: bool) -> UptimeReport {
+        UptimeReport {
+            day: window(DAY, DAY, Duration::ZERO),
+            week: window(DAY * 7, DAY * 6, DAY),
+            month: window(DAY * 30, DAY * 2, Duration::ZERO),
+            outages: vec![
+                Outage {
+                    start: NOW.minus(MIN),
+                    end: None,
+                    duration: MIN,
+                },
+                Outage {
+                    start: Timestamp(86_400_000),
+                    end: Some(Timestamp(86_400_000 + 125_000)),
+                    duration: Duration::from_secs(125),
+                },
+            ],
+            last_sample: Some((NOW, answered)),
+            samples: 100,
+        }
     }
 
     #[test]
@@ -406,18 +449,8 @@ mod tests {
 
     #[test]
     fn list_entries_word_each_state() {
-        let now = Timestamp(10 * 86_400_000);
-        let summary = |state| WatchSummary {
-            watch: Watch {
-                chat: ChatRef::new(Platform::Telegram, "7").expect("valid"),
-                target: target("a.example"),
-                created_at: Timestamp(0),
-                players: vec!["Notch".into()],
-            },
-            state,
-            day: window(DAY, DAY - MIN * 3, MIN * 3),
-            last_sample: None,
-        };
+        let now = NOW;
+        let watching = |state| summary("a.example", state, &["Notch"]);
         let states = [
             TargetState::Up {
                 since: Some(now.minus(MIN * 125)),
@@ -429,7 +462,7 @@ mod tests {
             TargetState::Down { since: None },
             TargetState::Unknown,
         ];
-        let list = WatchList::new(&states.map(summary), 10, now);
+        let list = WatchList::new(&states.map(watching), 10, now);
         assert_eq!(list.max, 10);
         let words: Vec<(Health, &str)> = list
             .entries
@@ -459,26 +492,8 @@ mod tests {
 
     #[test]
     fn uptime_has_windows_outages_and_the_last_check() {
-        let now = Timestamp(10 * 86_400_000);
-        let report = UptimeReport {
-            day: window(DAY, DAY, Duration::ZERO),
-            week: window(DAY * 7, DAY * 6, DAY),
-            month: window(DAY * 30, DAY * 2, Duration::ZERO),
-            outages: vec![
-                Outage {
-                    start: now.minus(MIN),
-                    end: None,
-                    duration: MIN,
-                },
-                Outage {
-                    start: Timestamp(86_400_000),
-                    end: Some(Timestamp(86_400_000 + 125_000)),
-                    duration: Duration::from_secs(125),
-                },
-            ],
-            last_sample: Some((now, false)),
-            samples: 100,
-        };
+        let now = NOW;
+        let report = report(false);
         let v = UptimeView::new(&target("a.example"), &report);
         assert!(v.has_history);
         assert_eq!(v.day_ratio, Some(1.0));
