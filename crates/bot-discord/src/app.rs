@@ -327,8 +327,9 @@ impl Bot {
                 })),
             };
         }
-        let payload =
-            crate::watch::answer(&service, &chat, &user, command, self.deps.clock.now()).await;
+        let now = self.deps.clock.now();
+        let answer = mcstat_core::chat::watch::answer(&service, &chat, &user, command, now).await;
+        let payload = crate::watch::reply(&answer);
         Dispatch {
             response: InteractionResponse::message(response_type::CHANNEL_MESSAGE, &payload),
             then: None,

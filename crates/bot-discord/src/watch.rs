@@ -1,6 +1,7 @@
 //! Watches in Discord: the replies to `/watch`, `/unwatch`, `/watches`, `/uptime` and
-//! `/graph` (pure renderers over the core's [`WatchService`] results), and
-//! [`DiscordNotifier`], the core's [`Notifier`] posting to channels.
+//! `/graph` (the core's [watch views](mcstat_core::watch::views), worded by the core
+//! in Discord Markdown ([`Md`]) and put in embeds), and [`DiscordNotifier`], the
+//! core's [`Notifier`] posting to channels.
 //!
 //! A watch belongs to the channel it was asked in (`discord:<channel>`); the
 //! scheduler tells that channel. In a guild, `/watch` and `/unwatch` need Manage
@@ -9,18 +10,15 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use mcstat_core::chart::ChartRange;
-use mcstat_core::chat::watch::{chart_range, watch_error, watch_target};
-use mcstat_core::chat::{UserError, UserErrorKind, WatchCommand, display_target};
-use mcstat_core::ports::{ChartRenderer, Notification, NotificationEvent, Notifier, NotifyError};
-use mcstat_core::watch::text::{format_duration, format_ratio, notification_text};
-use mcstat_core::watch::{
-    AddOutcome, TargetState, UptimeReport, UptimeWindow, WatchService, WatchSummary,
-};
-use mcstat_core::{ChatRef, Timestamp, UserRef};
+use mcstat_core::Timestamp;
+use mcstat_core::chat::UserError;
+use mcstat_core::chat::watch;
+use mcstat_core::ports::{ChartRenderer, Notification, Notifier, NotifyError};
+use mcstat_core::watch::WatchService;
+use mcstat_core::watch::markup::Markup;
+use mcstat_core::watch::views::{GraphView, NotificationView, WatchView};
 
 use crate::render::{
     COLOR_DEGRADED, COLOR_INFO, COLOR_OFFLINE, COLOR_ONLINE, error_embed, escape_md,
@@ -58,186 +56,81 @@ fn discord_time(t: Timestamp) -> String {
     format!("<t:{}:f>", t.as_millis() / 1000)
 }
 
-/// The reply to `/watch`.
+/// Discord Markdown for the core's [`Markup`]: commands and addresses are code
+/// spans, times are `<t:unix:f>` (Discord shows them in the reader's zone).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Md;
+
+impl Markup for Md {
+    fn place(&self) -> &'static str {
+        "channel"
+    }
+
+    fn text(&self, s: &str) -> String {
+        escape_md(s)
+    }
+
+    fn bold(&self, marked: &str) -> String {
+        format!("**{marked}**")
+    }
+
+    fn italic(&self, marked: &str) -> String {
+        format!("*{marked}*")
+    }
+
+    fn code(&self, s: &str) -> String {
+        format!("`{}`", unticked(s))
+    }
+
+    fn time(&self, at: Timestamp, _utc: &str) -> String {
+        discord_time(at)
+    }
+}
+
+/// Text for inside a code span (no backticks: they would end it).
+fn unticked(s: &str) -> String {
+    s.replace('`', "'")
+}
+
+/// The reply to a watch command other than `/graph`: the core's wording in [`Md`],
+/// in an embed. Not watching what `/unwatch` names is told privately (ephemeral,
+/// amber); `/uptime` is green from 99 % over 24 h, red under 90 %, amber between or
+/// without data.
 #[must_use]
-pub fn watch_added(
-    display: &str,
-    outcome: AddOutcome,
-    players: &[String],
-    interval: Duration,
-) -> MessagePayload {
-    let name = escape_md(display);
-    let mut out = match outcome {
-        AddOutcome::Added => format!(
-            "👀 Watching **{name}**: I'll tell this channel when it goes down or comes back (checked every {}).",
-            format_duration(interval)
-        ),
-        AddOutcome::Updated => {
-            format!("👀 This channel already watches **{name}**; its player list is updated.")
-        }
+pub fn watch_payload(view: &WatchView) -> MessagePayload {
+    let color = match view {
+        WatchView::Unwatched(v) if !v.removed => COLOR_DEGRADED,
+        WatchView::Uptime(v) if v.has_history => match v.day_ratio {
+            Some(x) if x >= 0.99 => COLOR_ONLINE,
+            Some(x) if x < 0.9 => COLOR_OFFLINE,
+            _ => COLOR_DEGRADED,
+        },
+        _ => COLOR_INFO,
     };
-    if players.is_empty() {
-        if outcome == AddOutcome::Updated {
-            out.push_str("\nNo players followed.");
-        }
-    } else {
-        let names: Vec<String> = players.iter().map(|p| escape_md(p)).collect();
-        let _ = write!(
-            out,
-            "\nPlayers followed (joins and leaves): {}",
-            names.join(", ")
-        );
+    let mut payload = embed(view.compose(&Md), color);
+    if matches!(view, WatchView::Unwatched(v) if !v.removed) {
+        payload.flags = Some(FLAG_EPHEMERAL);
     }
-    let _ = write!(
-        out,
-        "\n`/uptime {display}` shows its uptime; `/unwatch {display}` stops."
-    );
-    embed(out, COLOR_INFO)
+    payload
 }
 
-/// The reply to `/unwatch`.
+/// The reply to `/graph`: the chart as an attachment shown as the embed's image.
 #[must_use]
-pub fn unwatched(display: &str, removed: bool) -> MessagePayload {
-    let name = escape_md(display);
-    if removed {
-        embed(
-            format!("🛑 Stopped watching **{name}** in this channel."),
-            COLOR_INFO,
-        )
-    } else {
-        let mut p = embed(
-            format!("💡 This channel does not watch **{name}**. `/watches` lists what it watches."),
-            COLOR_DEGRADED,
-        );
-        p.flags = Some(FLAG_EPHEMERAL);
-        p
-    }
-}
-
-fn state_text(state: TargetState, now: Timestamp) -> (&'static str, String) {
-    match state {
-        TargetState::Up { since: Some(t) } => {
-            ("🟢", format!("up for {}", format_duration(now.since(t))))
-        }
-        TargetState::Up { since: None } => ("🟢", "up".to_owned()),
-        TargetState::Down { since: Some(t) } => {
-            ("🔴", format!("down for {}", format_duration(now.since(t))))
-        }
-        TargetState::Down { since: None } => ("🔴", "down".to_owned()),
-        TargetState::Unknown => ("⚪", "not checked yet".to_owned()),
-    }
-}
-
-/// The reply to `/watches` (at `now`; `max`: how many a channel may watch).
-#[must_use]
-pub fn watch_list(list: &[WatchSummary], max: usize, now: Timestamp) -> MessagePayload {
-    if list.is_empty() {
-        return embed(
-            "👀 This channel watches no servers yet. Try `/watch play.example.net`".to_owned(),
-            COLOR_INFO,
-        );
-    }
-    let mut out = format!("👀 **Watched servers** ({}/{max})", list.len());
-    for s in list {
-        let (icon, state) = state_text(s.state, now);
-        let _ = write!(
-            out,
-            "\n{icon} `{}` — {state} · 24 h: {}",
-            display_target(&s.watch.target).replace('`', "'"),
-            format_ratio(s.day.ratio())
-        );
-        if !s.watch.players.is_empty() {
-            let names: Vec<String> = s.watch.players.iter().map(|p| escape_md(p)).collect();
-            let _ = write!(out, "\n  players: {}", names.join(", "));
-        }
-    }
-    out.push_str("\n`/uptime address` for details; `/unwatch address` to stop.");
-    embed(out, COLOR_INFO)
-}
-
-fn window_line(out: &mut String, label: &str, w: &UptimeWindow) {
-    let _ = write!(out, "\n{label}: **{}**", format_ratio(w.ratio()));
-    let known = w.up + w.down;
-    if w.ratio().is_some() && w.coverage() < 0.95 {
-        let _ = write!(out, " *(of the {} with data)*", format_duration(known));
-    }
-}
-
-/// The reply to `/uptime`.
-#[must_use]
-pub fn uptime_report(display: &str, r: &UptimeReport) -> MessagePayload {
-    let name = escape_md(display);
-    if r.samples == 0 {
-        return embed(
-            format!(
-                "📈 No history for **{name}** yet. Try `/watch {display}`: from then on every check is recorded."
-            ),
-            COLOR_INFO,
-        );
-    }
-    let mut out = format!("📈 **Uptime of {name}**");
-    window_line(&mut out, "24 h", &r.day);
-    window_line(&mut out, "7 d", &r.week);
-    window_line(&mut out, "30 d", &r.month);
-    if r.outages.is_empty() {
-        out.push_str("\n\nNo outages recorded.");
-    } else {
-        out.push_str("\n\n**Last outages**");
-        for o in &r.outages {
-            let length = format_duration(o.duration);
-            match o.end {
-                Some(_) => {
-                    let _ = write!(out, "\n• {} — {length}", discord_time(o.start));
-                }
-                None => {
-                    let _ = write!(
-                        out,
-                        "\n• {} — **ongoing**, {length} so far",
-                        discord_time(o.start)
-                    );
-                }
-            }
-        }
-    }
-    if let Some((at, online)) = r.last_sample {
-        let _ = write!(
-            out,
-            "\nLast check: {} ({})",
-            discord_time(at),
-            if online { "answered" } else { "no answer" }
-        );
-    }
-    let color = match r.day.ratio() {
-        Some(x) if x >= 0.99 => COLOR_ONLINE,
-        Some(x) if x < 0.9 => COLOR_OFFLINE,
-        _ => COLOR_DEGRADED,
-    };
-    embed(out, color)
-}
-
-/// The reply to `/graph`: the chart as an attachment shown as the embed's image
-/// (`samples`: how many polls it is drawn from).
-#[must_use]
-pub fn graph_message(
-    display: &str,
-    range: ChartRange,
-    samples: usize,
-    png: Vec<u8>,
-) -> MessagePayload {
-    let name = escape_md(display);
+pub fn graph_message(v: &GraphView, png: Vec<u8>) -> MessagePayload {
     let mut out = format!(
         "Last {}: players (mean and peak), latency, and when it was offline.",
-        range.label()
+        v.range_label
     );
-    if samples == 0 {
+    if !v.has_history {
         let _ = write!(
             out,
-            "\nNo history yet. Try `/watch {display}`: from then on every check is recorded."
+            "\nNo history yet. Try `/watch {}`: from then on every check is recorded.",
+            unticked(&v.display)
         );
     }
     MessagePayload {
         embeds: vec![Embed {
-            title: Some(format!("📊 {name}")),
+            title: Some(format!("📊 {}", escape_md(&v.display))),
             description: Some(out),
             color: Some(COLOR_INFO),
             image: Some(EmbedImage {
@@ -254,62 +147,15 @@ pub fn graph_message(
     }
 }
 
-/// Answer a watch command other than `/graph` in `chat` (asked by `user`).
-/// Errors come back ephemeral.
-pub async fn answer(
-    service: &WatchService,
-    chat: &ChatRef,
-    user: &UserRef,
-    command: WatchCommand,
-    now: Timestamp,
-) -> MessagePayload {
-    enum Act {
-        Watch(Vec<String>),
-        Unwatch,
-        Uptime,
+/// The message for the core's answer to a watch command
+/// ([`answer`](mcstat_core::chat::watch::answer)): the view, or the error
+/// (ephemeral).
+#[must_use]
+pub fn reply(answer: &Result<WatchView, UserError>) -> MessagePayload {
+    match answer {
+        Ok(view) => watch_payload(view),
+        Err(e) => error_payload(e),
     }
-    let name = command.name();
-    let (address, act) = match command {
-        WatchCommand::List => {
-            return match service.watches(chat).await {
-                Ok(list) => watch_list(&list, service.config().max_watches_per_chat, now),
-                Err(e) => error_payload(&watch_error(&e, None)),
-            };
-        }
-        WatchCommand::Watch { address, players } => (address, Act::Watch(players)),
-        WatchCommand::Unwatch { address } => (address, Act::Unwatch),
-        WatchCommand::Uptime { address } | WatchCommand::Graph { address, .. } => {
-            (address, Act::Uptime)
-        }
-    };
-    let target = match watch_target(address.as_deref(), name) {
-        Ok(t) => t,
-        Err(e) => return error_payload(&e),
-    };
-    let shown = display_target(&target);
-    let result = match act {
-        Act::Watch(players) => service
-            .watch(chat, user, &target, &players)
-            .await
-            .map(|outcome| {
-                let mut shown_players: Vec<String> = Vec::new();
-                for p in players.iter().map(|p| p.trim()) {
-                    if !shown_players.iter().any(|s| s.eq_ignore_ascii_case(p)) {
-                        shown_players.push(p.to_owned());
-                    }
-                }
-                watch_added(&shown, outcome, &shown_players, service.config().interval)
-            }),
-        Act::Unwatch => service
-            .unwatch(chat, user, &target)
-            .await
-            .map(|removed| unwatched(&shown, removed)),
-        Act::Uptime => service
-            .uptime(&target)
-            .await
-            .map(|report| uptime_report(&shown, &report)),
-    };
-    result.unwrap_or_else(|e| error_payload(&watch_error(&e, Some(&target))))
 }
 
 /// Answer `/graph address [range]`: the chart, or an error.
@@ -319,47 +165,31 @@ pub async fn graph(
     address: Option<&str>,
     range: Option<&str>,
 ) -> MessagePayload {
-    let parsed = watch_target(address, "graph").and_then(|t| Ok((t, chart_range(range)?)));
-    let (target, range) = match parsed {
+    let (view, request) = match watch::graph_request(service, address, range).await {
         Ok(v) => v,
         Err(e) => return error_payload(&e),
     };
-    let request = match service.chart(&target, range).await {
-        Ok(r) => r,
-        Err(e) => return error_payload(&watch_error(&e, Some(&target))),
-    };
-    let samples = request.samples.len();
     let charts = Arc::clone(charts);
     let drawn = tokio::task::spawn_blocking(move || charts.render(&request))
         .await
         .map_err(|e| e.to_string())
         .and_then(|r| r.map_err(|e| mcstat_service::ops::error_chain(&e)));
-    let shown = display_target(&target);
     match drawn {
-        Ok(png) => graph_message(&shown, range, samples, png),
+        Ok(png) => graph_message(&view, png),
         Err(error) => {
             tracing::warn!(%error, "chart rendering failed");
-            error_payload(&UserError::new(
-                UserErrorKind::Unavailable,
-                format!("I could not draw that chart. Try /uptime {shown} for the figures"),
-            ))
+            error_payload(&watch::chart_failed(&view))
         }
     }
 }
 
-/// The message for a notification: an icon and the core's sentence, as plain text
+/// The message for a notification: the core's icon and sentence, as plain text
 /// (Markdown escaped, no mentions).
 #[must_use]
 pub fn notification_payload(n: &Notification) -> MessagePayload {
-    let icon = match &n.event {
-        NotificationEvent::WentDown { .. } => "🔴",
-        NotificationEvent::CameBack { .. } => "🟢",
-        NotificationEvent::PlayerJoined(_) => "👋",
-        NotificationEvent::PlayerLeft(_) => "🚪",
-        _ => "🔔",
-    };
+    let v = NotificationView::new(n);
     MessagePayload {
-        content: Some(format!("{icon} {}", escape_md(&notification_text(n)))),
+        content: Some(format!("{} {}", v.icon, escape_md(&v.text))),
         ..MessagePayload::default()
     }
 }
@@ -427,6 +257,10 @@ impl Notifier for DiscordNotifier {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use mcstat_core::chart::ChartRange;
+    use mcstat_core::ports::NotificationEvent;
     use mcstat_core::{ChatRef, Platform};
 
     use super::*;
@@ -478,7 +312,8 @@ mod tests {
 
     #[test]
     fn graph_shows_its_attachment_as_the_embed_image() {
-        let p = graph_message("a.example", ChartRange::Week, 0, vec![1, 2, 3]);
+        let target = "a.example".parse().expect("valid");
+        let p = graph_message(&GraphView::new(&target, ChartRange::Week, 0), vec![1, 2, 3]);
         let json = serde_json::to_value(&p).expect("json");
         assert_eq!(json["embeds"][0]["image"]["url"], "attachment://graph.png");
         assert_eq!(json["attachments"][0]["filename"], "graph.png");
@@ -493,9 +328,13 @@ mod tests {
 
     #[test]
     fn unwatching_nothing_is_private_and_hints_the_list() {
-        let p = unwatched("a.example", false);
+        use mcstat_core::watch::views::Unwatched;
+        let target = "a.example".parse().expect("valid");
+        let unwatched =
+            |removed| watch_payload(&WatchView::Unwatched(Unwatched::new(&target, removed)));
+        let p = unwatched(false);
         assert_eq!(p.flags, Some(FLAG_EPHEMERAL));
-        let p = unwatched("a.example", true);
+        let p = unwatched(true);
         assert_eq!(p.flags, None);
     }
 }

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use futures_util::FutureExt as _;
-use mcstat_core::chat::watch::{chart_range, watch_error, watch_target};
+use mcstat_core::chat::watch::{answer, chart_failed, graph_request};
 use mcstat_core::chat::{
     CallbackData, ChatRequest, ChatService, Command, Reply, UserError, UserErrorKind, View,
-    WatchCommand, display_target,
+    WatchCommand,
 };
 use mcstat_core::ports::ChartRenderer;
 use mcstat_core::watch::WatchService;
@@ -304,62 +304,10 @@ async fn watch_command(
             "Watching servers is not available in this bot. Try /status play.example.net",
         ));
     };
-    /// What to do once the address is checked.
-    enum Act {
-        Watch(Vec<String>),
-        Unwatch,
-        Uptime,
+    match answer(service, chat, user, command, now()).await {
+        Ok(view) => (view.kind(), render::watch_html(&view)),
+        Err(e) => error_html(&e),
     }
-    let name = command.name();
-    let (address, act) = match command {
-        WatchCommand::List => {
-            return match service.watches(chat).await {
-                Ok(list) => (
-                    "watches",
-                    render::watch_list(&list, service.config().max_watches_per_chat, now()),
-                ),
-                Err(e) => error_html(&watch_error(&e, None)),
-            };
-        }
-        WatchCommand::Watch { address, players } => (address, Act::Watch(players)),
-        WatchCommand::Unwatch { address } => (address, Act::Unwatch),
-        // `/graph` is answered by `graph`; here it would get the figures.
-        WatchCommand::Uptime { address } | WatchCommand::Graph { address, .. } => {
-            (address, Act::Uptime)
-        }
-    };
-    let target = match watch_target(address.as_deref(), name) {
-        Ok(t) => t,
-        Err(e) => return error_html(&e),
-    };
-    let shown = display_target(&target);
-    let result = match act {
-        Act::Watch(players) => service
-            .watch(chat, user, &target, &players)
-            .await
-            .map(|outcome| {
-                // As the service keeps them: trimmed, once each (case-insensitively).
-                let mut shown_players: Vec<String> = Vec::new();
-                for p in players.iter().map(|p| p.trim()) {
-                    if !shown_players.iter().any(|s| s.eq_ignore_ascii_case(p)) {
-                        shown_players.push(p.to_owned());
-                    }
-                }
-                (
-                    "watch_added",
-                    render::watch_added(&shown, outcome, &shown_players, service.config().interval),
-                )
-            }),
-        Act::Unwatch => service
-            .unwatch(chat, user, &target)
-            .await
-            .map(|removed| ("unwatched", render::unwatched(&shown, removed))),
-        Act::Uptime => service
-            .uptime(&target)
-            .await
-            .map(|report| ("uptime", render::uptime_report(&shown, &report))),
-    };
-    result.unwrap_or_else(|e| error_html(&watch_error(&e, Some(&target))))
 }
 
 /// Answer `/graph`: the chart as a photo with a caption (text when it cannot be drawn
@@ -384,23 +332,11 @@ async fn graph(
         );
         return send(app, chat, &text(error_html(&e))).await;
     };
-    let parsed = watch_target(address, "graph").and_then(|t| Ok((t, chart_range(range)?)));
-    let (target, range) = match parsed {
+    let (view, request) = match graph_request(service, address, range).await {
         Ok(v) => v,
         Err(e) => return send(app, chat, &text(error_html(&e))).await,
     };
-    let request = match service.chart(&target, range).await {
-        Ok(r) => r,
-        Err(e) => {
-            return send(
-                app,
-                chat,
-                &text(error_html(&watch_error(&e, Some(&target)))),
-            )
-            .await;
-        }
-    };
-    let caption = render::graph_caption(&display_target(&target), range, request.samples.len());
+    let caption = render::graph_caption(&view);
     let charts = Arc::clone(charts);
     let drawn = tokio::task::spawn_blocking(move || charts.render(&request))
         .await
@@ -410,14 +346,7 @@ async fn graph(
         Ok(png) => png,
         Err(error) => {
             tracing::warn!(%error, "chart rendering failed");
-            let e = UserError::new(
-                UserErrorKind::Unavailable,
-                format!(
-                    "I could not draw that chart. Try /uptime {} for the figures",
-                    display_target(&target)
-                ),
-            );
-            return send(app, chat, &text(error_html(&e))).await;
+            return send(app, chat, &text(error_html(&chart_failed(&view)))).await;
         }
     };
     metrics::counter!("mcstat_telegram_replies_total", "view" => "graph").increment(1);

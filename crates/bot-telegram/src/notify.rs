@@ -3,8 +3,8 @@
 //! or went.
 
 use async_trait::async_trait;
-use mcstat_core::ports::{Notification, NotificationEvent, Notifier, NotifyError};
-use mcstat_core::watch::text::notification_text;
+use mcstat_core::ports::{Notification, Notifier, NotifyError};
+use mcstat_core::watch::views::NotificationView;
 use mcstat_core::{ChatRef, Platform};
 use teloxide::prelude::Requester as _;
 use teloxide::requests::HasPayload as _;
@@ -28,17 +28,11 @@ impl TelegramNotifier {
     }
 }
 
-/// The message for a notification: an icon and the core's sentence, escaped.
+/// The message for a notification: the core's icon and sentence, escaped.
 #[must_use]
 pub fn notification_html(n: &Notification) -> String {
-    let icon = match &n.event {
-        NotificationEvent::WentDown { .. } => "🔴",
-        NotificationEvent::CameBack { .. } => "🟢",
-        NotificationEvent::PlayerJoined(_) => "👋",
-        NotificationEvent::PlayerLeft(_) => "🚪",
-        _ => "🔔",
-    };
-    format!("{icon} {}", escape(&notification_text(n)))
+    let v = NotificationView::new(n);
+    format!("{} {}", v.icon, escape(&v.text))
 }
 
 /// Whether a failed send means the chat will never accept messages again: the bot
@@ -111,6 +105,7 @@ impl Notifier for TelegramNotifier {
 mod tests {
     use std::time::Duration;
 
+    use mcstat_core::ports::NotificationEvent;
     use mcstat_core::{ChatRef, Platform, Timestamp};
 
     use super::*;

@@ -1,4 +1,5 @@
-//! Rendering the core's view models as Telegram HTML with an inline keyboard.
+//! Rendering the core's view models as Telegram HTML with an inline keyboard; the
+//! watch replies are worded by the core in [`Html`].
 //!
 //! Everything that came from a server or a user is escaped (`&`, `<`, `>`, `"`); the
 //! core has already removed control characters and bounded lengths. Telegram's HTML has
@@ -10,16 +11,13 @@ use std::fmt::Write as _;
 
 use mc_protocol::address::Edition;
 use mc_protocol::text::Motd;
-use mcstat_core::chart::ChartRange;
 use mcstat_core::chat::CommandInfo;
-use mcstat_core::chat::display_target;
 use mcstat_core::chat::{
     About, Button, PlayersPage, Reply, StatusCard, UserError, UserErrorKind, View, Welcome,
 };
-use mcstat_core::watch::text::{format_duration, format_ratio};
-use mcstat_core::watch::{AddOutcome, TargetState, UptimeReport, UptimeWindow, WatchSummary};
-use mcstat_core::{Freshness, PlayerSource, Protocol, Timestamp};
-use std::time::Duration;
+use mcstat_core::watch::markup::Markup;
+use mcstat_core::watch::views::{GraphView, WatchView};
+use mcstat_core::{Freshness, PlayerSource, Protocol};
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 /// The most MOTD characters shown (a hostile server may send pages of text).
@@ -310,182 +308,58 @@ fn error(e: &UserError) -> String {
     format!("{icon} {}", escape(&e.message))
 }
 
-/// `2026-12-01 06:10 UTC`.
+/// Telegram HTML for the core's [`Markup`]: commands stay plain text (Telegram links
+/// them), times are shown in UTC, lines under a list entry are indented by six
+/// spaces.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Html;
+
+impl Markup for Html {
+    fn place(&self) -> &'static str {
+        "chat"
+    }
+
+    fn text(&self, s: &str) -> String {
+        escape(s)
+    }
+
+    fn bold(&self, marked: &str) -> String {
+        format!("<b>{marked}</b>")
+    }
+
+    fn italic(&self, marked: &str) -> String {
+        format!("<i>{marked}</i>")
+    }
+
+    fn code(&self, s: &str) -> String {
+        format!("<code>{}</code>", escape(s))
+    }
+
+    fn command(&self, s: &str) -> String {
+        escape(s)
+    }
+
+    fn indent(&self) -> &'static str {
+        "      "
+    }
+}
+
+/// Render the reply to a watch command (`/watch`, `/unwatch`, `/watches`,
+/// `/uptime`) as Telegram HTML: the core's wording in [`Html`].
 #[must_use]
-pub fn utc_minute(t: Timestamp) -> String {
-    let secs = t.as_millis() / 1000;
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let (y, m, d) = civil_from_days(days);
-    let rem = secs % 86_400;
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        rem / 3600,
-        rem / 60 % 60
-    )
+pub fn watch_html(view: &WatchView) -> String {
+    view.compose(&Html)
 }
 
-/// Days since 1970-01-01 to (year, month, day) (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-/// The reply to `/watch`: what is watched now and how often it is checked.
+/// The caption of a `/graph` photo.
 #[must_use]
-pub fn watch_added(
-    display: &str,
-    outcome: AddOutcome,
-    players: &[String],
-    interval: Duration,
-) -> String {
-    let name = escape(display);
-    let mut out = match outcome {
-        AddOutcome::Added => format!(
-            "👀 Watching <b>{name}</b>: I'll tell this chat when it goes down or comes back (checked every {}).",
-            format_duration(interval)
-        ),
-        AddOutcome::Updated => {
-            format!("👀 This chat already watches <b>{name}</b>; its player list is updated.")
-        }
-    };
-    if players.is_empty() {
-        if outcome == AddOutcome::Updated {
-            out.push_str("\nNo players followed.");
-        }
-    } else {
-        let names: Vec<String> = players.iter().map(|p| escape(p)).collect();
-        let _ = write!(
-            out,
-            "\nPlayers followed (joins and leaves): {}",
-            names.join(", ")
-        );
-    }
-    let _ = write!(
-        out,
-        "\n/uptime {name} shows its uptime; /unwatch {name} stops."
-    );
-    out
-}
-
-/// The reply to `/unwatch`.
-#[must_use]
-pub fn unwatched(display: &str, removed: bool) -> String {
-    let name = escape(display);
-    if removed {
-        format!("🛑 Stopped watching <b>{name}</b> in this chat.")
-    } else {
-        format!("💡 This chat does not watch <b>{name}</b>. /watches lists what it watches.")
-    }
-}
-
-fn state_text(state: TargetState, now: Timestamp) -> (&'static str, String) {
-    match state {
-        TargetState::Up { since: Some(t) } => {
-            ("🟢", format!("up for {}", format_duration(now.since(t))))
-        }
-        TargetState::Up { since: None } => ("🟢", "up".to_owned()),
-        TargetState::Down { since: Some(t) } => {
-            ("🔴", format!("down for {}", format_duration(now.since(t))))
-        }
-        TargetState::Down { since: None } => ("🔴", "down".to_owned()),
-        TargetState::Unknown => ("⚪", "not checked yet".to_owned()),
-    }
-}
-
-/// The reply to `/watches` (at `now`; `max`: how many a chat may watch).
-#[must_use]
-pub fn watch_list(list: &[WatchSummary], max: usize, now: Timestamp) -> String {
-    if list.is_empty() {
-        return "👀 This chat watches no servers yet. Try <code>/watch play.example.net</code>"
-            .to_owned();
-    }
-    let mut out = format!("👀 <b>Watched servers</b> ({}/{max})", list.len());
-    for s in list {
-        let (icon, state) = state_text(s.state, now);
-        let _ = write!(
-            out,
-            "\n{icon} <code>{}</code> — {state} · 24 h: {}",
-            escape(&display_target(&s.watch.target)),
-            format_ratio(s.day.ratio())
-        );
-        if !s.watch.players.is_empty() {
-            let names: Vec<String> = s.watch.players.iter().map(|p| escape(p)).collect();
-            let _ = write!(out, "\n      players: {}", names.join(", "));
-        }
-    }
-    out.push_str("\n/uptime address for details; /unwatch address to stop.");
-    out
-}
-
-fn window_line(out: &mut String, label: &str, w: &UptimeWindow) {
-    let _ = write!(out, "\n{label}: <b>{}</b>", format_ratio(w.ratio()));
-    let known = w.up + w.down;
-    if w.ratio().is_some() && w.coverage() < 0.95 {
-        let _ = write!(out, " <i>(of the {} with data)</i>", format_duration(known));
-    }
-}
-
-/// The reply to `/uptime`.
-#[must_use]
-pub fn uptime_report(display: &str, r: &UptimeReport) -> String {
-    let name = escape(display);
-    if r.samples == 0 {
-        return format!(
-            "📈 No history for <b>{name}</b> yet. Try <code>/watch {name}</code>: from then on every check is recorded."
-        );
-    }
-    let mut out = format!("📈 <b>Uptime of {name}</b>");
-    window_line(&mut out, "24 h", &r.day);
-    window_line(&mut out, "7 d", &r.week);
-    window_line(&mut out, "30 d", &r.month);
-    if r.outages.is_empty() {
-        out.push_str("\n\nNo outages recorded.");
-    } else {
-        out.push_str("\n\n<b>Last outages</b>");
-        for o in &r.outages {
-            let length = format_duration(o.duration);
-            match o.end {
-                Some(_) => {
-                    let _ = write!(out, "\n• {} — {length}", utc_minute(o.start));
-                }
-                None => {
-                    let _ = write!(
-                        out,
-                        "\n• {} — <b>ongoing</b>, {length} so far",
-                        utc_minute(o.start)
-                    );
-                }
-            }
-        }
-    }
-    if let Some((at, online)) = r.last_sample {
-        let _ = write!(
-            out,
-            "\nLast check: {} ({})",
-            utc_minute(at),
-            if online { "answered" } else { "no answer" }
-        );
-    }
-    out
-}
-
-/// The caption of a `/graph` photo (`samples`: how many polls the chart is drawn from).
-#[must_use]
-pub fn graph_caption(display: &str, range: ChartRange, samples: usize) -> String {
-    let name = escape(display);
+pub fn graph_caption(v: &GraphView) -> String {
+    let name = escape(&v.display);
     let mut out = format!(
         "📊 <b>{name}</b> — last {}: players (mean and peak), latency, and when it was offline.",
-        range.label()
+        v.range_label
     );
-    if samples == 0 {
+    if !v.has_history {
         let _ = write!(
             out,
             "\nNo history yet. Try <code>/watch {name}</code>: from then on every check is recorded."

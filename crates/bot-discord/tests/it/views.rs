@@ -403,11 +403,12 @@ fn command_registration() {
 
 #[test]
 fn watch_views() {
+    use mcstat_core::watch::views::{Unwatched, UptimeView, WatchAdded, WatchList, WatchView};
     use mcstat_core::watch::{
         AddOutcome, Outage, TargetState, UptimeReport, UptimeWindow, WatchSummary,
     };
     use mcstat_core::{ChatRef, Platform, Timestamp, Watch};
-    use mcstat_discord::watch::{unwatched, uptime_report, watch_added, watch_list};
+    use mcstat_discord::watch::watch_payload;
 
     let now = Timestamp(1_800_000_000_000);
     let hour = Duration::from_secs(3600);
@@ -427,7 +428,7 @@ fn watch_views() {
         day: window(24 * hour, Duration::from_secs(600)),
         last_sample: Some((now, true)),
     };
-    let list = watch_list(
+    let list = watch_payload(&WatchView::List(WatchList::new(
         &[
             summary(
                 "play.example.net",
@@ -440,7 +441,7 @@ fn watch_views() {
         ],
         10,
         now,
-    );
+    )));
     let report = UptimeReport {
         day: window(24 * hour, Duration::from_secs(600)),
         week: window(7 * 24 * hour, Duration::from_secs(600)),
@@ -453,17 +454,18 @@ fn watch_views() {
         last_sample: Some((now, true)),
         samples: 1440,
     };
+    let server = target("play.example.net");
     assert_snapshot(
         "watch_views",
         &json!({
-            "added": watch_added("play.example.net", AddOutcome::Added, &[], Duration::from_secs(60)),
-            "updated": watch_added("play.example.net", AddOutcome::Updated, &["Notch".to_owned()], Duration::from_secs(60)),
-            "unwatched": unwatched("play.example.net", true),
-            "not_watched": unwatched("play.example.net", false),
+            "added": watch_payload(&WatchView::Added(WatchAdded::new(&server, AddOutcome::Added, vec![], Duration::from_secs(60)))),
+            "updated": watch_payload(&WatchView::Added(WatchAdded::new(&server, AddOutcome::Updated, vec!["Notch".to_owned()], Duration::from_secs(60)))),
+            "unwatched": watch_payload(&WatchView::Unwatched(Unwatched::new(&server, true))),
+            "not_watched": watch_payload(&WatchView::Unwatched(Unwatched::new(&server, false))),
             "list": list,
-            "empty_list": watch_list(&[], 10, now),
-            "uptime": uptime_report("play.example.net", &report),
-            "no_history": uptime_report("play.example.net", &UptimeReport { samples: 0, outages: vec![], last_sample: None, ..report }),
+            "empty_list": watch_payload(&WatchView::List(WatchList::new(&[], 10, now))),
+            "uptime": watch_payload(&WatchView::Uptime(UptimeView::new(&server, &report))),
+            "no_history": watch_payload(&WatchView::Uptime(UptimeView::new(&server, &UptimeReport { samples: 0, outages: vec![], last_sample: None, ..report }))),
         }),
     );
 }

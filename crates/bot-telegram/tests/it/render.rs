@@ -325,25 +325,43 @@ fn escape_covers_the_html_specials() {
 fn watch_views() {
     use std::time::Duration;
 
+    use mcstat_core::watch::views::{Unwatched, UptimeView, WatchAdded, WatchList, WatchView};
     use mcstat_core::watch::{
         AddOutcome, Outage, TargetState, UptimeReport, UptimeWindow, WatchSummary,
     };
     use mcstat_core::{ChatRef, Platform, Timestamp, Watch};
-    use mcstat_telegram::render::{unwatched, uptime_report, utc_minute, watch_added, watch_list};
+    use mcstat_telegram::render::watch_html;
 
     let min = Duration::from_secs(60);
-    assert_eq!(utc_minute(Timestamp(0)), "1970-01-01 00:00 UTC");
+    let a = |outcome, players: &[&str]| {
+        WatchView::Added(WatchAdded {
+            display: "a<b>.example".into(),
+            outcome,
+            players: players.iter().map(|p| (*p).to_owned()).collect(),
+            interval: "1 min".into(),
+        })
+    };
     assert_eq!(
-        utc_minute(Timestamp(1_764_569_400_000)),
-        "2025-12-01 06:10 UTC"
-    );
-    assert_eq!(
-        watch_added("a<b>.example", AddOutcome::Added, &["<x>".into()], min),
+        watch_html(&a(AddOutcome::Added, &["<x>"])),
         "👀 Watching <b>a&lt;b&gt;.example</b>: I'll tell this chat when it goes down or comes back (checked every 1 min).\nPlayers followed (joins and leaves): &lt;x&gt;\n/uptime a&lt;b&gt;.example shows its uptime; /unwatch a&lt;b&gt;.example stops."
     );
     assert_eq!(
-        unwatched("a.example", false),
+        watch_html(&a(AddOutcome::Updated, &[])),
+        "👀 This chat already watches <b>a&lt;b&gt;.example</b>; its player list is updated.\nNo players followed.\n/uptime a&lt;b&gt;.example shows its uptime; /unwatch a&lt;b&gt;.example stops."
+    );
+    let gone = |removed| {
+        WatchView::Unwatched(Unwatched {
+            display: "a.example".into(),
+            removed,
+        })
+    };
+    assert_eq!(
+        watch_html(&gone(false)),
         "💡 This chat does not watch <b>a.example</b>. /watches lists what it watches."
+    );
+    assert_eq!(
+        watch_html(&gone(true)),
+        "🛑 Stopped watching <b>a.example</b> in this chat."
     );
 
     let now = Timestamp(10 * 86_400_000);
@@ -360,7 +378,7 @@ fn watch_views() {
         day: window(day, day - min * 3, min * 3),
         last_sample: None,
     };
-    let list = watch_list(
+    let list = watch_html(&WatchView::List(WatchList::new(
         &[
             summary(
                 "a.example",
@@ -372,12 +390,15 @@ fn watch_views() {
         ],
         10,
         now,
-    );
+    )));
     assert_eq!(
         list,
         "👀 <b>Watched servers</b> (2/10)\n🔴 <code>a.example</code> — down for 3 min · 24 h: 99.79 %\n      players: Notch\n⚪ <code>b.example</code> — not checked yet · 24 h: 99.79 %\n      players: Notch\n/uptime address for details; /unwatch address to stop."
     );
-    assert!(watch_list(&[], 10, now).contains("watches no servers yet"));
+    assert!(
+        watch_html(&WatchView::List(WatchList::new(&[], 10, now)))
+            .contains("watches no servers yet")
+    );
 
     let report = UptimeReport {
         day: window(day, day, Duration::ZERO),
@@ -399,7 +420,10 @@ fn watch_views() {
         samples: 100,
     };
     assert_eq!(
-        uptime_report("a.example", &report),
+        watch_html(&WatchView::Uptime(UptimeView::new(
+            &"a.example".parse().expect("valid"),
+            &report
+        ))),
         "📈 <b>Uptime of a.example</b>\n24 h: <b>100 %</b>\n7 d: <b>85.71 %</b>\n30 d: <b>100 %</b> <i>(of the 2 d with data)</i>\n\n<b>Last outages</b>\n• 1970-01-10 23:59 UTC — <b>ongoing</b>, 1 min so far\n• 1970-01-02 00:00 UTC — 2 min\nLast check: 1970-01-11 00:00 UTC (no answer)"
     );
     let empty = UptimeReport {
@@ -409,6 +433,10 @@ fn watch_views() {
         ..report
     };
     assert!(
-        uptime_report("a.example", &empty).starts_with("📈 No history for <b>a.example</b> yet.")
+        watch_html(&WatchView::Uptime(UptimeView::new(
+            &"a.example".parse().expect("valid"),
+            &empty
+        )))
+        .starts_with("📈 No history for <b>a.example</b> yet.")
     );
 }

@@ -1,13 +1,115 @@
-//! The user-facing side of the watch commands ([`WatchCommand`](super::WatchCommand)):
-//! which server a command names, and every [`WatchError`] as a [`UserError`] whose
-//! message says what to do. The bots call the
-//! [`WatchService`](crate::watch::WatchService) and render its results themselves.
+//! The user-facing side of the watch commands ([`WatchCommand`]): which server a
+//! command names, every [`WatchError`] as a [`UserError`] whose message says what to
+//! do, and [`answer`] / [`graph_request`], which run a command on the
+//! [`WatchService`] and return its [view](crate::watch::views). The bots lay the views
+//! out in their markup.
 
+use super::WatchCommand;
 use super::view::{UserError, UserErrorKind};
 use super::{EXAMPLE_ADDRESS, display_target, parse_with_hint};
-use crate::chart::ChartRange;
-use crate::domain::Target;
-use crate::watch::{MAX_PLAYER_NAME_LEN, WatchError};
+use crate::chart::{ChartRange, ChartRequest};
+use crate::domain::{ChatRef, Target, Timestamp, UserRef};
+use crate::watch::views::{GraphView, Unwatched, UptimeView, WatchAdded, WatchList, WatchView};
+use crate::watch::{MAX_PLAYER_NAME_LEN, WatchError, WatchService, clean_players};
+
+/// Run a watch command other than `/graph` in `chat`, asked by `user`, at `now` (the
+/// time the states of `/watches` are measured to). A `/graph` command gets the
+/// figures of `/uptime` (a bot draws charts with [`graph_request`]). Permission
+/// checks are the bot's.
+///
+/// # Errors
+/// What the user should do differently: [`watch_target`]'s errors and every
+/// [`WatchError`] as [`watch_error`] words it.
+pub async fn answer(
+    service: &WatchService,
+    chat: &ChatRef,
+    user: &UserRef,
+    command: WatchCommand,
+    now: Timestamp,
+) -> Result<WatchView, UserError> {
+    /// What to do once the address is checked.
+    enum Act {
+        Watch(Vec<String>),
+        Unwatch,
+        Uptime,
+    }
+    let name = command.name();
+    let (address, act) = match command {
+        WatchCommand::List => {
+            return service
+                .watches(chat)
+                .await
+                .map(|list| {
+                    let max = service.config().max_watches_per_chat;
+                    WatchView::List(WatchList::new(&list, max, now))
+                })
+                .map_err(|e| watch_error(&e, None));
+        }
+        WatchCommand::Watch { address, players } => (address, Act::Watch(players)),
+        WatchCommand::Unwatch { address } => (address, Act::Unwatch),
+        WatchCommand::Uptime { address } | WatchCommand::Graph { address, .. } => {
+            (address, Act::Uptime)
+        }
+    };
+    let target = watch_target(address.as_deref(), name)?;
+    let result = match act {
+        Act::Watch(players) => {
+            service
+                .watch(chat, user, &target, &players)
+                .await
+                .map(|outcome| {
+                    // The watch was added, so the names are valid: show them as kept.
+                    let kept = clean_players(&players, usize::MAX).unwrap_or(players);
+                    let interval = service.config().interval;
+                    WatchView::Added(WatchAdded::new(&target, outcome, kept, interval))
+                })
+        }
+        Act::Unwatch => service
+            .unwatch(chat, user, &target)
+            .await
+            .map(|removed| WatchView::Unwatched(Unwatched::new(&target, removed))),
+        Act::Uptime => service
+            .uptime(&target)
+            .await
+            .map(|report| WatchView::Uptime(UptimeView::new(&target, &report))),
+    };
+    result.map_err(|e| watch_error(&e, Some(&target)))
+}
+
+/// What `/graph address [range]` draws: the reply's view and the samples to hand to a
+/// [`ChartRenderer`](crate::ports::ChartRenderer) (on a blocking pool).
+///
+/// # Errors
+/// [`watch_target`]'s and [`chart_range`]'s errors, and a store failure as
+/// [`watch_error`] words it.
+pub async fn graph_request(
+    service: &WatchService,
+    address: Option<&str>,
+    range: Option<&str>,
+) -> Result<(GraphView, ChartRequest), UserError> {
+    let target = watch_target(address, "graph")?;
+    let range = chart_range(range)?;
+    let request = service
+        .chart(&target, range)
+        .await
+        .map_err(|e| watch_error(&e, Some(&target)))?;
+    Ok((
+        GraphView::new(&target, range, request.samples.len()),
+        request,
+    ))
+}
+
+/// The error when the chart of `view` could not be drawn: it points at `/uptime`.
+#[must_use]
+pub fn chart_failed(view: &GraphView) -> UserError {
+    UserError::new(
+        UserErrorKind::Unavailable,
+        format!(
+            "I could not draw that chart. Try /uptime {} for the figures",
+            view.display
+        ),
+    )
+}
 
 /// The server a watch command names: `address` as typed, for the command `name`
 /// (`watch`, `unwatch`, `uptime`; used in the hint).

@@ -17,8 +17,11 @@
 //!   (a [`NotifierRouter`] holds one per platform). Drive it with
 //!   [`Scheduler::run`], or step it with [`Scheduler::poll_once`] in tests.
 //! - [`uptime`]: pure functions from samples to uptime ratios and outages.
-//! - [`text`]: the same plain-text wording of notifications, durations and ratios
-//!   for every bot.
+//! - [`text`]: the same plain-text wording of notifications, durations, ratios and
+//!   times for every bot.
+//! - [`views`]: the view models of the watch replies and notifications, and
+//!   [`markup`]: their wording, composed through a bot's [`Markup`](markup::Markup)
+//!   (Telegram HTML, Discord Markdown).
 //!
 //! ## Wiring (a bot's `main`)
 //! ```
@@ -93,6 +96,7 @@
 //! poll a server both watch (once per interval each).
 
 mod lease;
+pub mod markup;
 mod notify;
 mod scheduler;
 mod service;
@@ -100,6 +104,7 @@ pub mod slot;
 pub mod text;
 pub mod tracker;
 pub mod uptime;
+pub mod views;
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -107,6 +112,7 @@ use std::time::Duration;
 pub use lease::MemoryLeases;
 pub use notify::{NoNotifier, NotifierRouter};
 pub use scheduler::{PollReport, Scheduler, SchedulerPorts, is_chat_watch};
+pub(crate) use service::clean_players;
 pub use service::{
     AddOutcome, MAX_PLAYER_NAME_LEN, WatchError, WatchService, WatchSummary, move_watch,
 };

@@ -321,8 +321,9 @@ fn just_after(t: Timestamp) -> Timestamp {
     t.plus(std::time::Duration::from_millis(1))
 }
 
-/// Player names trimmed, checked and deduplicated case-insensitively.
-fn clean_players(players: &[String], max: usize) -> Result<Vec<String>, WatchError> {
+/// Player names trimmed, checked and deduplicated case-insensitively (as a watch
+/// keeps them).
+pub(crate) fn clean_players(players: &[String], max: usize) -> Result<Vec<String>, WatchError> {
     let mut out: Vec<String> = Vec::new();
     for name in players {
         let name = name.trim();

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
+use crate::chart::civil_utc;
 use crate::chat::display_target;
+use crate::domain::Timestamp;
 use crate::ports::{Notification, NotificationEvent};
 
 /// The longest player name shown, in characters.
@@ -40,6 +42,26 @@ pub fn format_ratio(ratio: Option<f64>) -> String {
     }
 }
 
+/// A time to the minute in UTC: `2025-12-01 06:10 UTC` (the calendar of
+/// [`civil_utc`], which the charts' tick labels use too).
+#[must_use]
+pub fn format_utc_minute(t: Timestamp) -> String {
+    let (year, month, day, hour, minute) = civil_utc(t);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
+}
+
+/// The icon shown before a notification's sentence: 🔴 down, 🟢 back up, 👋 a
+/// player joined, 🚪 a player left.
+#[must_use]
+pub const fn notification_icon(event: &NotificationEvent) -> &'static str {
+    match event {
+        NotificationEvent::WentDown { .. } => "🔴",
+        NotificationEvent::CameBack { .. } => "🟢",
+        NotificationEvent::PlayerJoined(_) => "👋",
+        NotificationEvent::PlayerLeft(_) => "🚪",
+    }
+}
+
 /// One sentence for a notification: `play.example.net is down (it was up for 3 h
 /// 12 min).`, `play.example.net is back up after 12 min.`, `Notch joined
 /// play.example.net.` Player names are cleaned (control and bidi characters removed,
@@ -68,7 +90,7 @@ pub fn notification_text(n: &Notification) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ChatRef, Platform, Timestamp};
+    use crate::domain::{ChatRef, Platform};
 
     #[test]
     fn durations_use_at_most_two_units() {
@@ -90,6 +112,41 @@ mod tests {
         assert_eq!(format_ratio(Some(0.99999)), "99.99 %");
         assert_eq!(format_ratio(Some(0.5)), "50.00 %");
         assert_eq!(format_ratio(Some(0.0)), "0.00 %");
+    }
+
+    #[test]
+    fn utc_minutes() {
+        assert_eq!(format_utc_minute(Timestamp(0)), "1970-01-01 00:00 UTC");
+        assert_eq!(
+            format_utc_minute(Timestamp(1_764_569_400_000)),
+            "2025-12-01 06:10 UTC"
+        );
+        // Seconds are cut, not rounded; 2024 is a leap year.
+        assert_eq!(
+            format_utc_minute(Timestamp(1_709_164_859_999)),
+            "2024-02-29 00:00 UTC"
+        );
+    }
+
+    #[test]
+    fn icons_for_each_event() {
+        let d = Duration::from_secs(1);
+        assert_eq!(
+            notification_icon(&NotificationEvent::WentDown { up_for: None }),
+            "🔴"
+        );
+        assert_eq!(
+            notification_icon(&NotificationEvent::CameBack { down_for: Some(d) }),
+            "🟢"
+        );
+        assert_eq!(
+            notification_icon(&NotificationEvent::PlayerJoined("a".into())),
+            "👋"
+        );
+        assert_eq!(
+            notification_icon(&NotificationEvent::PlayerLeft("a".into())),
+            "🚪"
+        );
     }
 
     #[test]

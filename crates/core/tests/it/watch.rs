@@ -989,6 +989,81 @@ async fn watches_lists_state_and_uptime_and_uptime_reports_outages() {
 }
 
 #[tokio::test]
+async fn chat_answers_are_views_of_the_service_results() {
+    use mcstat_core::chat::WatchCommand;
+    use mcstat_core::chat::watch::{answer, chart_failed, graph_request};
+    use mcstat_core::watch::views::{Health, WatchView};
+
+    let w = World::new();
+    let svc = w.service();
+    let (c, u) = (chat("1"), user("7"));
+    let ask = |command| answer(&svc, &c, &u, command, w.clock.now());
+    let watch = |address: &str, players: &[&str]| WatchCommand::Watch {
+        address: Some(address.to_owned()),
+        players: players.iter().map(|p| (*p).to_owned()).collect(),
+    };
+
+    let Ok(WatchView::Added(added)) =
+        ask(watch("a.example.net", &[" Notch", "notch", "jeb_"])).await
+    else {
+        panic!("added");
+    };
+    assert_eq!(added.display, "a.example.net");
+    assert_eq!(added.players, ["Notch", "jeb_"], "as the watch keeps them");
+    assert_eq!(added.interval, "1 min");
+    let Ok(WatchView::Added(updated)) = ask(watch("a.example.net", &[])).await else {
+        panic!("updated");
+    };
+    assert_eq!(updated.outcome, AddOutcome::Updated);
+    assert!(updated.says_no_players());
+
+    let Ok(WatchView::List(list)) = ask(WatchCommand::List).await else {
+        panic!("list");
+    };
+    assert_eq!((list.entries.len(), list.max), (1, 10));
+    assert_eq!(list.entries[0].health, Health::Unknown);
+
+    let uptime = ask(WatchCommand::Uptime {
+        address: Some("a.example.net".into()),
+    })
+    .await;
+    assert!(matches!(&uptime, Ok(WatchView::Uptime(v)) if !v.has_history));
+
+    let Ok(WatchView::Unwatched(gone)) = ask(WatchCommand::Unwatch {
+        address: Some("a.example.net".into()),
+    })
+    .await
+    else {
+        panic!("unwatched");
+    };
+    assert!(gone.removed);
+
+    let e = ask(watch("a.example.net", &["not a name!"]))
+        .await
+        .expect_err("bad name");
+    assert!(e.message.contains("is not a player name"), "{}", e.message);
+    let e = ask(WatchCommand::Unwatch { address: None })
+        .await
+        .expect_err("no address");
+    assert!(e.message.contains("Try /unwatch"), "{}", e.message);
+
+    let (view, request) = graph_request(&svc, Some("a.example.net"), Some("7d"))
+        .await
+        .expect("graph");
+    assert_eq!((view.range_label, view.has_history), ("7 d", false));
+    assert!(request.samples.is_empty());
+    assert!(
+        chart_failed(&view)
+            .message
+            .contains("/uptime a.example.net")
+    );
+    let e = graph_request(&svc, Some("a.example.net"), Some("fortnight"))
+        .await
+        .expect_err("bad range");
+    assert!(e.message.contains("24h, 7d or 30d"), "{}", e.message);
+}
+
+#[tokio::test]
 async fn schedulers_of_different_platforms_each_serve_their_own_chats() {
     use mcstat_core::domain::Platform;
     let w = World::new();
