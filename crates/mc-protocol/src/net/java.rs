@@ -92,32 +92,41 @@ pub async fn status_with_protocol(
         .checked_add(opts.timeout)
         .unwrap_or_else(|| now + FAR_FUTURE);
     let mut client = StatusClient::new(protocol_version, host, port, opts.max_frame);
-    let (mut stream, response) = timeout_at(deadline, async {
+    // One timer for the whole exchange. The status is put here as soon as it is
+    // decoded, so that it survives the deadline passing during the ping.
+    let mut answered: Option<(JavaStatus, String)> = None;
+    let exchange = async {
         let mut stream = TcpStream::connect(addr).await.map_err(NetError::Connect)?;
         // Latency is measured on small writes: do not let Nagle delay them.
         let _ = stream.set_nodelay(true);
         flush(&mut stream, &mut client).await?;
-        loop {
+        let response = loop {
             if let Some(response) = client.poll_status() {
-                return Ok((stream, response));
+                break response;
             }
             read_into(&mut stream, &mut client).await?;
+        };
+        let status = JavaStatus::from_json(&response.json)?;
+        answered = Some((status, response.json));
+        match ping(&mut stream, &mut client).await {
+            Ok(latency) => Ok(Some(latency)),
+            Err(e @ NetError::Mismatch(_)) => Err(e),
+            // No valid pong: the status stands on its own.
+            Err(_) => Ok(None),
         }
-    })
-    .await
-    .unwrap_or(Err(NetError::Timeout(opts.timeout)))?;
-
-    let status = JavaStatus::from_json(&response.json)?;
-
-    let latency = match timeout_at(deadline, ping(&mut stream, &mut client)).await {
-        Ok(Ok(latency)) => Some(latency),
-        Ok(Err(e @ NetError::Mismatch(_))) => return Err(e),
-        // No (valid) pong before the deadline: the status stands on its own.
-        Ok(Err(_)) | Err(_) => None,
+    };
+    let latency = match timeout_at(deadline, exchange).await {
+        Ok(Ok(latency)) => latency,
+        Ok(Err(e)) => return Err(e),
+        // The deadline passed: without a pong if the status is in, else a timeout.
+        Err(_) => None,
+    };
+    let Some((status, json)) = answered else {
+        return Err(NetError::Timeout(opts.timeout));
     };
     Ok(JavaStatusReply {
         status,
-        json: response.json,
+        json,
         latency,
     })
 }
