@@ -2,7 +2,7 @@
 //!
 //! | module       | feature   | what it holds |
 //! |--------------|-----------|---------------|
-//! | [`network`]  | `network` | [`NetworkSource`]: the [`StatusSource`](mcstat_core::ports::StatusSource) on mc-protocol's tokio clients |
+//! | [`network`]  | `network` | [`NetworkSource`]: the [`StatusSource`](mcstat_core::ports::StatusSource) on mc-protocol's tokio clients (a lighter [`LookupMode::Watch`] for watch polls) |
 //! | [`cache`]    | —         | [`MemoryCache`]: a bounded in-process [`StatusCache`](mcstat_core::ports::StatusCache) with per-entry TTL |
 //! | [`clock`]    | —         | [`SystemClock`]: the wall clock and tokio's timer as a [`Clock`](mcstat_core::ports::Clock) |
 //! | `file`       | `file`    | `FileStore`: the embedded single-file store (redb), the default store |
@@ -33,4 +33,4 @@ pub use clock::SystemClock;
 #[cfg(feature = "file")]
 pub use file::{FileStore, FileStoreError};
 #[cfg(feature = "network")]
-pub use network::{BedrockFallback, ClientOptions, NetError, NetworkSource, Resolver};
+pub use network::{BedrockFallback, ClientOptions, LookupMode, NetError, NetworkSource, Resolver};

@@ -39,6 +39,15 @@
 //! [`OfflineReason::InvalidAnswer`] (something answered, but no status: `detail` says
 //! what went wrong, with its cause chain).
 //!
+//! **Watch polls** ([`NetworkSource::for_watches`], [`LookupMode::Watch`]) run a
+//! lighter lookup, for a caller that keeps only what a watch needs (online or not, the
+//! player counts and sample, the latency): the Java exchange sends no ping (the latency
+//! is the status request's round trip, see [`LatencyFrom::StatusRoundTrip`]: one write,
+//! one read and one wake-up fewer), and the report leaves `icon_png` and `mod_count`
+//! empty (no base64 decode of the favicon, no decode of Forge's mod lists). Everything
+//! else (resolution, policy, fallbacks, deadline, Query for
+//! [`StatusSource::players`]) is the same.
+//!
 //! [`StatusSource::players`] runs the same lookup, then asks Query's full stat (UDP) at
 //! the `ip:port` that answered (for Java, Query's conventional port is the game port)
 //! with a short sub-deadline ([`NetworkSource::DEFAULT_QUERY_TIMEOUT`], capped by what
@@ -56,7 +65,7 @@ use mc_protocol::address::Edition;
 use mc_protocol::legacy::LegacyForm;
 use mc_protocol::net;
 use mc_protocol::net::bedrock::BedrockReply;
-use mc_protocol::net::java::JavaStatusReply;
+use mc_protocol::net::java::{JavaOptions, JavaStatusReply, LatencyFrom};
 use mc_protocol::net::legacy::LegacyReply;
 use mc_protocol::net::resolve::Resolved;
 use mc_protocol::text::Palette;
@@ -96,6 +105,17 @@ impl Default for BedrockFallback {
     }
 }
 
+/// How much a [`NetworkSource`] lookup does. See the [module docs](self).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LookupMode {
+    /// The whole report: ping latency, favicon decoded to PNG, Forge mod count.
+    #[default]
+    Full,
+    /// For watch polls: no ping (latency from the status round trip), no favicon or
+    /// mod-list decoding (`icon_png` and `mod_count` are `None`).
+    Watch,
+}
+
 /// The network [`StatusSource`]. See the [module docs](self) for what a lookup does.
 ///
 /// ```no_run
@@ -115,6 +135,10 @@ impl Default for BedrockFallback {
 /// println!("{}", if outcome.is_online() { "up" } else { "down" });
 /// # Ok(()) }
 /// ```
+///
+/// A clone shares the resolver (and its cache); `source.clone().for_watches()` is the
+/// same source for watch polls.
+#[derive(Clone)]
 pub struct NetworkSource {
     policy: TargetPolicy,
     options: ClientOptions,
@@ -122,6 +146,7 @@ pub struct NetworkSource {
     clock: Arc<dyn Clock>,
     query_timeout: Duration,
     bedrock_fallback: Option<BedrockFallback>,
+    mode: LookupMode,
 }
 
 impl std::fmt::Debug for NetworkSource {
@@ -132,6 +157,7 @@ impl std::fmt::Debug for NetworkSource {
             .field("resolver", &self.resolver)
             .field("query_timeout", &self.query_timeout)
             .field("bedrock_fallback", &self.bedrock_fallback)
+            .field("mode", &self.mode)
             .finish_non_exhaustive()
     }
 }
@@ -144,7 +170,7 @@ impl NetworkSource {
     /// lookup of `options.timeout` (and frames bounded by `options.max_frame`),
     /// resolving names with `resolver` (whose own deadline also bounds resolution),
     /// and stamping answers with `clock`. Bedrock fallback on, Query sub-deadline
-    /// [`Self::DEFAULT_QUERY_TIMEOUT`].
+    /// [`Self::DEFAULT_QUERY_TIMEOUT`], [`LookupMode::Full`].
     #[must_use]
     pub fn new(
         policy: TargetPolicy,
@@ -159,6 +185,7 @@ impl NetworkSource {
             clock,
             query_timeout: Self::DEFAULT_QUERY_TIMEOUT,
             bedrock_fallback: Some(BedrockFallback::default()),
+            mode: LookupMode::Full,
         }
     }
 
@@ -210,6 +237,26 @@ impl NetworkSource {
     pub const fn with_bedrock_fallback(mut self, fallback: Option<BedrockFallback>) -> Self {
         self.bedrock_fallback = fallback;
         self
+    }
+
+    /// The same source with another [`LookupMode`].
+    #[must_use]
+    pub const fn with_mode(mut self, mode: LookupMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The same source for watch polls: [`LookupMode::Watch`] (no ping, no favicon or
+    /// mod-list decoding; see the [module docs](self)).
+    #[must_use]
+    pub const fn for_watches(self) -> Self {
+        self.with_mode(LookupMode::Watch)
+    }
+
+    /// The lookup mode.
+    #[must_use]
+    pub const fn mode(&self) -> LookupMode {
+        self.mode
     }
 
     /// The target policy.
@@ -269,7 +316,9 @@ impl NetworkSource {
                 let Some(opts) = deadline.options(&self.options, None) else {
                     return Attempt::Offline(deadline.timeout_reason());
                 };
-                match net::java::status(addr, &t.host, t.port, &opts).await {
+                match net::java::status_with(addr, &t.host, t.port, &opts, self.java_options())
+                    .await
+                {
                     Ok(reply) => {
                         return Attempt::found(Answer::Java(Box::new(reply)), addr);
                     }
@@ -325,9 +374,20 @@ impl NetworkSource {
         Attempt::Offline(OfflineReason::Refused)
     }
 
+    fn java_options(&self) -> JavaOptions {
+        match self.mode {
+            LookupMode::Full => JavaOptions::default(),
+            LookupMode::Watch => JavaOptions {
+                latency: LatencyFrom::StatusRoundTrip,
+                ..JavaOptions::default()
+            },
+        }
+    }
+
     fn report(&self, target: &Target, found: Found) -> StatusReport {
         let taken_at = self.clock.now();
         let answered_by = Some(found.addr.to_string());
+        let full = self.mode == LookupMode::Full;
         match found.answer {
             Answer::Java(reply) => {
                 let JavaStatusReply {
@@ -344,11 +404,11 @@ impl NetworkSource {
                     players_max: players.map(|p| p.max),
                     sample: s.sample_names().into_iter().map(str::to_owned).collect(),
                     motd: MotdText::from_motd(&s.styled_motd(), Palette::Java),
-                    icon_png: s.favicon_png().and_then(Result::ok),
+                    icon_png: full.then(|| s.favicon_png()?.ok()).flatten(),
                     latency_ms: latency.map(millis),
                     game_mode: None,
                     map: None,
-                    mod_count: s.is_forge().then(|| s.mods().len()),
+                    mod_count: (full && s.is_forge()).then(|| s.mods().len()),
                     taken_at,
                 }
             }

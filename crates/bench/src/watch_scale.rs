@@ -10,8 +10,9 @@
 //!   input closes.
 //! - `watch-poll N INTERVAL WINDOW CONCURRENCY`: the process measured. The real
 //!   core [`Scheduler`] (`run_with`, as a bot runs it) on a multi-threaded tokio
-//!   runtime (the bots' kind) with the real [`NetworkSource`] (target policy
-//!   allowing loopback, default client options: 5 s deadline), [`MemoryLeases`], a
+//!   runtime (the bots' kind) with the real [`NetworkSource`] in its watch mode, as
+//!   the bots' scheduler gets it (`for_watches`: no ping, no favicon decoding; target
+//!   policy allowing loopback, default client options: 5 s deadline), [`MemoryLeases`], a
 //!   counting notifier, and [`MemStore`]: an in-memory watch store holding the N
 //!   watches (10 per chat, as the per-chat limit allows) whose history side only
 //!   counts the samples appended (a real deployment keeps history in the file store or
@@ -346,7 +347,9 @@ async fn measure(spec: PollSpec, nofile: u64) -> Result<serde_json::Value, Strin
         ClientOptions::default(),
         Arc::clone(&clock),
     )
-    .map_err(|e| format!("network source: {e}"))?;
+    .map_err(|e| format!("network source: {e}"))?
+    // As the bots' scheduler gets it (`Backend::watch_source`).
+    .for_watches();
     let notifier = Arc::new(CountingNotifier::default());
     let config = WatchConfig {
         interval: spec.interval,

@@ -59,6 +59,10 @@ pub enum BackendError {
 pub struct Backend {
     /// Looks servers up on the network.
     pub source: Arc<dyn StatusSource>,
+    /// Looks servers up for the watch scheduler: the same network source (policy,
+    /// deadline, resolver) in its lighter watch mode (no ping, no favicon or mod-list
+    /// decoding: [`mcstat_adapters::LookupMode::Watch`]).
+    pub watch_source: Arc<dyn StatusSource>,
     /// Recent lookups.
     pub cache: Arc<dyn StatusCache>,
     /// Wall-clock time.
@@ -117,6 +121,7 @@ impl Backend {
         };
         let source = NetworkSource::from_system_conf(config.policy(), options, Arc::clone(&clock))
             .map_err(BackendError::Source)?;
+        let watch_source = source.clone().for_watches();
         let cache: Arc<dyn StatusCache> = match config.cache {
             CacheKind::Memory => {
                 Arc::new(MemoryCache::new(MEMORY_CACHE_ENTRIES, Arc::clone(&clock)))
@@ -150,6 +155,7 @@ impl Backend {
             };
         Ok(Self {
             source: Arc::new(source),
+            watch_source: Arc::new(watch_source),
             cache,
             clock,
             chats,
@@ -214,7 +220,7 @@ impl Backend {
         let ports = SchedulerPorts {
             watches: Arc::clone(&self.watches),
             history: Arc::clone(&self.history),
-            source: Arc::clone(&self.source),
+            source: Arc::clone(&self.watch_source),
             notifier: Arc::new(NotifierRouter::new().with(platform, notifier)),
             leases: Arc::clone(&self.leases),
             clock: Arc::clone(&self.clock),

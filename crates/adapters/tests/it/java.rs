@@ -9,7 +9,7 @@ use mc_protocol::java::status::favicon_data_url;
 use mc_protocol::legacy::{LegacyStatus, LegacyVersion};
 use mc_protocol::net::java::JavaResponder;
 use mc_protocol::net::legacy::LegacyResponder;
-use mcstat_adapters::NetworkSource;
+use mcstat_adapters::{LookupMode, NetworkSource};
 use mcstat_core::ports::StatusSource;
 use mcstat_core::{Protocol, Target, TargetPolicy};
 use serde_json::json;
@@ -184,4 +184,114 @@ async fn srv_record_leads_to_the_server_and_its_handshake_host() {
         Some(("target.mc.test".to_owned(), port))
     );
     dns.stop().await;
+}
+
+#[tokio::test]
+async fn watch_mode_skips_the_ping_and_the_icon() {
+    let mut status = JavaStatus::from_json(
+        &json!({
+            "version": {"name": "1.21", "protocol": 767},
+            "players": {"max": 20, "online": 2, "sample": [{"name": "Alex", "id": ""}]},
+            "description": "watched",
+            "forgeData": {"channels": [], "mods": [{"modId": "forge", "modmarker": "1"}]}
+        })
+        .to_string(),
+    )
+    .expect("status json");
+    status.favicon = Some(favicon_data_url(PNG));
+    let responder = JavaResponder::bind(loopback(0), move |_| status.clone())
+        .await
+        .expect("bind")
+        .spawn();
+    let t = target(&responder.local_addr().to_string());
+    let full = literal_source(TargetPolicy::with_loopback(), Duration::from_secs(5));
+    assert_eq!(full.mode(), LookupMode::Full);
+    let watch = literal_source(TargetPolicy::with_loopback(), Duration::from_secs(5)).for_watches();
+    assert_eq!(watch.mode(), LookupMode::Watch);
+
+    let full_report = online(full.status(&t).await.expect("status"));
+    let watch_report = online(watch.status(&t).await.expect("status"));
+    assert_eq!(full_report.icon_png.as_deref(), Some(PNG));
+    assert_eq!(full_report.mod_count, Some(1));
+    assert!(full_report.latency_ms.is_some());
+    // What a watch poll keeps is all there; the icon and mod list are not decoded.
+    assert_eq!(watch_report.protocol, Protocol::Java);
+    assert_eq!(
+        (watch_report.players_online, watch_report.players_max),
+        (Some(2), Some(20))
+    );
+    assert_eq!(watch_report.sample, ["Alex"]);
+    assert_eq!(watch_report.version.as_deref(), Some("1.21"));
+    assert_eq!(watch_report.motd.plain(), "watched");
+    assert!(watch_report.latency_ms.is_some(), "status round trip");
+    assert_eq!(
+        (watch_report.icon_png, watch_report.mod_count),
+        (None, None)
+    );
+    assert_eq!(watch_report.taken_at, NOW);
+
+    // A server that never answers the ping: the full lookup waits for the pong until
+    // its deadline and reports no latency; the watch lookup sends no ping at all.
+    let listener = tokio::net::TcpListener::bind(loopback(0))
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (pinged_tx, mut pinged_rx) = tokio::sync::mpsc::unbounded_channel();
+    let server = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let pinged = pinged_tx.clone();
+            tokio::spawn(async move {
+                use mc_protocol::java::{FrameDecoder, Packet, StatusResponseS2c};
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut decoder = FrameDecoder::new();
+                let mut frames = 0;
+                let mut buf = [0u8; 1024];
+                // Handshake and status request, then whatever else comes.
+                loop {
+                    while let Ok(Some(_)) = decoder.try_next_frame() {
+                        frames += 1;
+                        if frames == 2 {
+                            let json = r#"{"description":"stalls","players":{"max":1,"online":0}}"#;
+                            let frame = StatusResponseS2c { json: json.into() }.to_frame_bytes();
+                            stream.write_all(&frame).await.expect("write");
+                        }
+                    }
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => decoder.queue_bytes(&buf[..n]),
+                    }
+                }
+                let _ = pinged.send(frames > 2);
+            });
+        }
+    });
+    let t = target(&addr.to_string());
+    let deadline = Duration::from_millis(800);
+    let full = literal_source(TargetPolicy::with_loopback(), deadline);
+    let watch = literal_source(TargetPolicy::with_loopback(), deadline).for_watches();
+
+    let start = std::time::Instant::now();
+    let report = online(watch.status(&t).await.expect("status"));
+    assert!(
+        start.elapsed() < Duration::from_millis(600),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(report.latency_ms.is_some());
+    assert_eq!(
+        pinged_rx.recv().await,
+        Some(false),
+        "watch mode sent a ping"
+    );
+
+    let start = std::time::Instant::now();
+    let report = online(full.status(&t).await.expect("status"));
+    assert!(
+        start.elapsed() >= Duration::from_millis(700),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(report.latency_ms, None);
+    assert_eq!(pinged_rx.recv().await, Some(true), "full mode pings");
+    server.abort();
 }

@@ -6,9 +6,13 @@
 //! encode. The description is kept raw (a string or a chat component); turning it
 //! into text is [`crate::text`]'s job.
 
+use std::fmt;
+use std::marker::PhantomData;
+
 use base64::Engine as _;
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::forge::{ForgeData, ModEntry, ModInfo, unified_mods};
@@ -27,7 +31,22 @@ use crate::codec::{DecodeError, DecodeResult};
 /// assert_eq!(s.players.as_ref().unwrap().online, 1);
 /// assert_eq!(s.extra["motdVersion"], 2); // unknown fields are kept
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+///
+/// # Decoding
+/// `Deserialize` is written by hand (a map visitor) so that each field is parsed once,
+/// straight into its place: unknown fields go directly into [`Self::extra`] (a derived
+/// `#[serde(flatten)]` first buffers each one in serde's private `Content` and then
+/// converts it), and `modinfo`/`forgeData` are captured as raw JSON text and parsed
+/// straight into their typed structs instead of being built as a [`Value`] tree and
+/// converted (see [`Lenient`]). For what serde_json's `from_str`/`from_slice` read, the
+/// result is the one the former derived implementation gave, every malformed case
+/// included (the unit tests keep that implementation as a reference and compare): a
+/// bad `modinfo`/`forgeData` is still a [`Lenient::Invalid`] with the same error text,
+/// and JSON that the derived parse refused inside them (a number beyond `f64`, a lone
+/// surrogate, nesting past serde_json's limit) still fails the status. The impl needs a
+/// serde_json deserializer (`from_str`, `from_slice`, `from_reader`, `from_value`),
+/// which supports [`RawValue`].
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct JavaStatus {
     /// The server's version name and protocol number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,6 +121,10 @@ pub struct PlayerSample {
 /// A JSON object in the status that is parsed when it can be and kept raw when it
 /// cannot, so that bad data in an optional part (Forge's mod lists) never fails the
 /// whole status. Anything but an object is `Invalid`. Serialises back to what it was.
+///
+/// Its `Deserialize` impl works with any deserializer: it reads a [`Value`], then
+/// converts it. [`JavaStatus`] gets the same result for its two `Lenient` fields
+/// without the `Value` when the text parses (see its "Decoding" section).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Lenient<T> {
     /// The value had the expected shape.
@@ -160,6 +183,286 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Lenient<T> {
                 error: e.to_string(),
             },
         })
+    }
+}
+
+impl<T: DeserializeOwned> Lenient<T> {
+    /// What the generic [`Deserialize`] impl gives for the JSON value `text`, without
+    /// building a [`Value`] tree when `text` is an object that parses as `T` (the
+    /// common case): `T` is parsed from the text directly. Only when that fails, or
+    /// when [`RawScan`] finds something on which parsing the text as `T` and parsing
+    /// it as a `Value` could disagree, is the text parsed as a `Value` and converted,
+    /// exactly as the generic impl does.
+    ///
+    /// `depth_budget` is how many more levels of nesting the surrounding parse allows
+    /// (as serde_json counts them); deeper text is the recursion-limit error the
+    /// `Value` parse would have raised in place.
+    fn from_raw_json(text: &str, depth_budget: usize) -> Result<Self, serde_json::Error> {
+        let scan = RawScan::of(text);
+        if scan.depth > depth_budget {
+            return Err(de::Error::custom("recursion limit exceeded"));
+        }
+        if scan.plain
+            && text.starts_with('{')
+            && let Ok(v) = serde_json::from_str::<T>(text)
+        {
+            return Ok(Self::Parsed(v));
+        }
+        let raw: Value = serde_json::from_str(text)?;
+        if !raw.is_object() {
+            return Ok(Self::Invalid {
+                raw,
+                error: NOT_AN_OBJECT.to_owned(),
+            });
+        }
+        Ok(match T::deserialize(&raw) {
+            Ok(v) => Self::Parsed(v),
+            Err(e) => Self::Invalid {
+                raw,
+                error: e.to_string(),
+            },
+        })
+    }
+}
+
+/// What a byte scan of syntactically valid JSON text (as serde_json captured it in a
+/// [`RawValue`]: validated by skipping, not by parsing) tells about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RawScan {
+    /// The deepest nesting of arrays and objects (`{}` is 1).
+    depth: usize,
+    /// `false` when the text holds something that skipping accepts and parsing into a
+    /// `Value` may refuse: a number with an exponent or longer than
+    /// [`RawScan::MAX_PLAIN_NUMBER`] bytes (maybe out of `f64` range), or a `\u`
+    /// escape of the surrogate range `\uD...` (maybe a lone surrogate). Conservative:
+    /// `false` only sends the text down the exact, slower path.
+    plain: bool,
+}
+
+impl RawScan {
+    /// Longer number tokens might not fit an `f64` (whose range ends near 1.8e308).
+    const MAX_PLAIN_NUMBER: usize = 300;
+
+    /// One pass over the bytes; string contents are skipped 8 bytes at a time.
+    fn of(text: &str) -> Self {
+        let bytes = text.as_bytes();
+        let (mut depth, mut max_depth, mut plain) = (0usize, 0usize, true);
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            i += 1;
+            match b {
+                b'"' => loop {
+                    i = skip_plain_string_bytes(bytes, i);
+                    match bytes.get(i) {
+                        Some(b'"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(b'\\') => {
+                            if bytes.get(i + 1) == Some(&b'u')
+                                && matches!(bytes.get(i + 2), Some(b'd' | b'D'))
+                            {
+                                plain = false;
+                            }
+                            // The escaped byte cannot end the string.
+                            i += 2;
+                        }
+                        _ => break,
+                    }
+                },
+                b'{' | b'[' => {
+                    depth += 1;
+                    max_depth = max_depth.max(depth);
+                }
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                b'-' | b'0'..=b'9' => {
+                    let start = i - 1;
+                    while let Some(&c) = bytes.get(i) {
+                        match c {
+                            b'0'..=b'9' | b'.' | b'-' | b'+' => i += 1,
+                            b'e' | b'E' => {
+                                plain = false;
+                                i += 1;
+                            }
+                            _ => break,
+                        }
+                    }
+                    if i - start > Self::MAX_PLAIN_NUMBER {
+                        plain = false;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Self {
+            depth: max_depth,
+            plain,
+        }
+    }
+}
+
+/// The index of the first `"` or `\` at or after `i` (the length if none), checking
+/// 8 bytes at a time.
+fn skip_plain_string_bytes(bytes: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    let has_byte = |word: u64, b: u8| {
+        let x = word ^ (ONES * u64::from(b));
+        x.wrapping_sub(ONES) & !x & HIGH != 0
+    };
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        if has_byte(word, b'"') || has_byte(word, b'\\') {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b == b'"' || b == b'\\' {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// The levels of nesting serde_json allows (its parser's recursion limit: a value
+/// at most 127 deep).
+const JSON_DEPTH_LIMIT: usize = 127;
+
+/// Deserialises an optional `modinfo`/`forgeData`: `null` is `None`, anything else
+/// a [`Lenient`] (see [`Lenient::from_raw_json`]).
+struct LenientField<T>(PhantomData<fn() -> T>);
+
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for LenientField<T> {
+    type Value = Option<Lenient<T>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        let Some(raw) = Option::<Box<RawValue>>::deserialize(deserializer)? else {
+            return Ok(None);
+        };
+        // The field sits in the status object, itself the document: two levels used.
+        Lenient::from_raw_json(raw.get(), JSON_DEPTH_LIMIT - 1)
+            .map(Some)
+            .map_err(de::Error::custom)
+    }
+}
+
+/// A top-level key of the status object.
+enum StatusKey {
+    Version,
+    Players,
+    Description,
+    Favicon,
+    EnforcesSecureChat,
+    PreventsChatReports,
+    ModInfo,
+    ForgeData,
+    Other(String),
+}
+
+impl StatusKey {
+    fn known(name: &str) -> Option<Self> {
+        Some(match name {
+            "version" => Self::Version,
+            "players" => Self::Players,
+            "description" => Self::Description,
+            "favicon" => Self::Favicon,
+            "enforcesSecureChat" => Self::EnforcesSecureChat,
+            "preventsChatReports" => Self::PreventsChatReports,
+            "modinfo" => Self::ModInfo,
+            "forgeData" => Self::ForgeData,
+            _ => return None,
+        })
+    }
+
+    /// The key's JSON name and its bit in the visitor's "seen" mask (`None` for an
+    /// unknown key, which may repeat: the last one wins, as in a JSON object).
+    fn known_name(&self) -> Option<(&'static str, u8)> {
+        Some(match self {
+            Self::Version => ("version", 1),
+            Self::Players => ("players", 1 << 1),
+            Self::Description => ("description", 1 << 2),
+            Self::Favicon => ("favicon", 1 << 3),
+            Self::EnforcesSecureChat => ("enforcesSecureChat", 1 << 4),
+            Self::PreventsChatReports => ("preventsChatReports", 1 << 5),
+            Self::ModInfo => ("modinfo", 1 << 6),
+            Self::ForgeData => ("forgeData", 1 << 7),
+            Self::Other(_) => return None,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = StatusKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("field identifier")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StatusKey, E> {
+                Ok(StatusKey::known(v).unwrap_or_else(|| StatusKey::Other(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<StatusKey, E> {
+                Ok(StatusKey::known(&v).unwrap_or(StatusKey::Other(v)))
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// Fills a [`JavaStatus`] from the status object, one field at a time.
+struct StatusVisitor;
+
+impl<'de> Visitor<'de> for StatusVisitor {
+    type Value = JavaStatus;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // As the derived impl said.
+        f.write_str("struct JavaStatus")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JavaStatus, A::Error> {
+        let mut s = JavaStatus::default();
+        let mut seen = 0u8;
+        while let Some(key) = map.next_key::<StatusKey>()? {
+            if let Some((name, bit)) = key.known_name() {
+                if seen & bit != 0 {
+                    return Err(de::Error::duplicate_field(name));
+                }
+                seen |= bit;
+            }
+            match key {
+                StatusKey::Version => s.version = map.next_value()?,
+                StatusKey::Players => s.players = map.next_value()?,
+                StatusKey::Description => s.description = map.next_value()?,
+                StatusKey::Favicon => s.favicon = map.next_value()?,
+                StatusKey::EnforcesSecureChat => s.enforces_secure_chat = map.next_value()?,
+                StatusKey::PreventsChatReports => s.prevents_chat_reports = map.next_value()?,
+                StatusKey::ModInfo => {
+                    s.mod_info = map.next_value_seed(LenientField(PhantomData))?
+                }
+                StatusKey::ForgeData => {
+                    s.forge_data = map.next_value_seed(LenientField(PhantomData))?;
+                }
+                StatusKey::Other(name) => {
+                    let value = map.next_value()?;
+                    s.extra.insert(name, value);
+                }
+            }
+        }
+        Ok(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for JavaStatus {
+    /// Needs a serde_json deserializer (`from_str`, `from_slice`, `from_reader`,
+    /// `from_value`): `modinfo`/`forgeData` are captured as [`RawValue`]s.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(StatusVisitor)
     }
 }
 
@@ -660,7 +963,194 @@ mod tests {
         }
     }
 
+    /// The former, derived `Deserialize` of [`JavaStatus`] (`flatten` for unknown
+    /// fields, `Lenient`'s generic `Value`-first impl): the reference the hand-written
+    /// one must agree with, errors included.
+    #[derive(Deserialize)]
+    struct Reference {
+        #[serde(default)]
+        version: Option<JavaVersion>,
+        #[serde(default)]
+        players: Option<JavaPlayers>,
+        #[serde(default)]
+        description: Value,
+        #[serde(default)]
+        favicon: Option<String>,
+        #[serde(rename = "enforcesSecureChat", default)]
+        enforces_secure_chat: Option<bool>,
+        #[serde(rename = "preventsChatReports", default)]
+        prevents_chat_reports: Option<bool>,
+        #[serde(rename = "modinfo", default)]
+        mod_info: Option<Lenient<ModInfo>>,
+        #[serde(rename = "forgeData", default)]
+        forge_data: Option<Lenient<ForgeData>>,
+        #[serde(flatten)]
+        extra: Map<String, Value>,
+    }
+
+    fn reference(json: &str) -> Result<JavaStatus, String> {
+        serde_json::from_str::<Reference>(json)
+            .map(|r| JavaStatus {
+                version: r.version,
+                players: r.players,
+                description: r.description,
+                favicon: r.favicon,
+                enforces_secure_chat: r.enforces_secure_chat,
+                prevents_chat_reports: r.prevents_chat_reports,
+                mod_info: r.mod_info,
+                forge_data: r.forge_data,
+                extra: r.extra,
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    /// Same value, or both an error (messages may differ in position: an error
+    /// inside `forgeData` is now found in its captured text).
+    fn agrees(json: &str) -> Result<(), String> {
+        match (JavaStatus::from_json(json), reference(json)) {
+            (Ok(new), Ok(old)) if new == old => Ok(()),
+            (Err(_), Err(_)) => Ok(()),
+            (new, old) => Err(format!("{json}\n new: {new:?}\n old: {old:?}")),
+        }
+    }
+
+    #[test]
+    fn agrees_with_the_derived_impl_on_edge_cases() {
+        let nest = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let deep_forge = |n: usize| format!(r#"{{"forgeData":{{"x":{}}}}}"#, nest(n));
+        let cases: Vec<String> = [
+            "{}",
+            "[]",
+            "null",
+            "{\"version\":null,\"players\":null,\"description\":null,\"favicon\":null}",
+            "{\"enforcesSecureChat\":null,\"preventsChatReports\":null,\"modinfo\":null,\"forgeData\":null}",
+            // Duplicates: known keys are an error (even after null), unknown ones the last wins.
+            "{\"version\":{\"name\":\"a\",\"protocol\":1},\"version\":{\"name\":\"b\",\"protocol\":2}}",
+            "{\"forgeData\":null,\"forgeData\":{}}",
+            "{\"description\":1,\"description\":2}",
+            "{\"x\":1,\"x\":2}",
+            "{\"x\":1,\"y\":{\"a\":1,\"a\":[2]}}",
+            // Duplicates inside forgeData: the Value keeps the last, the typed parse refuses.
+            "{\"forgeData\":{\"d\":\"a\",\"d\":\"b\"}}",
+            "{\"forgeData\":{\"mods\":[{\"modId\":\"a\",\"modid\":\"b\",\"modmarker\":\"1\"}]}}",
+            "{\"forgeData\":{\"mods\":[{\"modId\":\"a\",\"modmarker\":\"1\",\"modmarker\":\"2\"}]}}",
+            "{\"modinfo\":{\"type\":\"FML\",\"modList\":[],\"type\":\"x\"}}",
+            // Not objects, and objects of the wrong shape.
+            "{\"forgeData\":[[],[],1,true,\"x\"]}",
+            "{\"forgeData\":[]}",
+            "{\"forgeData\":5}",
+            "{\"forgeData\":\"x\"}",
+            "{\"forgeData\":true}",
+            "{\"modinfo\":{\"type\":\"FML\"}}",
+            "{\"modinfo\":{\"type\":\"FML\",\"modList\":[[\"a\",\"1\"]]}}",
+            "{\"forgeData\":{\"channels\":[[\"r\",\"1\",true]]}}",
+            "{\"forgeData\":{\"fmlNetworkVersion\":2.0}}",
+            "{\"forgeData\":{\"fmlNetworkVersion\":-0}}",
+            "{\"forgeData\":{\"fmlNetworkVersion\":99999999999999999999}}",
+            "{\"forgeData\":{\"fmlNetworkVersion\":1e2}}",
+            // What skipping accepts and a Value refuses, in ignored fields.
+            "{\"forgeData\":{\"x\":1e400}}",
+            "{\"forgeData\":{\"x\":-1E+400}}",
+            "{\"forgeData\":{\"x\":1e300}}",
+            "{\"forgeData\":{\"x\":\"\\ud800\"}}",
+            "{\"forgeData\":{\"x\":\"\\uD83D\\uDE00\"}}",
+            "{\"forgeData\":{\"\\udc00\":1}}",
+            "{\"modinfo\":{\"type\":\"FML\",\"modList\":[],\"x\":[1e999]}}",
+            "{\"forgeData\":{\"x\":\"\\\\ud800\"}}",
+            "{\"forgeData\":{\"d\":\"\\u0005\\u7fff\"}}",
+            "{\"x\":1e400}",
+            "{\"description\":\"\\ud800\"}",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .chain([
+            format!("{{\"forgeData\":{{\"x\":{}}}}}", "9".repeat(400)),
+            format!("{{\"forgeData\":{{\"x\":0.{}}}}}", "1".repeat(400)),
+            format!("{{\"forgeData\":{{\"x\":{}}}}}", "9".repeat(310)),
+        ])
+        .chain((120..=130).map(deep_forge))
+        .chain((120..=130).map(|n| format!(r#"{{"forgeData":{}}}"#, nest(n))))
+        .chain((120..=130).map(|n| format!(r#"{{"x":{}}}"#, nest(n))))
+        .collect();
+        for case in &cases {
+            if let Err(e) = agrees(case) {
+                panic!("{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn raw_scan() {
+        let plain = |t: &str| RawScan::of(t).plain;
+        assert!(plain(r#"{"a":[1,-2.5,true,false,null,"e\"E\\"],"b":{}}"#));
+        assert!(!plain(r#"{"a":1e3}"#));
+        assert!(!plain(r#"{"a":-2.5E-3}"#));
+        assert!(!plain(r#"["\uD800"]"#));
+        assert!(plain(r#"["\\uD800","\u0041"]"#));
+        assert_eq!(RawScan::of(r#"{"a":[[]],"b":"[[[["}"#).depth, 3);
+        assert_eq!(RawScan::of("1").depth, 0);
+    }
+
+    /// JSON values with forge-ish keys and the numbers and strings that make the two
+    /// parses differ if anything does.
+    fn forge_like() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("null".to_owned()),
+            any::<bool>().prop_map(|b| b.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            Just("2.0".to_owned()),
+            Just("1e400".to_owned()),
+            Just("3".to_owned()),
+            Just("\"\\ud800\"".to_owned()),
+            Just("\"\\u0005\"".to_owned()),
+            "\\PC{0,6}".prop_map(|s| Value::from(s).to_string()),
+        ];
+        let key = prop_oneof![
+            Just("channels"),
+            Just("mods"),
+            Just("d"),
+            Just("fmlNetworkVersion"),
+            Just("truncated"),
+            Just("modId"),
+            Just("modid"),
+            Just("modmarker"),
+            Just("res"),
+            Just("version"),
+            Just("required"),
+            Just("type"),
+            Just("modList"),
+            Just("x"),
+        ];
+        leaf.prop_recursive(4, 32, 5, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                proptest::collection::vec((key.clone(), inner), 0..5).prop_map(|kv| {
+                    let body: Vec<String> = kv.iter().map(|(k, v)| format!("{k:?}:{v}")).collect();
+                    format!("{{{}}}", body.join(","))
+                }),
+            ]
+        })
+    }
+
     proptest! {
+        #[test]
+        fn agrees_with_the_derived_impl(
+            forge in proptest::option::of(forge_like()),
+            modinfo in proptest::option::of(forge_like()),
+            other in proptest::option::of(forge_like()),
+            s in java_status(),
+        ) {
+            let mut fields: Vec<String> = Vec::new();
+            if let Some(f) = forge { fields.push(format!("\"forgeData\":{f}")); }
+            if let Some(m) = modinfo { fields.push(format!("\"modinfo\":{m}")); }
+            if let Some(o) = other { fields.push(format!("\"other\":{o}")); }
+            let json = format!("{{{}}}", fields.join(","));
+            prop_assert_eq!(agrees(&json), Ok(()));
+            let json = s.to_json();
+            prop_assert_eq!(agrees(&json), Ok(()));
+        }
+
         #[test]
         fn java_status_round_trip(s in java_status()) {
             prop_assert_eq!(JavaStatus::from_json(&s.to_json()), Ok(s));

@@ -7,6 +7,12 @@
 //! status, with `latency: None`; only a pong with the *wrong* payload is an error
 //! ([`NetError::Mismatch`]).
 //!
+//! [`status_with`] and [`JavaOptions`] make the ping optional: with
+//! [`LatencyFrom::StatusRoundTrip`] no ping is sent, the connection is closed once the
+//! status arrived, and the latency is the status request's round trip (one write and
+//! one read fewer per lookup; for frequent polls such as watches, where the vanilla
+//! ping measure matters less than the client's CPU).
+//!
 //! The handshake announces protocol version -1 ([`HandshakeC2s::PROTOCOL_ANY`]), the
 //! convention for "I only want the status, any version": vanilla servers, proxies
 //! and the npm `minecraft-protocol` server answer it with their own version.
@@ -50,8 +56,53 @@ pub struct JavaStatusReply {
     /// The status JSON exactly as the server sent it.
     pub json: String,
     /// The ping/pong round trip; `None` when the server answered the status but not
-    /// the ping before the deadline.
+    /// the ping before the deadline. With [`LatencyFrom::StatusRoundTrip`], the
+    /// status request's round trip, always `Some`.
     pub latency: Option<Duration>,
+}
+
+/// Where [`status_with`] takes the latency from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LatencyFrom {
+    /// A ping after the status and the pong's round trip, as the vanilla client
+    /// measures it. A server that answers the status but not the ping still yields
+    /// the status, with `latency: None`.
+    #[default]
+    Ping,
+    /// No ping: the time from writing the handshake and status request to the whole
+    /// status response having arrived. It includes the server building its answer and
+    /// sending a few KiB (more with a large favicon), so it reads somewhat higher than
+    /// the ping; `latency` is always `Some`. The connection closes after the status.
+    StatusRoundTrip,
+}
+
+/// Java-specific settings of [`status_with`] (the deadline and frame bound are in
+/// [`ClientOptions`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JavaOptions {
+    /// The protocol version announced in the handshake
+    /// ([`HandshakeC2s::PROTOCOL_ANY`] by default; see the [module docs](self)).
+    pub protocol_version: i32,
+    /// Where the latency comes from ([`LatencyFrom::Ping`] by default).
+    pub latency: LatencyFrom,
+}
+
+impl JavaOptions {
+    /// The lighter exchange: [`LatencyFrom::StatusRoundTrip`], no ping.
+    #[must_use]
+    pub const fn without_ping(mut self) -> Self {
+        self.latency = LatencyFrom::StatusRoundTrip;
+        self
+    }
+}
+
+impl Default for JavaOptions {
+    fn default() -> Self {
+        Self {
+            protocol_version: HandshakeC2s::PROTOCOL_ANY,
+            latency: LatencyFrom::Ping,
+        }
+    }
 }
 
 /// Asks the Java server at `addr` for its status and latency, telling it the client
@@ -71,7 +122,7 @@ pub async fn status(
     port: u16,
     opts: &ClientOptions,
 ) -> Result<JavaStatusReply, NetError> {
-    status_with_protocol(addr, host, port, HandshakeC2s::PROTOCOL_ANY, opts).await
+    status_with(addr, host, port, opts, JavaOptions::default()).await
 }
 
 /// [`status`], announcing `protocol_version` in the handshake.
@@ -85,39 +136,72 @@ pub async fn status_with_protocol(
     protocol_version: i32,
     opts: &ClientOptions,
 ) -> Result<JavaStatusReply, NetError> {
+    let java = JavaOptions {
+        protocol_version,
+        ..JavaOptions::default()
+    };
+    status_with(addr, host, port, opts, java).await
+}
+
+/// [`status`] with Java-specific settings: the protocol version announced, and
+/// whether to ping ([`JavaOptions`]).
+///
+/// # Errors
+/// As [`status`] (no [`NetError::Mismatch`] without a ping).
+pub async fn status_with(
+    addr: SocketAddr,
+    host: &str,
+    port: u16,
+    opts: &ClientOptions,
+    java: JavaOptions,
+) -> Result<JavaStatusReply, NetError> {
     // Checked: `Duration::MAX` means "no practical deadline" (as `with_deadline`
     // treats it), not an overflow panic.
     let now = Instant::now();
     let deadline = now
         .checked_add(opts.timeout)
         .unwrap_or_else(|| now + FAR_FUTURE);
-    let mut client = StatusClient::new(protocol_version, host, port, opts.max_frame);
-    let (mut stream, response) = timeout_at(deadline, async {
+    let mut client = StatusClient::new(java.protocol_version, host, port, opts.max_frame);
+    // One timer for the whole exchange. The status is put here as soon as it is
+    // decoded, so that it survives the deadline passing during the ping.
+    let mut answered: Option<(JavaStatus, String)> = None;
+    let exchange = async {
         let mut stream = TcpStream::connect(addr).await.map_err(NetError::Connect)?;
         // Latency is measured on small writes: do not let Nagle delay them.
         let _ = stream.set_nodelay(true);
+        let sent = Instant::now();
         flush(&mut stream, &mut client).await?;
-        loop {
+        let response = loop {
             if let Some(response) = client.poll_status() {
-                return Ok((stream, response));
+                break response;
             }
             read_into(&mut stream, &mut client).await?;
+        };
+        let round_trip = sent.elapsed();
+        let status = JavaStatus::from_json(&response.json)?;
+        answered = Some((status, response.json));
+        if java.latency == LatencyFrom::StatusRoundTrip {
+            return Ok(Some(round_trip));
         }
-    })
-    .await
-    .unwrap_or(Err(NetError::Timeout(opts.timeout)))?;
-
-    let status = JavaStatus::from_json(&response.json)?;
-
-    let latency = match timeout_at(deadline, ping(&mut stream, &mut client)).await {
-        Ok(Ok(latency)) => Some(latency),
-        Ok(Err(e @ NetError::Mismatch(_))) => return Err(e),
-        // No (valid) pong before the deadline: the status stands on its own.
-        Ok(Err(_)) | Err(_) => None,
+        match ping(&mut stream, &mut client).await {
+            Ok(latency) => Ok(Some(latency)),
+            Err(e @ NetError::Mismatch(_)) => Err(e),
+            // No valid pong: the status stands on its own.
+            Err(_) => Ok(None),
+        }
+    };
+    let latency = match timeout_at(deadline, exchange).await {
+        Ok(Ok(latency)) => latency,
+        Ok(Err(e)) => return Err(e),
+        // The deadline passed: without a pong if the status is in, else a timeout.
+        Err(_) => None,
+    };
+    let Some((status, json)) = answered else {
+        return Err(NetError::Timeout(opts.timeout));
     };
     Ok(JavaStatusReply {
         status,
-        json: response.json,
+        json,
         latency,
     })
 }

@@ -13,7 +13,7 @@ use mc_protocol::java::{
     FrameDecoder, HandshakeC2s, JavaPlayers, JavaStatus, JavaVersion, NextState, Packet,
     PingRequestC2s, PlayerSample, PongResponseS2c, StatusRequestC2s, StatusResponseS2c,
 };
-use mc_protocol::net::java::{JavaResponder, status};
+use mc_protocol::net::java::{JavaOptions, JavaResponder, LatencyFrom, status, status_with};
 use mc_protocol::net::{ClientOptions, NetError};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -446,6 +446,61 @@ async fn status_without_pong_has_no_latency() {
     let reply = status(addr, "h", 1, &opts(1.0)).await.expect("status");
     assert_eq!(reply.latency, None);
     assert!(start.elapsed() < Duration::from_millis(1500));
+}
+
+#[tokio::test]
+async fn without_ping_latency_is_the_status_round_trip() {
+    // The server stalls after the status and records whether anything else came:
+    // without a ping the client closes at once, and its latency is still measured.
+    let (after_tx, after_rx) = tokio::sync::oneshot::channel();
+    let addr = hostile(|mut s| async move {
+        let mut d = FrameDecoder::new();
+        read_request(&mut s, &mut d).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        s.write_all(&status_frame(r#"{"description":"light"}"#))
+            .await
+            .expect("write");
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut rest)).await;
+        let _ = after_tx.send(read.map(|r| r.map(|_| rest.len()).ok()));
+    })
+    .await;
+    let java = JavaOptions::default().without_ping();
+    assert_eq!(java.latency, LatencyFrom::StatusRoundTrip);
+    let start = Instant::now();
+    let reply = status_with(addr, "h", 1, &opts(3.0), java)
+        .await
+        .expect("status");
+    assert_eq!(reply.status.description, json!("light"));
+    let latency = reply.latency.expect("a round trip");
+    assert!(latency >= Duration::from_millis(20), "{latency:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "did not wait for a pong"
+    );
+    // The client closed the connection without sending a ping.
+    assert_eq!(after_rx.await.expect("server ran"), Ok(Some(0)));
+
+    // Against our responder, with the protocol version announced.
+    let seen = Arc::new(Mutex::new(None));
+    let seen2 = Arc::clone(&seen);
+    let r = JavaResponder::bind(local(), move |h: &HandshakeC2s| {
+        *seen2.lock().expect("lock") = Some(h.protocol_version);
+        sample_status()
+    })
+    .await
+    .expect("bind");
+    let handle = r.spawn();
+    let java = JavaOptions {
+        protocol_version: 767,
+        latency: LatencyFrom::StatusRoundTrip,
+    };
+    let reply = status_with(handle.local_addr(), "h", 1, &opts(3.0), java)
+        .await
+        .expect("status");
+    assert_eq!(reply.status, sample_status());
+    assert!(reply.latency.is_some());
+    assert_eq!(*seen.lock().expect("lock"), Some(767));
 }
 
 #[tokio::test]
