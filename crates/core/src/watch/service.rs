@@ -345,6 +345,26 @@ pub(crate) fn clean_players(players: &[String], max: usize) -> Result<Vec<String
     Ok(out)
 }
 
+/// Move one watch to chat `to`: written there first, then removed from its chat, so
+/// a failure in between leaves it in both (told twice) rather than in neither.
+/// Returns the moved watch.
+///
+/// # Errors
+/// [`StoreError`] of either write.
+pub async fn move_watch(
+    store: &dyn WatchStore,
+    watch: &Watch,
+    to: &ChatRef,
+) -> Result<Watch, StoreError> {
+    let moved = Watch {
+        chat: to.clone(),
+        ..watch.clone()
+    };
+    store.add_watch(&moved).await?;
+    store.remove_watch(&watch.chat, &watch.target).await?;
+    Ok(moved)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,24 +397,4 @@ mod tests {
             Err(WatchError::TooManyPlayers { max: 2 })
         ));
     }
-}
-
-/// Move one watch to chat `to`: written there first, then removed from its chat, so
-/// a failure in between leaves it in both (told twice) rather than in neither.
-/// Returns the moved watch.
-///
-/// # Errors
-/// [`StoreError`] of either write.
-pub async fn move_watch(
-    store: &dyn WatchStore,
-    watch: &Watch,
-    to: &ChatRef,
-) -> Result<Watch, StoreError> {
-    let moved = Watch {
-        chat: to.clone(),
-        ..watch.clone()
-    };
-    store.add_watch(&moved).await?;
-    store.remove_watch(&watch.chat, &watch.target).await?;
-    Ok(moved)
 }
