@@ -714,15 +714,20 @@ mod tests {
     }
 
     fn arb_name() -> impl Strategy<Value = String> {
-        proptest::collection::vec("[a-z0-9]([a-z0-9_-]{0,10}[a-z0-9])?", 1..5).prop_map(
-            |mut labels| {
+        proptest::collection::vec("[a-z0-9]([a-z0-9_-]{0,10}[a-z0-9])?", 1..5)
+            .prop_map(|mut labels| {
                 // The last label must not be all digits.
                 if let Some(last) = labels.last_mut() {
                     last.insert(0, 'x');
                 }
                 labels.join(".")
-            },
-        )
+            })
+            // `xn--` starts a punycode label, which these random letters rarely are
+            // (`x` + a label starting `n--` made this test fail about once in 600
+            // runs); IDNs have their own tests.
+            .prop_filter("no ACE prefix", |name| {
+                !name.split('.').any(|label| label.starts_with("xn--"))
+            })
     }
 
     fn arb_address() -> impl Strategy<Value = ServerAddress> {

@@ -170,23 +170,28 @@ impl<T: Serialize> Serialize for Lenient<T> {
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = Value::deserialize(deserializer)?;
+        Ok(Self::from_value(raw))
+    }
+}
+
+impl<T: DeserializeOwned> Lenient<T> {
+    /// `raw` as `T`, or kept as it is with the reason it is not one.
+    fn from_value(raw: Value) -> Self {
         if !raw.is_object() {
-            return Ok(Self::Invalid {
+            return Self::Invalid {
                 raw,
                 error: NOT_AN_OBJECT.to_owned(),
-            });
+            };
         }
-        Ok(match T::deserialize(&raw) {
+        match T::deserialize(&raw) {
             Ok(v) => Self::Parsed(v),
             Err(e) => Self::Invalid {
                 raw,
                 error: e.to_string(),
             },
-        })
+        }
     }
-}
 
-impl<T: DeserializeOwned> Lenient<T> {
     /// What the generic [`Deserialize`] impl gives for the JSON value `text`, without
     /// building a [`Value`] tree when `text` is an object that parses as `T` (the
     /// common case): `T` is parsed from the text directly. Only when that fails, or
@@ -209,19 +214,7 @@ impl<T: DeserializeOwned> Lenient<T> {
             return Ok(Self::Parsed(v));
         }
         let raw: Value = serde_json::from_str(text)?;
-        if !raw.is_object() {
-            return Ok(Self::Invalid {
-                raw,
-                error: NOT_AN_OBJECT.to_owned(),
-            });
-        }
-        Ok(match T::deserialize(&raw) {
-            Ok(v) => Self::Parsed(v),
-            Err(e) => Self::Invalid {
-                raw,
-                error: e.to_string(),
-            },
-        })
+        Ok(Self::from_value(raw))
     }
 }
 
