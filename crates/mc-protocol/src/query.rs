@@ -33,9 +33,11 @@
 //!
 //! # Flow
 //! [`QueryClient`] is the sans-IO client (handshake → token → stat request), with the
-//! session id passed in; [`QueryServer`] is the sans-IO responder, with challenge tokens
-//! derived from a secret, the client's address and the time passed in. The tokio
-//! client and responder live in `net::query` (feature `tokio`).
+//! session id passed in; it also says what to resend when the caller's retransmission
+//! timer fires ([`QueryClient::retransmit`]) and which challenge token to use when
+//! late or duplicate handshake answers come. [`QueryServer`] is the sans-IO responder,
+//! with challenge tokens derived from a secret, the client's address and the time
+//! passed in. The tokio client and responder live in `net::query` (feature `tokio`).
 //!
 //! No independent Query *server* exists to test our client against, so the client is
 //! checked against our responder and against the hex vectors below, and the responder
@@ -982,6 +984,12 @@ impl QueryClient {
 /// A token is valid for the period it was issued in and the next one (a period is
 /// [`QueryServer::TOKEN_PERIOD`]); a stat request with any other token gets no answer, as
 /// on vanilla. The answer echoes the request's session id bytes unchanged.
+///
+/// A client that resends its handshake (because a datagram was lost) gets the same
+/// token again within a period, and every token it got stays valid for at least a
+/// period, so resent handshakes and stat requests need no care here. (Vanilla differs:
+/// each handshake replaces the address's token with a new random one; see
+/// [`QueryClient`] for how the client copes.)
 #[derive(Debug, Clone)]
 pub struct QueryServer {
     secret: u64,

@@ -15,9 +15,9 @@
 //! request) are recognised by their session id and type; which token the client uses
 //! when several came is explained at [`QueryClient`].
 //!
-//! An answer with a foreign
-//! session id is refused at once with [`NetError::Mismatch`] rather than waited past:
-//! on a connected socket only the server's address can send to us, so a foreign id
+//! An answer with a foreign session id is refused at once with [`NetError::Mismatch`]
+//! rather than waited past: on a connected socket only the server's address can send
+//! to us, and every copy of our requests carries the same session id, so a foreign id
 //! means the server is confused, and failing fast is easier to test and to report.
 //!
 //! The session id comes from std's randomly keyed hasher (no extra dependency); it

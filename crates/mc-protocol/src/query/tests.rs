@@ -616,8 +616,7 @@ fn client_retransmits_its_current_request() {
     assert_eq!(client.retransmit(), Some(unhex(HANDSHAKE_1234)));
     assert_eq!(client.retransmit(), Some(unhex(HANDSHAKE_1234)));
     // Waiting for a token again, a late stat answer still ends the exchange.
-    let stat = unhex(&full_hex(&vanilla_kv(), &[b"Notch"]));
-    let mut stat_1234 = stat.clone();
+    let mut stat_1234 = unhex(&full_hex(&vanilla_kv(), &[b"Notch"]));
     stat_1234[1..5].copy_from_slice(&[1, 2, 3, 4]);
     assert!(matches!(
         client.handle_datagram(&stat_1234),
@@ -634,7 +633,9 @@ fn client_takes_the_same_token_again_after_a_new_handshake() {
     // unanswered stat requests, the same token still gets a new stat request.
     let mut client = QueryClient::new(SessionId(0x0102_0304), StatKind::Full);
     client.poll_transmit();
-    client.handle_datagram(&handshake_answer("7")).expect("token");
+    client
+        .handle_datagram(&handshake_answer("7"))
+        .expect("token");
     client.poll_transmit();
     for _ in 1..QueryClient::STAT_SENDS_PER_TOKEN {
         client.retransmit();
@@ -687,9 +688,13 @@ fn server_answers_repeated_handshakes_alike() {
     let first = server.handle_datagram(&handshake, peer, at(61), || unreachable!());
     let again = server.handle_datagram(&handshake, peer, at(62), || unreachable!());
     assert_eq!(first, again);
-    let token = HandshakeS2c::decode(&first.expect("answer")).expect("token").token;
+    let token = HandshakeS2c::decode(&first.expect("answer"))
+        .expect("token")
+        .token;
     let later = server.handle_datagram(&handshake, peer, at(90), || unreachable!());
-    let later = HandshakeS2c::decode(&later.expect("answer")).expect("token").token;
+    let later = HandshakeS2c::decode(&later.expect("answer"))
+        .expect("token")
+        .token;
     assert_ne!(token, later, "a new period, a new token");
     for token in [token, later] {
         let request = QueryRequestC2s::FullStat(FullStatC2s {
