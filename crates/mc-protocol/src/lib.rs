@@ -4,7 +4,9 @@
 //! into values and values into bytes, and the request/response state machines take
 //! their input as arguments. The optional `tokio` feature adds [`net`], a client and a
 //! small responder (server side) for each protocol plus SRV resolution, all with one
-//! overall deadline per exchange.
+//! overall deadline per exchange. The UDP clients (Query, Bedrock) resend a request
+//! that got no answer, with exponential backoff (250 ms, 500 ms, 1 s, 2 s, ...), within
+//! that deadline, so one lost datagram does not fail a lookup.
 //!
 //! | module      | protocol | transport |
 //! |-------------|----------|-----------|

@@ -33,9 +33,11 @@
 //!
 //! # Flow
 //! [`QueryClient`] is the sans-IO client (handshake → token → stat request), with the
-//! session id passed in; [`QueryServer`] is the sans-IO responder, with challenge tokens
-//! derived from a secret, the client's address and the time passed in. The tokio
-//! client and responder live in `net::query` (feature `tokio`).
+//! session id passed in; it also says what to resend when the caller's retransmission
+//! timer fires ([`QueryClient::retransmit`]) and which challenge token to use when
+//! late or duplicate handshake answers come. [`QueryServer`] is the sans-IO responder,
+//! with challenge tokens derived from a secret, the client's address and the time
+//! passed in. The tokio client and responder live in `net::query` (feature `tokio`).
 //!
 //! No independent Query *server* exists to test our client against, so the client is
 //! checked against our responder and against the hex vectors below, and the responder
@@ -753,9 +755,13 @@ pub enum QueryClientError {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ClientState {
-    SendHandshake,
+    /// Nothing sent yet: the handshake is next.
+    Start,
+    /// The handshake is out; waiting for a token.
     AwaitToken,
-    SendStat(i32),
+    /// A (new) token came: the stat request with it is next.
+    SendStat,
+    /// The stat request is out; waiting for the stat.
     AwaitStat,
     Done,
 }
@@ -767,29 +773,75 @@ enum ClientState {
 /// `poll_transmit` → send the stat request; feed the answer to `handle_datagram`
 /// (→ `Ok(Some(stat))`). An answer with a foreign session id or of the wrong type is an
 /// error; the caller decides whether to give up (our tokio client does) or wait on.
+/// After every `Ok(None)`, call `poll_transmit` again: a late handshake answer may
+/// carry a newer token (see below).
+///
+/// # Lost datagrams
+/// UDP loses datagrams, so the caller keeps a retransmission timer: when no answer came
+/// in time it sends [`retransmit`](Self::retransmit)'s datagram — the handshake again
+/// while waiting for a token, the stat request again while waiting for the stat. Every
+/// copy carries the same session id, so an answer to any copy is ours (a foreign id is
+/// still an error) and its type tells which request it answers.
+///
+/// Which token to use when several handshakes went out: vanilla issues a new random
+/// token for every handshake and answers a stat request only with the *latest* token
+/// it issued to that address (and drops every token every 30 s); [`QueryServer`]
+/// gives the same token to repeated handshakes within a period and accepts the current
+/// and the previous period's. So the client always uses the token of the latest
+/// handshake answer it received: while waiting for the stat, a handshake answer with
+/// the token in use is a duplicate and ignored, one with another token is a newer
+/// token for a resent handshake, and the stat request is sent again with it at once
+/// (`poll_transmit`). At most one token per handshake sent is taken, so a server
+/// answering stat requests with ever new tokens cannot make the client loop. If the
+/// stat request stays unanswered after [`STAT_SENDS_PER_TOKEN`](Self::STAT_SENDS_PER_TOKEN)
+/// sends with one token — the server may have dropped it, or answers were reordered
+/// and an older token was taken last — `retransmit` starts over with a handshake; a
+/// late stat answer is still accepted meanwhile.
 ///
 /// ```
 /// use mc_protocol::query::*;
 /// let mut client = QueryClient::new(SessionId::masked(0x0102_0304), StatKind::Basic);
 /// assert_eq!(client.poll_transmit().unwrap(), [0xFE, 0xFD, 9, 1, 2, 3, 4]);
+/// // No answer in time: the handshake again.
+/// assert_eq!(client.retransmit().unwrap(), [0xFE, 0xFD, 9, 1, 2, 3, 4]);
 /// assert_eq!(client.handle_datagram(b"\x09\x01\x02\x03\x04-12345\0"), Ok(None));
 /// let request = client.poll_transmit().unwrap();
 /// assert_eq!(request, [0xFE, 0xFD, 0, 1, 2, 3, 4, 0xFF, 0xFF, 0xCF, 0xC7]);
+/// // The answer to the second handshake, with a newer token: the request again, with it.
+/// assert_eq!(client.handle_datagram(b"\x09\x01\x02\x03\x04-1\0"), Ok(None));
+/// let request = client.poll_transmit().unwrap();
+/// assert_eq!(request, [0xFE, 0xFD, 0, 1, 2, 3, 4, 0xFF, 0xFF, 0xFF, 0xFF]);
 /// ```
 #[derive(Debug, Clone)]
 pub struct QueryClient {
     session_id: SessionId,
     kind: StatKind,
     state: ClientState,
+    /// The token of the latest handshake answer taken.
+    token: Option<i32>,
+    /// Handshakes sent, counting every copy.
+    handshakes: u32,
+    /// Handshake answers received with our session id.
+    handshake_answers: u32,
+    /// Sends of the stat request with the current token.
+    stat_sends: u32,
 }
 
 impl QueryClient {
+    /// How often [`retransmit`](Self::retransmit) sends the stat request with one token
+    /// before it handshakes again for a new one.
+    pub const STAT_SENDS_PER_TOKEN: u32 = 3;
+
     /// A client using `session_id` (make it with [`SessionId::masked`] from random bits).
     pub fn new(session_id: SessionId, kind: StatKind) -> Self {
         Self {
             session_id,
             kind,
-            state: ClientState::SendHandshake,
+            state: ClientState::Start,
+            token: None,
+            handshakes: 0,
+            handshake_answers: 0,
+            stat_sends: 0,
         }
     }
 
@@ -798,27 +850,61 @@ impl QueryClient {
         self.session_id
     }
 
-    /// The next datagram to send, if any: the handshake first, the stat request once the
-    /// token arrived. `None` while waiting for an answer or when finished.
+    /// The challenge token in use: the latest one taken from a handshake answer.
+    pub fn token(&self) -> Option<i32> {
+        self.token
+    }
+
+    /// The next new datagram to send, if any: the handshake first, the stat request once
+    /// a token arrived (again when a newer token arrived). `None` while waiting for an
+    /// answer or when finished.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        let session_id = self.session_id;
-        let request = match self.state {
-            ClientState::SendHandshake => {
-                self.state = ClientState::AwaitToken;
-                QueryRequestC2s::Handshake(HandshakeC2s { session_id })
+        match self.state {
+            ClientState::Start => Some(self.handshake()),
+            ClientState::SendStat => {
+                self.stat_sends = 0;
+                Some(self.stat_request())
             }
-            ClientState::SendStat(token) => {
-                self.state = ClientState::AwaitStat;
-                match self.kind {
-                    StatKind::Basic => {
-                        QueryRequestC2s::BasicStat(BasicStatC2s { session_id, token })
-                    }
-                    StatKind::Full => QueryRequestC2s::FullStat(FullStatC2s { session_id, token }),
-                }
+            _ => None,
+        }
+    }
+
+    /// The datagram to send when no answer came within the caller's retransmission
+    /// timeout: the handshake again while waiting for a token; the stat request again
+    /// (with the latest token) while waiting for the stat, or the handshake after
+    /// [`STAT_SENDS_PER_TOKEN`](Self::STAT_SENDS_PER_TOKEN) unanswered sends of it; what
+    /// [`poll_transmit`](Self::poll_transmit) has if it has something. `None` when
+    /// finished.
+    pub fn retransmit(&mut self) -> Option<Vec<u8>> {
+        match self.state {
+            ClientState::Start | ClientState::SendStat => self.poll_transmit(),
+            ClientState::AwaitToken => Some(self.handshake()),
+            ClientState::AwaitStat if self.stat_sends >= Self::STAT_SENDS_PER_TOKEN => {
+                Some(self.handshake())
             }
-            _ => return None,
-        };
-        Some(request.to_bytes())
+            ClientState::AwaitStat => Some(self.stat_request()),
+            ClientState::Done => None,
+        }
+    }
+
+    fn handshake(&mut self) -> Vec<u8> {
+        self.state = ClientState::AwaitToken;
+        self.handshakes = self.handshakes.saturating_add(1);
+        QueryRequestC2s::Handshake(HandshakeC2s {
+            session_id: self.session_id,
+        })
+        .to_bytes()
+    }
+
+    fn stat_request(&mut self) -> Vec<u8> {
+        self.state = ClientState::AwaitStat;
+        self.stat_sends = self.stat_sends.saturating_add(1);
+        let (session_id, token) = (self.session_id, self.token.unwrap_or_default());
+        match self.kind {
+            StatKind::Basic => QueryRequestC2s::BasicStat(BasicStatC2s { session_id, token }),
+            StatKind::Full => QueryRequestC2s::FullStat(FullStatC2s { session_id, token }),
+        }
+        .to_bytes()
     }
 
     /// Whether the stat has been received.
@@ -826,41 +912,54 @@ impl QueryClient {
         self.state == ClientState::Done
     }
 
-    /// Handles an answer: `Ok(None)` for the token (a stat request is now ready in
-    /// [`poll_transmit`](Self::poll_transmit)), `Ok(Some(stat))` for the stat.
+    /// Handles an answer: `Ok(None)` for a handshake answer (the token: a stat request
+    /// is now ready in [`poll_transmit`](Self::poll_transmit); or a late or duplicate
+    /// one, see the type's docs), `Ok(Some(stat))` for the stat.
+    ///
+    /// Before a token came only a handshake answer is expected; after, a stat answer or
+    /// a late handshake answer.
     ///
     /// # Errors
-    /// [`QueryClientError::Decode`] for an answer that is not the one expected now,
+    /// [`QueryClientError::Decode`] for an answer that is not one expected now,
     /// [`QueryClientError::ForeignSession`] for another session's answer,
     /// [`QueryClientError::Finished`] after the stat. The state does not change on error.
     pub fn handle_datagram(
         &mut self,
         datagram: &[u8],
     ) -> Result<Option<QueryStat>, QueryClientError> {
-        match self.state {
-            ClientState::SendHandshake | ClientState::AwaitToken => {
-                let answer = HandshakeS2c::decode(datagram)?;
-                self.check_session(answer.session_id)?;
-                self.state = ClientState::SendStat(answer.token);
-                Ok(None)
-            }
-            ClientState::SendStat(_) | ClientState::AwaitStat => {
-                let (session_id, stat) = match self.kind {
-                    StatKind::Basic => {
-                        let a = BasicStatS2c::decode(datagram)?;
-                        (a.session_id, QueryStat::Basic(a.stat))
-                    }
-                    StatKind::Full => {
-                        let a = FullStatS2c::decode(datagram)?;
-                        (a.session_id, QueryStat::Full(a.stat))
-                    }
-                };
-                self.check_session(session_id)?;
-                self.state = ClientState::Done;
-                Ok(Some(stat))
-            }
-            ClientState::Done => Err(QueryClientError::Finished),
+        if self.state == ClientState::Done {
+            return Err(QueryClientError::Finished);
         }
+        if self.token.is_none() || datagram.first() == Some(&TYPE_HANDSHAKE) {
+            let answer = HandshakeS2c::decode(datagram)?;
+            self.check_session(answer.session_id)?;
+            self.handshake_answers = self.handshake_answers.saturating_add(1);
+            let take = match self.state {
+                // Waiting for a token: any token, even the one in use (the server may
+                // repeat it, as ours does within a period).
+                ClientState::Start | ClientState::AwaitToken => true,
+                // Waiting for the stat: only a newer token, and at most one per handshake.
+                _ => self.token != Some(answer.token) && self.handshake_answers <= self.handshakes,
+            };
+            if take {
+                self.token = Some(answer.token);
+                self.state = ClientState::SendStat;
+            }
+            return Ok(None);
+        }
+        let (session_id, stat) = match self.kind {
+            StatKind::Basic => {
+                let a = BasicStatS2c::decode(datagram)?;
+                (a.session_id, QueryStat::Basic(a.stat))
+            }
+            StatKind::Full => {
+                let a = FullStatS2c::decode(datagram)?;
+                (a.session_id, QueryStat::Full(a.stat))
+            }
+        };
+        self.check_session(session_id)?;
+        self.state = ClientState::Done;
+        Ok(Some(stat))
     }
 
     fn check_session(&self, found: SessionId) -> Result<(), QueryClientError> {
@@ -885,6 +984,12 @@ impl QueryClient {
 /// A token is valid for the period it was issued in and the next one (a period is
 /// [`QueryServer::TOKEN_PERIOD`]); a stat request with any other token gets no answer, as
 /// on vanilla. The answer echoes the request's session id bytes unchanged.
+///
+/// A client that resends its handshake (because a datagram was lost) gets the same
+/// token again within a period, and every token it got stays valid for at least a
+/// period, so resent handshakes and stat requests need no care here. (Vanilla differs:
+/// each handshake replaces the address's token with a new random one; see
+/// [`QueryClient`] for how the client copes.)
 #[derive(Debug, Clone)]
 pub struct QueryServer {
     secret: u64,

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
-use super::{ClientOptions, NetError, recv_datagram, unreachable_is_connect, with_deadline};
+use super::{
+    ClientOptions, NetError, Resend, recv_datagram, unreachable_is_connect, with_deadline,
+};
 use crate::bedrock::{BedrockStatus, PONG_ID, UnconnectedPingC2s, UnconnectedPongS2c};
 
 /// The largest UDP payload there is; datagrams are never buffered beyond it.
@@ -34,8 +36,11 @@ pub struct BedrockReply {
 /// Pings the Bedrock server at `addr` and returns its status.
 ///
 /// The UDP socket is connected to `addr`, so datagrams from anywhere else are never
-/// seen. The ping is sent again every [`RESEND_INTERVAL`] in case a datagram is lost;
-/// all of it runs under one deadline, [`ClientOptions::timeout`]. A datagram larger
+/// seen. While no pong has come, the ping is sent again on the UDP clients' backoff
+/// schedule ([`RESEND_FIRST`](super::RESEND_FIRST), doubling up to
+/// [`RESEND_MAX`](super::RESEND_MAX)) in case a datagram was lost; every copy is the
+/// same ping, so any pong answers it. All of it runs under one deadline,
+/// [`ClientOptions::timeout`]. A datagram larger
 /// than [`ClientOptions::max_frame`] (capped at 64 KiB) is refused; datagrams that are
 /// not pongs (other RakNet packets) are ignored.
 ///
@@ -64,17 +69,13 @@ pub async fn status(addr: SocketAddr, opts: &ClientOptions) -> Result<BedrockRep
         let mut out = Vec::with_capacity(crate::bedrock::PING_LEN);
         ping.encode(&mut out);
         let start = Instant::now();
-        // The first ping leaves now; an interval's first tick would only come at the
-        // timer's next millisecond.
         socket.send(&out).await.map_err(unreachable_is_connect)?;
-        let mut resend = tokio::time::interval_at(
-            tokio::time::Instant::now() + RESEND_INTERVAL,
-            RESEND_INTERVAL,
-        );
+        let mut resend = Resend::new();
         loop {
             let answer = tokio::select! {
-                _ = resend.tick() => {
+                () = resend.due() => {
                     socket.send(&out).await.map_err(unreachable_is_connect)?;
+                    resend.backoff();
                     continue;
                 }
                 // Decoded in place, from the thread's shared receive buffer.
@@ -103,9 +104,6 @@ pub async fn status(addr: SocketAddr, opts: &ClientOptions) -> Result<BedrockRep
     })
     .await
 }
-
-/// How often [`status`] sends its ping again while no pong has arrived.
-pub const RESEND_INTERVAL: Duration = Duration::from_secs(1);
 
 fn now_millis() -> i64 {
     SystemTime::now()

@@ -10,6 +10,11 @@
 //!   gives each connection its own deadline and never buffers more than the protocol's
 //!   maximum from a peer. Responders exist for tests, benchmarks and embedding.
 //! - Every failure is a typed [`NetError`].
+//! - The UDP clients ([`query`], [`bedrock`]) send their current request again when no
+//!   answer came within a retransmission timeout: the first resend after
+//!   [`RESEND_FIRST`], each next one after twice the previous wait, at most
+//!   [`RESEND_MAX`] (250 ms, 500 ms, 1 s, 2 s, 2 s, ...), all within the one deadline. A
+//!   lost datagram then costs a fraction of a second instead of the whole deadline.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -97,6 +102,49 @@ where
     tokio::time::timeout(timeout, fut)
         .await
         .unwrap_or(Err(NetError::Timeout(timeout)))
+}
+
+/// How long a UDP client waits for an answer before it sends its request the first
+/// time again (see the module docs). Short, because the requests are tiny (7 to 33
+/// bytes) and a resent one is harmless; most paths answer well within it.
+pub const RESEND_FIRST: Duration = Duration::from_millis(250);
+
+/// The longest a UDP client waits between two sends of the same request.
+pub const RESEND_MAX: Duration = Duration::from_secs(2);
+
+/// The retransmission schedule of a UDP client's current request: due
+/// [`RESEND_FIRST`] after it was sent, then after twice the previous wait, at most
+/// [`RESEND_MAX`]. The deadline around the exchange ends it; this only says when.
+#[derive(Debug)]
+pub(crate) struct Resend {
+    wait: Duration,
+    due: tokio::time::Instant,
+}
+
+impl Resend {
+    /// The schedule of a request sent just now.
+    pub(crate) fn new() -> Self {
+        Self {
+            wait: RESEND_FIRST,
+            due: tokio::time::Instant::now() + RESEND_FIRST,
+        }
+    }
+
+    /// A new request was sent just now: start over with [`RESEND_FIRST`].
+    pub(crate) fn restart(&mut self) {
+        *self = Self::new();
+    }
+
+    /// Waits until the request is due to be sent again (cancel-safe: only a timer).
+    pub(crate) async fn due(&self) {
+        tokio::time::sleep_until(self.due).await;
+    }
+
+    /// The request was just sent again: the next resend waits twice as long.
+    pub(crate) fn backoff(&mut self) {
+        self.wait = self.wait.saturating_mul(2).min(RESEND_MAX);
+        self.due = tokio::time::Instant::now() + self.wait;
+    }
 }
 
 /// The listen backlog of the TCP responders. Std's default (128) overflows when a

@@ -2,11 +2,22 @@
 //! [`QueryResponder`].
 //!
 //! The clients run [`QueryClient`] over a UDP socket connected to the server: handshake,
-//! token, stat request, all under one deadline ([`ClientOptions::timeout`]). UDP loses
-//! datagrams; the clients do not retransmit, so a lost datagram ends in
-//! [`NetError::Timeout`] like a server that does not answer. An answer with a foreign
-//! session id is refused at once with [`NetError::Mismatch`] rather than waited past:
-//! on a connected socket only the server's address can send to us, so a foreign id
+//! token, stat request, all under one deadline ([`ClientOptions::timeout`]).
+//!
+//! UDP loses datagrams, so while no answer has come the clients send their current
+//! request again ([`QueryClient::retransmit`]: the handshake, then the stat request with
+//! the latest token) on the UDP clients' backoff schedule: after
+//! [`RESEND_FIRST`](super::RESEND_FIRST) (250 ms), then after twice the previous wait, at
+//! most [`RESEND_MAX`](super::RESEND_MAX) (2 s); each new request (the stat request
+//! once a token came) starts the schedule over. A lost datagram costs about one
+//! retransmission timeout; only a server that answers nothing within the deadline ends
+//! in [`NetError::Timeout`]. Late and duplicate answers (to an earlier copy of a
+//! request) are recognised by their session id and type; which token the client uses
+//! when several came is explained at [`QueryClient`].
+//!
+//! An answer with a foreign session id is refused at once with [`NetError::Mismatch`]
+//! rather than waited past: on a connected socket only the server's address can send
+//! to us, and every copy of our requests carries the same session id, so a foreign id
 //! means the server is confused, and failing fast is easier to test and to report.
 //!
 //! The session id comes from std's randomly keyed hasher (no extra dependency); it
@@ -21,7 +32,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
-use super::{ClientOptions, NetError, recv_datagram, unreachable_is_connect, with_deadline};
+use super::{
+    ClientOptions, NetError, Resend, recv_datagram, unreachable_is_connect, with_deadline,
+};
 use crate::query::{
     MAX_DATAGRAM, QueryBasic, QueryClient, QueryClientError, QueryFull, QueryServer, QueryStat,
     SessionId, StatKind,
@@ -76,15 +89,32 @@ async fn exchange(
         let socket = UdpSocket::bind(local).await.map_err(NetError::Connect)?;
         socket.connect(addr).await.map_err(NetError::Connect)?;
         let mut client = QueryClient::new(random_session_id(), kind);
+        let mut resend = Resend::new();
         loop {
-            while let Some(datagram) = client.poll_transmit() {
+            // A new request (the handshake, a stat request with a new token) starts the
+            // retransmission schedule over.
+            if let Some(datagram) = client.poll_transmit() {
                 socket
                     .send(&datagram)
                     .await
                     .map_err(unreachable_is_connect)?;
+                resend.restart();
             }
-            // Decoded in place, from the thread's shared receive buffer.
-            match recv_datagram(&socket, max, |answer| client.handle_datagram(answer)).await? {
+            let answer = tokio::select! {
+                () = resend.due() => {
+                    if let Some(datagram) = client.retransmit() {
+                        socket
+                            .send(&datagram)
+                            .await
+                            .map_err(unreachable_is_connect)?;
+                    }
+                    resend.backoff();
+                    continue;
+                }
+                // Decoded in place, from the thread's shared receive buffer.
+                answer = recv_datagram(&socket, max, |answer| client.handle_datagram(answer)) => answer?,
+            };
+            match answer {
                 Ok(Some(stat)) => return Ok(stat),
                 Ok(None) => {}
                 Err(e) => return Err(client_error(e)),

@@ -564,11 +564,15 @@ fn client_refuses_foreign_session_and_wrong_type() {
     assert_eq!(client.handle_datagram(&unhex("09 f1f2f3f4 3100")), Ok(None));
     let request = client.poll_transmit().expect("request");
     assert_eq!(request, unhex("fefd00 01020304 00000001 00000000"));
+    // A handshake answer now is a late or duplicate one (see `late_and_duplicate_...`);
+    // any other type is an error.
+    assert_eq!(client.handle_datagram(&unhex("09 01020304 3100")), Ok(None));
+    assert_eq!(client.poll_transmit(), None);
     assert!(matches!(
-        client.handle_datagram(&unhex("09 01020304 3100")),
+        client.handle_datagram(&unhex("05 01020304 3100")),
         Err(QueryClientError::Decode(DecodeError::UnexpectedPacketId {
             expected: 0,
-            found: 9
+            found: 5
         }))
     ));
     let mut foreign = unhex(&full_hex(&vanilla_kv(), &[]));
@@ -577,6 +581,132 @@ fn client_refuses_foreign_session_and_wrong_type() {
         client.handle_datagram(&foreign),
         Err(QueryClientError::ForeignSession { .. })
     ));
+}
+
+fn handshake_answer(token: &str) -> Vec<u8> {
+    let mut out = unhex("09 01020304");
+    out.extend_from_slice(token.as_bytes());
+    out.push(0);
+    out
+}
+
+const HANDSHAKE_1234: &str = "fefd09 01020304";
+
+fn full_request(token: u32) -> Vec<u8> {
+    unhex(&format!("fefd00 01020304 {token:08x} 00000000"))
+}
+
+#[test]
+fn client_retransmits_its_current_request() {
+    let mut client = QueryClient::new(SessionId(0x0102_0304), StatKind::Full);
+    // Nothing sent yet: a retransmission is the first send.
+    assert_eq!(client.retransmit(), Some(unhex(HANDSHAKE_1234)));
+    assert_eq!(client.poll_transmit(), None);
+    assert_eq!(client.retransmit(), Some(unhex(HANDSHAKE_1234)));
+    assert_eq!(client.handle_datagram(&handshake_answer("7")), Ok(None));
+    assert_eq!(client.token(), Some(7));
+    // The new request is pending: a retransmission now sends it (once).
+    assert_eq!(client.retransmit(), Some(full_request(7)));
+    assert_eq!(client.poll_transmit(), None);
+    // The stat request is resent with the token until STAT_SENDS_PER_TOKEN sends went
+    // unanswered; then the handshake again, for a token the server still knows.
+    for _ in 1..QueryClient::STAT_SENDS_PER_TOKEN {
+        assert_eq!(client.retransmit(), Some(full_request(7)));
+    }
+    assert_eq!(client.retransmit(), Some(unhex(HANDSHAKE_1234)));
+    assert_eq!(client.retransmit(), Some(unhex(HANDSHAKE_1234)));
+    // Waiting for a token again, a late stat answer still ends the exchange.
+    let mut stat_1234 = unhex(&full_hex(&vanilla_kv(), &[b"Notch"]));
+    stat_1234[1..5].copy_from_slice(&[1, 2, 3, 4]);
+    assert!(matches!(
+        client.handle_datagram(&stat_1234),
+        Ok(Some(QueryStat::Full(_)))
+    ));
+    assert!(client.is_finished());
+    assert_eq!(client.retransmit(), None);
+    assert_eq!(client.poll_transmit(), None);
+}
+
+#[test]
+fn client_takes_the_same_token_again_after_a_new_handshake() {
+    // Our responder repeats its token within a period: after the handshake that follows
+    // unanswered stat requests, the same token still gets a new stat request.
+    let mut client = QueryClient::new(SessionId(0x0102_0304), StatKind::Full);
+    client.poll_transmit();
+    client
+        .handle_datagram(&handshake_answer("7"))
+        .expect("token");
+    client.poll_transmit();
+    for _ in 1..QueryClient::STAT_SENDS_PER_TOKEN {
+        client.retransmit();
+    }
+    assert_eq!(client.retransmit(), Some(unhex(HANDSHAKE_1234)));
+    assert_eq!(client.handle_datagram(&handshake_answer("7")), Ok(None));
+    assert_eq!(client.poll_transmit(), Some(full_request(7)));
+}
+
+#[test]
+fn late_and_duplicate_handshake_answers() {
+    let mut client = QueryClient::new(SessionId(0x0102_0304), StatKind::Full);
+    client.poll_transmit();
+    client.retransmit();
+    client.retransmit();
+    // Three handshakes out; the first answer's token is used.
+    assert_eq!(client.handle_datagram(&handshake_answer("7")), Ok(None));
+    assert_eq!(client.poll_transmit(), Some(full_request(7)));
+    // The same token again (a duplicate, or our responder's answer to a resent
+    // handshake): nothing new to send.
+    assert_eq!(client.handle_datagram(&handshake_answer("7")), Ok(None));
+    assert_eq!(client.poll_transmit(), None);
+    // The answer to a later handshake: the server (vanilla) now accepts only this token.
+    assert_eq!(client.handle_datagram(&handshake_answer("8")), Ok(None));
+    assert_eq!(client.token(), Some(8));
+    assert_eq!(client.poll_transmit(), Some(full_request(8)));
+    assert_eq!(client.retransmit(), Some(full_request(8)));
+    // A foreign one is still an error, and changes nothing.
+    let mut foreign = handshake_answer("9");
+    foreign[4] = 5;
+    assert!(matches!(
+        client.handle_datagram(&foreign),
+        Err(QueryClientError::ForeignSession { .. })
+    ));
+    // Three answers (7, 7, 8) for three handshakes: a fourth token is not taken (a
+    // server answering every stat request with a new token cannot make the client loop).
+    assert_eq!(client.handle_datagram(&handshake_answer("9")), Ok(None));
+    assert_eq!(client.token(), Some(8));
+    assert_eq!(client.poll_transmit(), None);
+}
+
+#[test]
+fn server_answers_repeated_handshakes_alike() {
+    // A client resending its handshake gets the same token within a period, and a token
+    // from the previous period still works: the resent requests need no server state.
+    let server = QueryServer::new(5);
+    let peer: SocketAddr = "10.0.0.1:1000".parse().expect("addr");
+    let handshake = unhex("fefd09 01020304");
+    let at = |secs| Duration::from_secs(secs);
+    let first = server.handle_datagram(&handshake, peer, at(61), || unreachable!());
+    let again = server.handle_datagram(&handshake, peer, at(62), || unreachable!());
+    assert_eq!(first, again);
+    let token = HandshakeS2c::decode(&first.expect("answer"))
+        .expect("token")
+        .token;
+    let later = server.handle_datagram(&handshake, peer, at(90), || unreachable!());
+    let later = HandshakeS2c::decode(&later.expect("answer"))
+        .expect("token")
+        .token;
+    assert_ne!(token, later, "a new period, a new token");
+    for token in [token, later] {
+        let request = QueryRequestC2s::FullStat(FullStatC2s {
+            session_id: SessionId(0x0102_0304),
+            token,
+        });
+        assert!(
+            server
+                .handle_datagram(&request.to_bytes(), peer, at(90), QueryFull::default)
+                .is_some()
+        );
+    }
 }
 
 #[test]

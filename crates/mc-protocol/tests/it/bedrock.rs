@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use mc_protocol::DecodeError;
 use mc_protocol::bedrock::{BedrockStatus, Edition, MAGIC, UnconnectedPingC2s, UnconnectedPongS2c};
 use mc_protocol::net::bedrock::{BedrockResponder, status};
-use mc_protocol::net::{ClientOptions, NetError};
+use mc_protocol::net::{ClientOptions, NetError, RESEND_FIRST};
 use tokio::net::UdpSocket;
 
 fn localhost() -> SocketAddr {
@@ -150,6 +150,29 @@ async fn silent_server_times_out_within_the_deadline() {
     let addr = hostile_server(|_| Vec::new()).await;
     let err = expect_error_within(addr, opts(1500)).await;
     assert!(matches!(err, NetError::Timeout(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_lost_ping_is_resent() {
+    // The first two pings are lost: resent after 250 ms, then 500 ms more.
+    let pings = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = pings.clone();
+    let addr = hostile_server(move |ping| {
+        if seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 {
+            return Vec::new();
+        }
+        vec![pong(ping.time, &sample())]
+    })
+    .await;
+    let started = Instant::now();
+    let reply = status(addr, &opts(5000)).await.expect("status");
+    let took = started.elapsed();
+    assert_eq!(reply.status, sample());
+    assert_eq!(pings.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert!(took >= RESEND_FIRST * 3, "{took:?}");
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+    // The latency counts from the first ping.
+    assert!(reply.latency >= RESEND_FIRST * 3, "{:?}", reply.latency);
 }
 
 #[tokio::test]

@@ -2,11 +2,12 @@
 //! the client against hostile servers written here with raw UDP sockets.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mc_protocol::DecodeError;
 use mc_protocol::net::query::{self, QueryResponder};
-use mc_protocol::net::{ClientOptions, NetError};
+use mc_protocol::net::{ClientOptions, NetError, RESEND_FIRST};
 use mc_protocol::query::{
     FullStatC2s, FullStatS2c, HandshakeC2s, HandshakeS2c, QueryFull, QueryPlugins, QueryRequestC2s,
     SessionId,
@@ -276,8 +277,9 @@ async fn truncated_full_stat_is_a_decode_error() {
 
 #[tokio::test]
 async fn wrong_answer_type_is_a_decode_error() {
-    // A handshake answer where the stat should be.
-    let (_task, addr) = raw_server(scripted(|s| [&[9u8][..], s, b"7\0"].concat())).await;
+    // Type 5 where the stat should be. (A handshake answer there is a late one for a
+    // resent handshake: see `a_server_answering_with_new_tokens_cannot_make_the_client_loop`.)
+    let (_task, addr) = raw_server(scripted(|s| [&[5u8][..], s, b"7\0"].concat())).await;
     let err = query::full(addr, &opts(3000))
         .await
         .expect_err("wrong type");
@@ -286,7 +288,7 @@ async fn wrong_answer_type_is_a_decode_error() {
             err,
             NetError::Decode(DecodeError::UnexpectedPacketId {
                 expected: 0,
-                found: 9
+                found: 5
             })
         ),
         "{err:?}"
@@ -373,4 +375,215 @@ async fn nothing_listening_is_a_connect_error() {
         .await
         .expect_err("closed port");
     assert!(matches!(err, NetError::Connect(_)), "{err:?}");
+}
+
+// ---------------------------------------------------------------------------------
+// Lost, late and duplicate datagrams
+
+/// Every request a test peer received, in order.
+type Requests = Arc<Mutex<Vec<Vec<u8>>>>;
+
+/// The packet types of the requests received (`9` handshake, `0` stat).
+fn types(requests: &Requests) -> Vec<u8> {
+    let requests = requests.lock().expect("lock");
+    requests
+        .iter()
+        .map(|r| r.get(2).copied().unwrap_or(0xFF))
+        .collect()
+}
+
+/// A test peer between the client and `upstream` (our responder): forwards every
+/// request, except those `drop(type, how many of that type came before)` says to drop,
+/// and sends every answer back `copies` times.
+async fn lossy_proxy(
+    upstream: SocketAddr,
+    drop: impl Fn(u8, usize) -> bool + Send + 'static,
+    copies: usize,
+) -> (tokio::task::JoinHandle<()>, SocketAddr, Requests) {
+    let front = UdpSocket::bind(localhost()).await.expect("bind");
+    let addr = front.local_addr().expect("addr");
+    let back = UdpSocket::bind(localhost()).await.expect("bind");
+    back.connect(upstream).await.expect("connect");
+    let requests = Requests::default();
+    let seen = requests.clone();
+    let task = tokio::spawn(async move {
+        let (mut request, mut answer) = (vec![0u8; 1024], vec![0u8; 65_536]);
+        let mut client = None;
+        loop {
+            tokio::select! {
+                received = front.recv_from(&mut request) => {
+                    let Ok((n, peer)) = received else { continue };
+                    client = Some(peer);
+                    let request = &request[..n];
+                    let kind = request.get(2).copied().unwrap_or(0xFF);
+                    let before = types(&seen).iter().filter(|&&t| t == kind).count();
+                    seen.lock().expect("lock").push(request.to_vec());
+                    if !drop(kind, before) {
+                        let _ = back.send(request).await;
+                    }
+                }
+                received = back.recv(&mut answer) => {
+                    let (Ok(n), Some(client)) = (received, client) else { continue };
+                    for _ in 0..copies {
+                        let _ = front.send_to(&answer[..n], client).await;
+                    }
+                }
+            }
+        }
+    });
+    (task, addr, requests)
+}
+
+#[tokio::test]
+async fn lost_handshake_and_stat_request_are_resent() {
+    let (_handle, upstream) = responder(sample()).await;
+    // The first handshake and the first stat request are lost.
+    let (_proxy, addr, requests) = lossy_proxy(upstream, |_, before| before == 0, 1).await;
+    let started = Instant::now();
+    let stat = query::full(addr, &opts(5000)).await.expect("full stat");
+    let took = started.elapsed();
+    assert_eq!(stat, sample());
+    assert_eq!(types(&requests), [9, 9, 0, 0]);
+    // One retransmission timeout per lost request, far from the deadline.
+    assert!(took >= 2 * RESEND_FIRST, "{took:?}");
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+}
+
+#[tokio::test]
+async fn duplicate_answers_do_not_confuse_the_client() {
+    let (_handle, upstream) = responder(sample()).await;
+    // Every answer arrives twice; the first handshake is lost as well, so two
+    // handshakes are answered (with the same token, four answers in all).
+    let (_proxy, addr, requests) =
+        lossy_proxy(upstream, |t, before| t == 9 && before == 0, 2).await;
+    let stat = query::basic(addr, &opts(5000)).await.expect("basic stat");
+    assert_eq!(stat, sample().basic());
+    let (_proxy, addr, _) = lossy_proxy(upstream, |_, _| false, 2).await;
+    let stat = query::full(addr, &opts(5000)).await.expect("full stat");
+    assert_eq!(stat, sample());
+    assert_eq!(types(&requests), [9, 9, 0]);
+}
+
+#[tokio::test]
+async fn a_peer_that_drops_everything_fails_at_the_deadline() {
+    let requests = Requests::default();
+    let seen = requests.clone();
+    let (_task, addr) = raw_server(move |r| {
+        seen.lock().expect("lock").push(r.to_vec());
+        None
+    })
+    .await;
+    let started = Instant::now();
+    let err = query::full(addr, &opts(1200)).await.expect_err("no answer");
+    let took = started.elapsed();
+    assert!(matches!(err, NetError::Timeout(_)), "{err:?}");
+    assert!(took >= Duration::from_millis(1200), "{took:?}");
+    assert!(took < Duration::from_millis(1700), "{took:?}");
+    // Sent at 0, 250 ms and 750 ms; the next one (1750 ms) is past the deadline.
+    assert_eq!(types(&requests), [9, 9, 9]);
+}
+
+/// A peer that hands out challenge tokens like vanilla: a new one (1, 2, ...) for
+/// every handshake, and a stat request is answered only with the latest. It stalls
+/// `stall` before handling the first handshake (the client resends meanwhile), and
+/// with `forget_first` it forgets token 1 right after issuing it (vanilla drops every
+/// token every 30 s).
+async fn vanilla_peer(
+    stall: Duration,
+    forget_first: bool,
+) -> (tokio::task::JoinHandle<()>, SocketAddr, Requests) {
+    let socket = UdpSocket::bind(localhost()).await.expect("bind");
+    let addr = socket.local_addr().expect("addr");
+    let requests = Requests::default();
+    let seen = requests.clone();
+    let task = tokio::spawn(async move {
+        let mut buf = [0u8; 64];
+        let (mut issued, mut valid) = (0i32, None);
+        while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
+            let request = buf[..n].to_vec();
+            seen.lock().expect("lock").push(request.clone());
+            let Some(session) = request.get(3..7) else {
+                continue;
+            };
+            let answer = match request[2] {
+                9 => {
+                    if issued == 0 {
+                        tokio::time::sleep(stall).await;
+                    }
+                    issued += 1;
+                    valid = (issued > 1 || !forget_first).then_some(issued);
+                    [&[9u8][..], session, format!("{issued}\0").as_bytes()].concat()
+                }
+                _ => {
+                    let token = request
+                        .get(7..11)
+                        .map(|t| i32::from_be_bytes(t.try_into().expect("4")));
+                    if token.is_none() || token != valid {
+                        continue;
+                    }
+                    full_stat_bytes(session, SHUFFLED, &["alice"])
+                }
+            };
+            let _ = socket.send_to(&answer, peer).await;
+        }
+    });
+    (task, addr, requests)
+}
+
+fn stat_tokens(requests: &Requests) -> Vec<i32> {
+    let requests = requests.lock().expect("lock");
+    requests
+        .iter()
+        .filter(|r| r.get(2) == Some(&0))
+        .filter_map(|r| Some(i32::from_be_bytes(r.get(7..11)?.try_into().ok()?)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_newer_token_for_a_resent_handshake_is_used_at_once() {
+    // The first handshake's answer comes late, after the client resent it: two answers,
+    // tokens 1 and 2, and the server accepts only 2 by then.
+    let (_task, addr, requests) = vanilla_peer(Duration::from_millis(400), false).await;
+    let started = Instant::now();
+    let stat = query::full(addr, &opts(5000)).await.expect("full stat");
+    let took = started.elapsed();
+    assert_eq!(stat.players, ["alice"]);
+    assert_eq!(&types(&requests)[..2], [9, 9]);
+    // The request with token 2 left as soon as its handshake answer came, not after a
+    // retransmission timeout of the (refused) request with token 1.
+    assert_eq!(&stat_tokens(&requests)[..2], [1, 2]);
+    assert!(took < Duration::from_millis(400) + RESEND_FIRST, "{took:?}");
+}
+
+#[tokio::test]
+async fn a_forgotten_token_gets_a_new_handshake() {
+    let (_task, addr, requests) = vanilla_peer(Duration::ZERO, true).await;
+    let started = Instant::now();
+    let stat = query::full(addr, &opts(5000)).await.expect("full stat");
+    let took = started.elapsed();
+    assert_eq!(stat.players, ["alice"]);
+    // Three unanswered stat requests (0, 250, 750 ms), then a handshake (1750 ms).
+    assert_eq!(types(&requests), [9, 0, 0, 0, 9, 0]);
+    assert_eq!(stat_tokens(&requests), [1, 1, 1, 2]);
+    assert!(took >= Duration::from_millis(1750), "{took:?}");
+    assert!(took < Duration::from_millis(2500), "{took:?}");
+}
+
+#[tokio::test]
+async fn a_server_answering_with_new_tokens_cannot_make_the_client_loop() {
+    // Every stat request gets a handshake answer with a new token, never a stat.
+    let requests = Requests::default();
+    let seen = requests.clone();
+    let (_task, addr) = raw_server(move |r| {
+        let mut seen = seen.lock().expect("lock");
+        seen.push(r.to_vec());
+        let token = format!("{}\0", seen.len());
+        Some([&[9u8][..], r.get(3..7)?, token.as_bytes()].concat())
+    })
+    .await;
+    let err = query::full(addr, &opts(1000)).await.expect_err("no stat");
+    assert!(matches!(err, NetError::Timeout(_)), "{err:?}");
+    // One handshake, one token taken; the stat request is only resent on the schedule
+    // (0, 250, 750 ms).
+    assert_eq!(types(&requests), [9, 0, 0, 0]);
 }
