@@ -354,11 +354,25 @@ async fn read_frame(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), Str
 }
 
 /// Runs one tool on one workload and returns the JSON result.
+///
+/// `MCSTAT_BENCH_WORKERS=N` (N ≥ 2) runs it on a multi-threaded tokio runtime with N
+/// workers instead of the single thread every tool gets in `run` (for experiments by
+/// hand: what a client could do with more cores).
 pub(crate) fn run(tool: Tool, spec: Spec) -> Result<Value, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let workers = std::env::var("MCSTAT_BENCH_WORKERS")
+        .ok()
+        .and_then(|w| w.parse::<usize>().ok())
+        .filter(|w| *w >= 2);
+    let runtime = match workers {
+        Some(n) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
+        None => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    }
+    .map_err(|e| e.to_string())?;
     runtime.block_on(run_async(tool, spec))
 }
 
