@@ -83,6 +83,7 @@ pub use callback::{
 };
 pub use command::{
     COMMANDS, Command, CommandInfo, CommandOption, MAX_COMMAND_LEN, OptionKind, WatchCommand,
+    split_players,
 };
 pub use view::{
     About, PAGE_SIZE, PlayersPage, Reply, SAMPLE_LIMIT, StatusCard, UserError, UserErrorKind, View,
