@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use mcstat_core::chat::{CallbackData, ChatRequest, Command, UserError, WatchCommand, split_players as core_split_players};
+use mcstat_core::chat::{
+    CallbackData, ChatRequest, Command, UserError, WatchCommand,
+    split_players as core_split_players,
+};
 use mcstat_core::{ChatRef, Platform, Target, UserRef};
 use serde_json::Value;
 
@@ -273,11 +276,10 @@ fn watch(
     let command = match name {
         "watch" => WatchCommand::Watch {
             address,
-            players: split_players(option_str(options, "players").as_deref())
-                .unwrap_or_else(|e| {
-                    bad_players = Some(e);
-                    Vec::new()
-                }),
+            players: split_players(option_str(options, "players").as_deref()).unwrap_or_else(|e| {
+                bad_players = Some(e);
+                Vec::new()
+            }),
         },
         "unwatch" => WatchCommand::Unwatch { address },
         "watches" => WatchCommand::List,

@@ -387,9 +387,8 @@ impl LookupService {
         match value {
             CachedValue::Status(StatusOutcome::Online(_)) => self.config.status_ttl,
             CachedValue::Players(_) => self.config.players_ttl,
-            CachedValue::Status(StatusOutcome::Offline { .. }) | CachedValue::NoPlayerList { .. } => {
-                self.config.offline_ttl
-            }
+            CachedValue::Status(StatusOutcome::Offline { .. })
+            | CachedValue::NoPlayerList { .. } => self.config.offline_ttl,
         }
     }
 

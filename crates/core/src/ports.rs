@@ -81,7 +81,7 @@ pub enum StoreError {
 /// What a cache holds for one key. Every value carries the time it was taken, so an
 /// answer served from a cache can say how old it is.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-// Adjacently tagged, like the Redis cache's own stored form.
+// Adjacently tagged. Stores keep a stored form of their own (the Redis cache does).
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum CachedValue {
     /// A status outcome (online or offline).

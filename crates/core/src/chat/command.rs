@@ -502,7 +502,10 @@ mod tests {
         }
         // Inner spaces are kept as typed: the service refuses double ones.
         assert_eq!(watch("/watch a.example \" A  B \"").1, [" A  B "]);
-        assert_eq!(watch("/watch \"a.example\"").0.as_deref(), Some("a.example"));
+        assert_eq!(
+            watch("/watch \"a.example\"").0.as_deref(),
+            Some("a.example")
+        );
         for line in [
             "/watch a.example \"Steve Smith",
             "/watch a.example “Steve",
@@ -512,7 +515,8 @@ mod tests {
             assert_eq!(e.kind, UserErrorKind::BadArguments);
             assert!(e.message.contains("quote is not closed"), "{}", e.message);
             assert!(
-                e.message.contains("Try /watch play.example.net \"Steve Smith\" Notch"),
+                e.message
+                    .contains("Try /watch play.example.net \"Steve Smith\" Notch"),
                 "{}",
                 e.message
             );

@@ -692,11 +692,7 @@ pub fn status_reply(observed: Observed<StatusOutcome>) -> Reply {
     }
 }
 
-fn players_page(
-    list: &PlayerList,
-    freshness: Freshness,
-    page: usize,
-) -> PlayersPage {
+fn players_page(list: &PlayerList, freshness: Freshness, page: usize) -> PlayersPage {
     let total = list.names.len();
     let page_count = total.div_ceil(PAGE_SIZE).max(1);
     let page = page.min(page_count - 1);

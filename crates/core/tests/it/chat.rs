@@ -474,8 +474,9 @@ async fn players_of_an_offline_server_point_to_status() {
     let e = error(&cached);
     assert_eq!(e.kind, UserErrorKind::Offline);
     assert!(
-        e.message
-            .starts_with("down.example.net did not answer (as of 7 s ago), so there is no player list."),
+        e.message.starts_with(
+            "down.example.net did not answer (as of 7 s ago), so there is no player list."
+        ),
         "{}",
         e.message
     );

@@ -125,7 +125,11 @@ async fn players_are_cached_for_30_s_and_offline_players_for_10_s() {
     assert_eq!(up_hit.freshness, cached(9));
     assert_eq!(up_hit.value.expect("online").names.len(), 5);
     let down_hit = svc.players(&u, &down).await.expect("answer");
-    assert_eq!(down_hit.freshness, cached(9), "an offline answer has an age too");
+    assert_eq!(
+        down_hit.freshness,
+        cached(9),
+        "an offline answer has an age too"
+    );
     assert_eq!(down_hit.value, None);
     clock.advance(Duration::from_secs(1));
     // Offline list expired at 10 s, the online one not.
