@@ -32,7 +32,7 @@ use mcstat_core::{PlayerList, StatusOutcome, StatusReport, Timestamp};
 /// # tokio_test_block_on(async {
 /// let clock = Arc::new(ManualClock::new(Timestamp(0)));
 /// let cache = MemoryCache::new(100, clock.clone());
-/// let value = CachedValue::Players(None);
+/// let value = CachedValue::NoPlayerList { taken_at: Timestamp(0) };
 /// cache.put("k", &value, Duration::from_secs(10)).await.unwrap();
 /// assert_eq!(cache.get("k").await.unwrap(), Some(value));
 /// clock.advance(Duration::from_secs(10));
@@ -296,8 +296,8 @@ fn estimate(key: &str, value: &CachedValue) -> usize {
         CachedValue::Status(StatusOutcome::Offline { target, reason, .. }) => {
             target.key().len() + reason.to_string().len()
         }
-        CachedValue::Players(Some(list)) => players_size(list),
-        CachedValue::Players(None) => 0,
+        CachedValue::Players(list) => players_size(list),
+        CachedValue::NoPlayerList { .. } => 0,
     };
     ENTRY_OVERHEAD + 3 * key.len() + value_size
 }

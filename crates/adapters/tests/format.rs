@@ -369,6 +369,91 @@ mod redis {
         assert_eq!(cache.get("java:b.example").await.expect("get"), None);
     }
 
+    /// How a build before `CachedValue::NoPlayerList` read cache entries (its
+    /// `Entry`, verbatim): kept to show it still reads what this build writes.
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+    enum OldEntry {
+        Status(mcstat_core::StatusOutcome),
+        Players(Option<mcstat_core::PlayerList>),
+    }
+
+    #[tokio::test]
+    async fn cache_entries_stay_readable_by_older_and_newer_builds() {
+        use mcstat_core::ports::{CachedValue, StatusCache};
+
+        use crate::support::samples::{no_players, offline, players};
+
+        let server = RedisServer::start();
+        let cache = mcstat_adapters::RedisCache::new(&RedisConfig::new(server.url()).prefix("c:"))
+            .expect("cache");
+        let long = Duration::from_secs(3600);
+        // What this build writes: an offline players answer keeps its time in a key
+        // of its own, beside the `null` an older build wrote and still reads.
+        cache
+            .put("players:java:down.example", &no_players(), long)
+            .await
+            .expect("put");
+        let stored = redis_get(&server, "c:cache:v1:players:java:down.example").expect("stored");
+        let CachedValue::NoPlayerList { taken_at } = no_players() else {
+            unreachable!()
+        };
+        assert_eq!(
+            stored,
+            format!(
+                r#"{{"kind":"players","value":null,"taken_at":{}}}"#,
+                taken_at.as_millis()
+            )
+        );
+        assert_eq!(
+            serde_json::from_str::<OldEntry>(&stored).expect("an older build reads it"),
+            OldEntry::Players(None)
+        );
+        // Lists and statuses are stored as before, byte for byte.
+        for (key, value) in [
+            ("players:java:a.example", players("a.example")),
+            ("java:b.example", offline("b.example")),
+        ] {
+            cache.put(key, &value, long).await.expect("put");
+            let stored = redis_get(&server, &format!("c:cache:v1:{key}")).expect("stored");
+            let json: serde_json::Value = serde_json::from_str(&stored).expect("json");
+            let keys: Vec<&String> = json.as_object().expect("object").keys().collect();
+            assert_eq!(keys, ["kind", "value"], "{stored}");
+            let old = serde_json::from_str::<OldEntry>(&stored).expect("an older build reads it");
+            match (&old, &value) {
+                (OldEntry::Players(Some(l)), CachedValue::Players(v)) => assert_eq!(l, v),
+                (OldEntry::Status(s), CachedValue::Status(v)) => assert_eq!(s, v),
+                _ => panic!("{old:?} for {value:?}"),
+            }
+            assert_eq!(cache.get(key).await.expect("get"), Some(value));
+        }
+        // What an older build wrote for an offline server: no time, so a miss (it
+        // lived 10 s at most), never an error.
+        redis_set(
+            &server,
+            "c:cache:v1:players:java:old.example",
+            r#"{"kind":"players","value":null}"#,
+        );
+        assert_eq!(
+            cache.get("players:java:old.example").await.expect("a miss"),
+            None
+        );
+        // An older build's list decodes as a list.
+        let old_list = serde_json::to_string(&serde_json::json!({
+            "kind": "players",
+            "value": serde_json::to_value(match players("c.example") {
+                CachedValue::Players(l) => l,
+                _ => unreachable!(),
+            }).expect("json"),
+        }))
+        .expect("json");
+        redis_set(&server, "c:cache:v1:players:java:c.example", &old_list);
+        assert_eq!(
+            cache.get("players:java:c.example").await.expect("get"),
+            Some(players("c.example"))
+        );
+    }
+
     #[tokio::test]
     async fn connect_without_a_server_is_unavailable_within_the_timeout() {
         let config = RedisConfig::new(format!("redis://127.0.0.1:{}/", free_port()))

@@ -123,7 +123,7 @@ pub fn registration() -> Value {
             "options": [
                 address_option(true),
                 {"type": 3, "name": "players", "required": false, "max_length": 400,
-                 "description": "players to follow (joins and leaves), separated by spaces"},
+                 "description": "players to follow (joins and leaves), separated by spaces; \"Steve Smith\" in quotes"},
             ],
         },
         {

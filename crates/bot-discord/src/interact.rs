@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use mcstat_core::chat::{CallbackData, ChatRequest, Command, WatchCommand};
+use mcstat_core::chat::{
+    CallbackData, ChatRequest, Command, UserError, WatchCommand,
+    split_players as core_split_players,
+};
 use mcstat_core::{ChatRef, Platform, Target, UserRef};
 use serde_json::Value;
 
@@ -251,15 +254,14 @@ fn live(i: &Interaction, options: &[CommandOption], channel: &str, user: UserRef
     }
 }
 
-/// Players as typed in `/watch`'s `players` option: separated by spaces or commas.
-#[must_use]
-pub fn split_players(input: Option<&str>) -> Vec<String> {
-    input
-        .unwrap_or_default()
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|p| !p.is_empty())
-        .map(str::to_owned)
-        .collect()
+/// Players as typed in `/watch`'s `players` option: separated by spaces or commas,
+/// a name with spaces in double quotes (core's
+/// [`split_players`](mcstat_core::chat::split_players)).
+///
+/// # Errors
+/// The user error of an unclosed quote.
+pub fn split_players(input: Option<&str>) -> Result<Vec<String>, UserError> {
+    core_split_players(input.unwrap_or_default())
 }
 
 fn watch(
@@ -270,10 +272,14 @@ fn watch(
     user: UserRef,
 ) -> Action {
     let address = option_str(options, "address");
+    let mut bad_players = None;
     let command = match name {
         "watch" => WatchCommand::Watch {
             address,
-            players: split_players(option_str(options, "players").as_deref()),
+            players: split_players(option_str(options, "players").as_deref()).unwrap_or_else(|e| {
+                bad_players = Some(e);
+                Vec::new()
+            }),
         },
         "unwatch" => WatchCommand::Unwatch { address },
         "watches" => WatchCommand::List,
@@ -292,6 +298,12 @@ fn watch(
             "Only members with the **Manage Server** permission can start or stop watches in this server.",
             COLOR_OFFLINE,
         );
+    }
+    if let Some(e) = bad_players {
+        return Action::Respond(InteractionResponse::message(
+            response_type::CHANNEL_MESSAGE,
+            &crate::watch::error_payload(&e),
+        ));
     }
     Action::Watch {
         chat,

@@ -386,10 +386,9 @@ impl LookupService {
     fn ttl(&self, value: &CachedValue) -> Duration {
         match value {
             CachedValue::Status(StatusOutcome::Online(_)) => self.config.status_ttl,
-            CachedValue::Players(Some(_)) => self.config.players_ttl,
-            CachedValue::Status(StatusOutcome::Offline { .. }) | CachedValue::Players(None) => {
-                self.config.offline_ttl
-            }
+            CachedValue::Players(_) => self.config.players_ttl,
+            CachedValue::Status(StatusOutcome::Offline { .. })
+            | CachedValue::NoPlayerList { .. } => self.config.offline_ttl,
         }
     }
 
@@ -409,7 +408,7 @@ impl LookupService {
         let mut stale = None;
         match self.cache.get(&key).await {
             Ok(Some(value)) if matches_kind(&value, kind) => {
-                let age = self.clock.now().since(taken_at(&value));
+                let age = self.clock.now().since(value.taken_at());
                 if age < self.ttl(&value) {
                     let observed = Observed {
                         value,
@@ -476,7 +475,7 @@ impl LookupService {
             if let Ok(value) = &result {
                 let ttl = match value {
                     CachedValue::Status(StatusOutcome::Online(_)) => ttls.0,
-                    CachedValue::Players(Some(_)) => ttls.1,
+                    CachedValue::Players(_) => ttls.1,
                     _ => ttls.2,
                 };
                 if let Err(error) = cache.put(&key, value, ttl).await {
@@ -516,7 +515,11 @@ async fn fetch(
     loop {
         let result = match kind {
             Kind::Status => source.status(target).await.map(CachedValue::Status),
-            Kind::Players => source.players(target).await.map(CachedValue::Players),
+            Kind::Players => source
+                .players(target)
+                .await
+                // A list carries its time; "offline" is as of when the source said so.
+                .map(|list| CachedValue::players(list, clock.now())),
         };
         match result {
             Ok(value) => return Ok(value),
@@ -545,18 +548,12 @@ fn host_key(target: &Target) -> String {
 const fn matches_kind(value: &CachedValue, kind: Kind) -> bool {
     matches!(
         (value, kind),
-        (CachedValue::Status(_), Kind::Status) | (CachedValue::Players(_), Kind::Players)
+        (CachedValue::Status(_), Kind::Status)
+            | (
+                CachedValue::Players(_) | CachedValue::NoPlayerList { .. },
+                Kind::Players
+            )
     )
-}
-
-fn taken_at(value: &CachedValue) -> crate::domain::Timestamp {
-    match value {
-        CachedValue::Status(outcome) => outcome.taken_at(),
-        CachedValue::Players(Some(list)) => list.taken_at,
-        // An offline players answer carries no time: treat it as just taken, its
-        // short TTL bounds its age anyway.
-        CachedValue::Players(None) => crate::domain::Timestamp(u64::MAX),
-    }
 }
 
 fn into_status(o: Observed<CachedValue>) -> Observed<StatusOutcome> {
@@ -566,14 +563,20 @@ fn into_status(o: Observed<CachedValue>) -> Observed<StatusOutcome> {
             freshness: o.freshness,
         },
         // `lookup(Kind::Status)` only yields statuses (checked by `matches_kind`).
-        CachedValue::Players(_) => unreachable!("status lookup returned players"),
+        CachedValue::Players(_) | CachedValue::NoPlayerList { .. } => {
+            unreachable!("status lookup returned players")
+        }
     }
 }
 
 fn into_players(o: Observed<CachedValue>) -> Observed<Option<PlayerList>> {
     match o.value {
-        CachedValue::Players(value) => Observed {
-            value,
+        CachedValue::Players(list) => Observed {
+            value: Some(list),
+            freshness: o.freshness,
+        },
+        CachedValue::NoPlayerList { .. } => Observed {
+            value: None,
             freshness: o.freshness,
         },
         CachedValue::Status(_) => unreachable!("players lookup returned a status"),

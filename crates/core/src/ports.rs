@@ -78,15 +78,40 @@ pub enum StoreError {
     Backend(#[source] BoxError),
 }
 
-/// What a cache holds for one key.
+/// What a cache holds for one key. Every value carries the time it was taken, so an
+/// answer served from a cache can say how old it is.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-// Adjacently tagged: an internally tagged enum cannot hold `Players(None)`.
+// Adjacently tagged. Stores keep a stored form of their own (the Redis cache does).
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum CachedValue {
     /// A status outcome (online or offline).
     Status(StatusOutcome),
-    /// A player list, or `None` when the server was offline.
-    Players(Option<PlayerList>),
+    /// A player list.
+    Players(PlayerList),
+    /// A players lookup the server did not answer (it is offline): no list.
+    NoPlayerList {
+        /// When the server was asked.
+        taken_at: Timestamp,
+    },
+}
+
+impl CachedValue {
+    /// When the answer (or the failure) happened.
+    #[must_use]
+    pub const fn taken_at(&self) -> Timestamp {
+        match self {
+            Self::Status(outcome) => outcome.taken_at(),
+            Self::Players(list) => list.taken_at,
+            Self::NoPlayerList { taken_at } => *taken_at,
+        }
+    }
+
+    /// A players answer as [`StatusSource::players`] gives it (`None`: offline),
+    /// taken at `taken_at` when there is no list to carry the time.
+    #[must_use]
+    pub fn players(list: Option<PlayerList>, taken_at: Timestamp) -> Self {
+        list.map_or(Self::NoPlayerList { taken_at }, Self::Players)
+    }
 }
 
 /// A cache of lookup results with per-entry time to live.

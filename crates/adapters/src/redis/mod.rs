@@ -25,6 +25,8 @@
 //!
 //! Multi-key writes run as Lua scripts (`EVAL`), so each is atomic. Cache entries
 //! carry their format in the key (`v1`): entries of another format are never read.
+//! Within `v1`, an offline players entry gained a `taken_at` key beside its `null`
+//! value; builds before and after it read each other's entries (see [`RedisCache`]).
 
 mod cache;
 mod lease;

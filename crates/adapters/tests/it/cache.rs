@@ -57,14 +57,14 @@ fn cache(max_entries: usize) -> (MemoryCache, Arc<ManualClock>) {
 async fn entries_expire_exactly_at_their_ttl() {
     let (cache, clock) = cache(10);
     let status = online_with_icon("a.example", 16);
-    let players = CachedValue::Players(Some(PlayerList {
+    let players = CachedValue::Players(PlayerList {
         target: target("a.example"),
         source: PlayerSource::Query,
         online: Some(1),
         max: Some(2),
         names: vec!["Alex".into()],
         taken_at: NOW,
-    }));
+    });
     cache
         .put("status", &status, Duration::from_secs(60))
         .await

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use mcstat_core::Platform;
 use mcstat_core::Timestamp;
-use mcstat_core::ports::{CachedValue, LeasePort, SessionStore, StatusCache};
+use mcstat_core::ports::{LeasePort, SessionStore, StatusCache};
 
 use super::samples::{
-    T0, audit, chat, chat_state, offline, online, players, sample, target, watch,
+    T0, audit, chat, chat_state, no_players, offline, online, players, sample, target, watch,
 };
 
 /// Every store contract, in order, on one fresh store.
@@ -297,7 +297,7 @@ pub(crate) async fn cache_contract(cache: &dyn StatusCache, pass: impl AsyncFn(D
         .await
         .expect("put");
     cache
-        .put("players:java:b.example", &CachedValue::Players(None), LONG)
+        .put("players:java:b.example", &no_players(), LONG)
         .await
         .expect("put");
     assert_eq!(
@@ -306,7 +306,7 @@ pub(crate) async fn cache_contract(cache: &dyn StatusCache, pass: impl AsyncFn(D
     );
     assert_eq!(
         cache.get("players:java:b.example").await.expect("get"),
-        Some(CachedValue::Players(None))
+        Some(no_players())
     );
 
     // Expiry.

@@ -89,12 +89,19 @@ pub(crate) fn offline(target_text: &str) -> CachedValue {
 }
 
 pub(crate) fn players(target_text: &str) -> CachedValue {
-    CachedValue::Players(Some(PlayerList {
+    CachedValue::Players(PlayerList {
         target: target(target_text),
         source: PlayerSource::Query,
         online: Some(2),
         max: Some(10),
-        names: vec!["Alex".into(), "Steve".into()],
+        names: vec!["Alex".into(), "Steve Smith".into()],
         taken_at: Timestamp(T0 + 2),
-    }))
+    })
+}
+
+/// A players lookup the server did not answer.
+pub(crate) const fn no_players() -> CachedValue {
+    CachedValue::NoPlayerList {
+        taken_at: Timestamp(T0 + 3),
+    }
 }

@@ -471,6 +471,42 @@ fn watch_views() {
 }
 
 #[test]
+fn watch_players_may_be_quoted() {
+    use mcstat_core::chat::WatchCommand;
+    let watch = |players: &str| {
+        let v = json!({
+            "type": 2, "id": "1", "token": "t", "channel_id": "8",
+            "user": {"id": "42", "username": "alice"},
+            "data": {"name": "watch", "options": [
+                {"type": 3, "name": "address", "value": "play.example.net"},
+                {"type": 3, "name": "players", "value": players}]}});
+        classify(&interaction(v), opts(1_800_000_000_000))
+    };
+    let Action::Watch { command, .. } = watch("\"Steve Smith\", Notch „Jeb Doe“") else {
+        panic!("a watch command")
+    };
+    assert_eq!(
+        command,
+        WatchCommand::Watch {
+            address: Some("play.example.net".into()),
+            players: vec!["Steve Smith".into(), "Notch".into(), "Jeb Doe".into()],
+        }
+    );
+    // An unclosed quote: told privately how to quote, nothing watched.
+    let Action::Respond(r) = watch("“Steve Smith") else {
+        panic!("refused")
+    };
+    let r = serde_json::to_value(r).expect("ser");
+    assert_eq!(r["data"]["flags"], 64);
+    assert!(
+        r["data"]["embeds"][0]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("quote is not closed") && d.contains("\"Steve Smith\"")),
+        "{r}"
+    );
+}
+
+#[test]
 fn watch_commands_classify_and_need_manage_guild_in_guilds() {
     use mcstat_core::chat::WatchCommand;
     let now = 1_800_000_000_000;

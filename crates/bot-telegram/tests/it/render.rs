@@ -240,6 +240,10 @@ fn welcome_help_about() {
         help.contains("<code>bedrock:play.example.net</code>"),
         "{help}"
     );
+    assert!(
+        help.contains("<code>/watch play.example.net &quot;Steve Smith&quot; Notch</code>"),
+        "{help}"
+    );
 
     let info = BotInfo::default();
     let about = view_html(&View::About(About {

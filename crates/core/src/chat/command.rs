@@ -2,7 +2,7 @@
 //! generated from.
 
 use super::view::{UserError, UserErrorKind};
-use super::{clean, quote_input};
+use super::{EXAMPLE_ADDRESS, clean, quote_input};
 
 /// One command as a user asks for it (already parsed by the bot or by
 /// [`Command::parse`]).
@@ -43,7 +43,8 @@ pub enum WatchCommand {
     Watch {
         /// What the user typed, unparsed (`None`: nothing).
         address: Option<String>,
-        /// Player names to follow (words after the address).
+        /// Player names to follow: the words after the address, a name with spaces
+        /// in double quotes (see [`split_players`]).
         players: Vec<String>,
     },
     /// `/unwatch address`: stop watching.
@@ -148,7 +149,7 @@ const RANGE_OPTION: CommandOption = CommandOption {
 
 const PLAYERS_OPTION: CommandOption = CommandOption {
     name: "player",
-    description: "player names to report joining and leaving, separated by spaces",
+    description: "player names to report joining and leaving, separated by spaces; \"Steve Smith\" in quotes",
     kind: OptionKind::Text,
     required: false,
 };
@@ -259,7 +260,8 @@ impl Command {
     /// # Errors
     /// A [`UserError`] of kind [`UserErrorKind::UnknownCommand`] (with a pointer to
     /// `/help`) for anything that is not one of [`COMMANDS`], or
-    /// [`UserErrorKind::BadArguments`] for a page number of 0 or an over-long line.
+    /// [`UserErrorKind::BadArguments`] for a page number of 0, an over-long line or
+    /// a `/watch` with an unclosed quote (see [`split_players`]).
     pub fn parse(line: &str) -> Result<Self, UserError> {
         if line.len() > MAX_COMMAND_LEN {
             return Err(UserError::new(
@@ -307,9 +309,9 @@ impl Command {
                 Ok(Self::Players { address, page })
             }
             "watch" => {
-                let mut words = rest.split_whitespace();
-                let address = words.next().map(str::to_owned);
-                let players = words.map(str::to_owned).collect();
+                let mut words = split_players(rest)?.into_iter();
+                let address = words.next();
+                let players = words.collect();
                 Ok(Self::Watch(WatchCommand::Watch { address, players }))
             }
             "unwatch" => Ok(Self::Watch(WatchCommand::Unwatch { address })),
@@ -331,6 +333,52 @@ impl Command {
             )),
         }
     }
+}
+
+/// Whether `c` opens or closes a quoted player name: the ASCII double quote and the
+/// typographic ones phones insert (`“ ”` in English, `„ “` in German, `„ ”` in
+/// Polish, `” ”` in Swedish). Any of them closes a quote any of them opened (a name
+/// never contains one).
+const fn is_quote(c: char) -> bool {
+    matches!(c, '"' | '\u{201c}' | '\u{201d}' | '\u{201e}')
+}
+
+/// Player names as typed after `/watch address` (or in Discord's `players` option):
+/// separated by spaces or commas, a name with spaces in double quotes —
+/// `"Steve Smith" Notch` is `Steve Smith` and `Notch`. Typographic quotes (`“…”`,
+/// `„…“`) work too. A quote inside a word joins like in a shell (`Steve" "Smith` is
+/// `Steve Smith`); empty names (`""`) are dropped. The names are not checked here:
+/// [`WatchService::watch`](crate::watch::WatchService::watch) does that.
+///
+/// # Errors
+/// [`UserErrorKind::BadArguments`] when a quote is not closed, saying how to quote.
+pub fn split_players(input: &str) -> Result<Vec<String>, UserError> {
+    let mut names = Vec::new();
+    let mut name = String::new();
+    let mut quoted = false;
+    for c in input.chars() {
+        if is_quote(c) {
+            quoted = !quoted;
+        } else if !quoted && (c.is_whitespace() || c == ',') {
+            if !name.is_empty() {
+                names.push(std::mem::take(&mut name));
+            }
+        } else {
+            name.push(c);
+        }
+    }
+    if quoted {
+        return Err(UserError::new(
+            UserErrorKind::BadArguments,
+            format!(
+                "A quote is not closed. Put a player name with spaces between two double quotes. Try /watch {EXAMPLE_ADDRESS} \"Steve Smith\" Notch"
+            ),
+        ));
+    }
+    if !name.is_empty() {
+        names.push(name);
+    }
+    Ok(names)
 }
 
 #[cfg(test)]
@@ -433,6 +481,51 @@ mod tests {
     }
 
     #[test]
+    fn watch_takes_quoted_player_names() {
+        let watch = |line: &str| match Command::parse(line) {
+            Ok(Command::Watch(WatchCommand::Watch { address, players })) => (address, players),
+            other => panic!("{line}: {other:?}"),
+        };
+        let (address, players) = watch("/watch play.example.net \"Steve Smith\" Notch");
+        assert_eq!(address.as_deref(), Some("play.example.net"));
+        assert_eq!(players, ["Steve Smith", "Notch"]);
+        // Phones' typographic quotes: English, German, Polish, Swedish.
+        for line in [
+            "/watch a.example “Steve Smith” Notch",
+            "/watch a.example „Steve Smith“ Notch",
+            "/watch a.example „Steve Smith” Notch",
+            "/watch a.example ”Steve Smith” Notch",
+            "/watch a.example Steve\" \"Smith, Notch",
+            "/watch a.example \"Steve Smith\",Notch \"\"",
+        ] {
+            assert_eq!(watch(line).1, ["Steve Smith", "Notch"], "{line}");
+        }
+        // Inner spaces are kept as typed: the service refuses double ones.
+        assert_eq!(watch("/watch a.example \" A  B \"").1, [" A  B "]);
+        assert_eq!(
+            watch("/watch \"a.example\"").0.as_deref(),
+            Some("a.example")
+        );
+        for line in [
+            "/watch a.example \"Steve Smith",
+            "/watch a.example “Steve",
+            "/watch a.example Notch \"",
+        ] {
+            let e = Command::parse(line).expect_err(line);
+            assert_eq!(e.kind, UserErrorKind::BadArguments);
+            assert!(e.message.contains("quote is not closed"), "{}", e.message);
+            assert!(
+                e.message
+                    .contains("Try /watch play.example.net \"Steve Smith\" Notch"),
+                "{}",
+                e.message
+            );
+        }
+        assert_eq!(split_players(""), Ok(Vec::new()));
+        assert_eq!(split_players(" , ,"), Ok(Vec::new()));
+    }
+
+    #[test]
     fn the_parsers_message_is_cleaned_too() {
         // Found by the proptest below: the address parser quotes the host it refuses.
         let e = crate::chat::parse_address("a\u{7f}b.example").expect_err("bad");
@@ -454,9 +547,29 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn parse_never_panics_and_errors_say_what_to_type(line in "/?([a-z]{1,8}|\\PC{0,20})(@[a-z_]{0,10})?( ([a-z0-9.:]|\\PC|[\\x00-\\x1f]){0,60}){0,3}") {
+        fn parse_never_panics_and_errors_say_what_to_type(line in "/?([a-z]{1,8}|\\PC{0,20})(@[a-z_]{0,10})?( ([a-z0-9.:,\"“”„]|\\PC|[\\x00-\\x1f]){0,60}){0,3}") {
             if let Err(e) = Command::parse(&line) {
                 proptest::prop_assert!(e.message.contains("Try /"), "{}", e.message);
+            }
+        }
+
+        #[test]
+        fn watch_with_quotes_never_panics(rest in "([a-zA-Z0-9 ,_.\"“”„]|\\PC|[\\x00-\\x1f]){0,80}") {
+            match Command::parse(&format!("/watch {rest}")) {
+                Ok(Command::Watch(WatchCommand::Watch { address, players })) => {
+                    // No quote survives and no name is empty.
+                    for w in address.iter().chain(&players) {
+                        proptest::prop_assert!(!w.is_empty() && !w.chars().any(is_quote), "{:?}", w);
+                    }
+                    proptest::prop_assert!(address.is_some() || players.is_empty());
+                }
+                Ok(other) => proptest::prop_assert!(false, "{:?}", other),
+                Err(e) => {
+                    proptest::prop_assert_eq!(e.kind, UserErrorKind::BadArguments);
+                    proptest::prop_assert!(e.message.contains("Try /watch"), "{}", e.message);
+                    // An odd number of quotes is the only way to fail.
+                    proptest::prop_assert!(rest.chars().filter(|c| is_quote(*c)).count() % 2 == 1);
+                }
             }
         }
 

@@ -83,13 +83,16 @@ pub use callback::{
 };
 pub use command::{
     COMMANDS, Command, CommandInfo, CommandOption, MAX_COMMAND_LEN, OptionKind, WatchCommand,
+    split_players,
 };
 pub use view::{
     About, PAGE_SIZE, PlayersPage, Reply, SAMPLE_LIMIT, StatusCard, UserError, UserErrorKind, View,
     Welcome,
 };
 
-use crate::domain::{ChatRef, Observed, OfflineReason, PlayerList, StatusOutcome, Target, UserRef};
+use crate::domain::{
+    ChatRef, Freshness, Observed, OfflineReason, PlayerList, StatusOutcome, Target, UserRef,
+};
 use crate::lookup::{LimitScope, LookupError, LookupService};
 use crate::ports::ChatStore;
 
@@ -689,11 +692,7 @@ pub fn status_reply(observed: Observed<StatusOutcome>) -> Reply {
     }
 }
 
-fn players_page(
-    list: &PlayerList,
-    freshness: crate::domain::Freshness,
-    page: usize,
-) -> PlayersPage {
+fn players_page(list: &PlayerList, freshness: Freshness, page: usize) -> PlayersPage {
     let total = list.names.len();
     let page_count = total.div_ceil(PAGE_SIZE).max(1);
     let page = page.min(page_count - 1);
@@ -728,11 +727,19 @@ fn players_reply(target: &Target, observed: Observed<Option<PlayerList>>, page: 
     );
     let Some(list) = observed.value else {
         let shown = display_target(target);
+        // A cached answer says how old it is, as a cached status card does.
+        let as_of = match observed.freshness {
+            Freshness::Live => String::new(),
+            Freshness::Cached { age_ms } => format!(
+                " (as of {} ago)",
+                crate::watch::text::format_duration(std::time::Duration::from_millis(age_ms))
+            ),
+        };
         return Reply {
             view: View::Error(UserError::new(
                 UserErrorKind::Offline,
                 format!(
-                    "{shown} did not answer, so there is no player list. Try /status {shown} to see why."
+                    "{shown} did not answer{as_of}, so there is no player list. Try /status {shown} to see why."
                 ),
             )),
             buttons: vec![vec![status_button]],

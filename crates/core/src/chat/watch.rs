@@ -165,7 +165,7 @@ pub fn watch_error(e: &WatchError, target: Option<&Target>) -> UserError {
         WatchError::BadPlayerName(name) => UserError::new(
             UserErrorKind::BadArguments,
             format!(
-                "“{}” is not a player name (1 to {MAX_PLAYER_NAME_LEN} letters, digits, _ . * -). Try /watch {shown} Notch",
+                "“{}” is not a player name (1 to {MAX_PLAYER_NAME_LEN} letters, digits, _ . * - and single spaces between words). Put a name with spaces in double quotes. Try /watch {shown} \"Steve Smith\" Notch",
                 super::clean(name, 70)
             ),
         ),

@@ -30,8 +30,8 @@ pub enum WatchError {
         /// The limit ([`WatchConfig::max_players_per_watch`]).
         max: usize,
     },
-    /// Not a player name (1 to 32 letters, digits, `_`, `.`, `*`, `-` or inner
-    /// spaces).
+    /// Not a player name (1 to 32 letters, digits, `_`, `.`, `*`, `-` and single
+    /// spaces between them).
     #[error("{0:?} is not a player name")]
     BadPlayerName(String),
     /// The address is refused by the target policy.
@@ -327,12 +327,7 @@ pub(crate) fn clean_players(players: &[String], max: usize) -> Result<Vec<String
     let mut out: Vec<String> = Vec::new();
     for name in players {
         let name = name.trim();
-        let len = name.chars().count();
-        let ok = (1..=MAX_PLAYER_NAME_LEN).contains(&len)
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '*' | '-' | ' '));
-        if !ok {
+        if !is_player_name(name) {
             return Err(WatchError::BadPlayerName(crate::chat::quote_input(name)));
         }
         if !out.iter().any(|n| n.eq_ignore_ascii_case(name)) {
@@ -343,6 +338,28 @@ pub(crate) fn clean_players(players: &[String], max: usize) -> Result<Vec<String
         return Err(WatchError::TooManyPlayers { max });
     }
     Ok(out)
+}
+
+/// Whether `name` (already trimmed) is a player name a watch may follow: 1 to
+/// [`MAX_PLAYER_NAME_LEN`] ASCII letters, digits, `_`, `.`, `*`, `-` and single
+/// spaces between them.
+///
+/// Java names are 3 to 16 of `[A-Za-z0-9_]`; Xbox gamertags (Bedrock, and Bedrock
+/// players on Java servers through Geyser/Floodgate) have letters, digits and inner
+/// spaces, up to 15 characters for classic ones, with a prefix such as `.` or `*`
+/// added by Floodgate. The limit is looser than both, for offline-mode servers and
+/// proxies with their own prefixes; what it keeps out is anything that cannot be a
+/// name on a server list: control and bidi characters, quotes, leading, trailing
+/// or double spaces.
+fn is_player_name(name: &str) -> bool {
+    let len = name.chars().count();
+    (1..=MAX_PLAYER_NAME_LEN).contains(&len)
+        && !name.starts_with(' ')
+        && !name.ends_with(' ')
+        && !name.contains("  ")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '*' | '-' | ' '))
 }
 
 /// Move one watch to chat `to`: written there first, then removed from its chat, so
@@ -392,6 +409,28 @@ mod tests {
             clean_players(&names(&[&"x".repeat(33)]), 10),
             Err(WatchError::BadPlayerName(_))
         ));
+        assert_eq!(
+            clean_players(&names(&["Steve Smith", "A B C", "x"]), 10).expect("valid"),
+            names(&["Steve Smith", "A B C", "x"])
+        );
+        for bad in [
+            "Steve  Smith",
+            "Steve\tSmith",
+            "Steve\u{a0}Smith",
+            "Steve\nSmith",
+            "\"Steve\"",
+            "a\u{7f}",
+        ] {
+            assert!(
+                matches!(
+                    clean_players(&names(&[bad]), 10),
+                    Err(WatchError::BadPlayerName(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(is_player_name(&"x".repeat(MAX_PLAYER_NAME_LEN)));
+        assert!(!is_player_name(" x") && !is_player_name("x ") && !is_player_name(""));
         assert!(matches!(
             clean_players(&names(&["a", "b", "c"]), 2),
             Err(WatchError::TooManyPlayers { max: 2 })

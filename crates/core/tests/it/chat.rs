@@ -454,9 +454,10 @@ async fn players_pages_and_their_edges() {
 
 #[tokio::test]
 async fn players_of_an_offline_server_point_to_status() {
+    let clock = clock();
     let mut source = MockStatusSource::new();
     source.expect_players().times(1).returning(|_| Ok(None));
-    let h = harness(source, unlimited());
+    let h = harness_with(source, unlimited(), &clock);
     let reply = h.text("/players down.example.net").await;
     let e = error(&reply);
     assert_eq!(e.kind, UserErrorKind::Offline);
@@ -465,7 +466,20 @@ async fn players_of_an_offline_server_point_to_status() {
         "{}",
         e.message
     );
+    assert!(!e.message.contains("ago"), "live: {}", e.message);
     assert_eq!(button_data(&reply, "Status"), "s|down.example.net");
+    // From the cache: as old as it is, like a cached status card.
+    clock.advance(Duration::from_secs(7));
+    let cached = h.text("/players down.example.net").await;
+    let e = error(&cached);
+    assert_eq!(e.kind, UserErrorKind::Offline);
+    assert!(
+        e.message.starts_with(
+            "down.example.net did not answer (as of 7 s ago), so there is no player list."
+        ),
+        "{}",
+        e.message
+    );
 }
 
 #[tokio::test]

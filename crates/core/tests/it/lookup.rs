@@ -125,7 +125,11 @@ async fn players_are_cached_for_30_s_and_offline_players_for_10_s() {
     assert_eq!(up_hit.freshness, cached(9));
     assert_eq!(up_hit.value.expect("online").names.len(), 5);
     let down_hit = svc.players(&u, &down).await.expect("answer");
-    assert!(matches!(down_hit.freshness, Freshness::Cached { .. }));
+    assert_eq!(
+        down_hit.freshness,
+        cached(9),
+        "an offline answer has an age too"
+    );
     assert_eq!(down_hit.value, None);
     clock.advance(Duration::from_secs(1));
     // Offline list expired at 10 s, the online one not.
@@ -194,6 +198,36 @@ async fn a_cache_entry_past_its_ttl_is_a_miss_even_if_the_cache_returns_it() {
     let svc = service(status_source(1, &clock, true), cache, &clock, unlimited());
     let answer = svc.status(&user("1"), &t).await.expect("answer");
     assert_eq!(answer.freshness, Freshness::Live);
+}
+
+#[tokio::test]
+async fn an_offline_players_entry_past_its_ttl_is_a_miss_even_if_the_cache_returns_it() {
+    let clock = clock();
+    let t = target("down.example.net");
+    clock.advance(Duration::from_secs(11));
+    let mut cache = MockStatusCache::new();
+    cache
+        .expect_get()
+        .with(eq(players_cache_key(&t)))
+        .times(1)
+        .returning(|_| Ok(Some(CachedValue::NoPlayerList { taken_at: T0 })));
+    cache
+        .expect_put()
+        .with(
+            eq(players_cache_key(&t)),
+            eq(CachedValue::NoPlayerList {
+                taken_at: T0.plus(Duration::from_secs(11)),
+            }),
+            eq(Duration::from_secs(10)),
+        )
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    let mut source = MockStatusSource::new();
+    source.expect_players().times(1).returning(|_| Ok(None));
+    let svc = service(source, cache, &clock, unlimited());
+    let answer = svc.players(&user("1"), &t).await.expect("answer");
+    assert_eq!(answer.freshness, Freshness::Live);
+    assert_eq!(answer.value, None);
 }
 
 #[tokio::test]
