@@ -137,7 +137,8 @@ pub struct WatchConfig {
     pub down_after: NonZeroU32,
     /// How long history samples are kept (30 days).
     pub retention: Duration,
-    /// How often old samples are pruned (1 h; one replica per period).
+    /// How often old samples are pruned (1 h; one replica per period; in
+    /// [`Scheduler::run`] at most every 100 ms).
     pub prune_every: Duration,
     /// How many polls may run at once (64). With [`Scheduler::run`] a poll starts
     /// when it comes due and a slot is free, so this bounds the servers that may
@@ -145,8 +146,10 @@ pub struct WatchConfig {
     /// watches per minute (1,667 polls/s) and 20 ms per poll, 34 run at once.
     pub max_concurrency: usize,
     /// How close together polls coming due start in one wake-up of
-    /// [`Scheduler::run`] (100 ms): a poll starts at most this late, and the
-    /// scheduler wakes at most once per window for polls (instead of once per poll).
+    /// [`Scheduler::run`] (100 ms): while fewer than
+    /// [`max_concurrency`](Self::max_concurrency) polls run, a poll starts at most
+    /// this late, and the scheduler wakes at most once per window for polls (instead
+    /// of once per poll).
     pub batch_window: Duration,
     /// Over how long the polls of targets seen for the first time whose poll time in
     /// the current interval has already passed are spread (10 s, at most one
@@ -155,8 +158,9 @@ pub struct WatchConfig {
     /// so a start catches up in the targets' usual order instead of all at once.
     /// Zero polls them at once.
     pub start_spread: Duration,
-    /// How often the scheduler re-reads the watch list (10 s): a new watch is polled
-    /// within this time.
+    /// How often the scheduler re-reads the watch list (10 s; in [`Scheduler::run`]
+    /// at least every 100 ms): a new watch is polled within this time plus
+    /// [`start_spread`](Self::start_spread).
     pub reload_every: Duration,
     /// How much history a tracker is rebuilt from after a restart or a takeover
     /// (24 h). An up or down period that began before it is reported without length.

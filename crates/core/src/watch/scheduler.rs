@@ -1,6 +1,6 @@
 //! [`Scheduler`]: polls watched servers, tracks transitions, notifies, keeps history.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -99,9 +99,6 @@ struct Planned {
     done: Option<u64>,
     /// When it is polled next: its entry in [`State::queue`].
     next: Timestamp,
-    /// A poll of it is running: a slot that comes due meanwhile is skipped (never
-    /// two polls of one target at once, even when a poll outlasts the interval).
-    polling: bool,
 }
 
 #[derive(Debug)]
@@ -119,8 +116,16 @@ struct State {
     /// O(due × log N), not a pass over the plan.
     queue: BTreeSet<(Timestamp, String)>,
     loaded_at: Option<Timestamp>,
-    /// A reload is running (in [`Scheduler::run_with`]; it is not started twice).
-    reloading: bool,
+    /// The targets whose poll is running: a slot that comes due meanwhile is skipped
+    /// (never two polls of one target at once, even when a poll outlasts the
+    /// interval). Kept apart from the plan so that a reload dropping and re-adding a
+    /// target cannot lose it; each key leaves when its [`InFlight`] guard drops (the
+    /// poll ended or was cancelled).
+    in_flight: HashSet<String>,
+    /// Bumped by every change the scheduler makes to the stored watches (a gone
+    /// chat's watch removed, a moved chat's watch moved): a reload whose read began
+    /// before one reads again, so that it cannot bring the old watch back.
+    edits: u64,
     trackers: HashMap<String, Tracked>,
     held: BTreeSet<String>,
     last_prune: Option<Timestamp>,
@@ -128,19 +133,38 @@ struct State {
 
 /// A due poll.
 #[derive(Debug)]
-struct Due {
+struct Due<'a> {
     key: String,
     slots: Slots,
     target: Target,
     watches: Arc<Vec<Watch>>,
     slot: u64,
+    /// Marks the target in flight until the poll ends (or is dropped).
+    _flight: InFlight<'a>,
+}
+
+/// Holds a target's key in [`State::in_flight`] while it lives. MUST NOT be dropped
+/// while the state lock is held (the drop takes it).
+#[derive(Debug)]
+struct InFlight<'a> {
+    state: &'a Mutex<State>,
+    key: String,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .in_flight
+            .remove(&self.key);
+    }
 }
 
 impl State {
     /// Take the first target due at `now` off the queue, mark its slot handled and
     /// queue its next poll.
-    fn pop_due(&mut self, now: Timestamp) -> Option<Due> {
-        // (See `finish` for the end of a poll.)
+    fn pop_due<'a>(&mut self, lock: &'a Mutex<Self>, now: Timestamp) -> Option<Due<'a>> {
         loop {
             let first = self.queue.first()?;
             if first.0 > now {
@@ -160,27 +184,22 @@ impl State {
             p.done = Some(slot);
             p.next = p.slots.due_at(slot.saturating_add(1));
             self.queue.insert((p.next, key.clone()));
-            if p.polling {
+            if self.in_flight.contains(&key) {
                 tracing::debug!(%key, "previous poll still running; slot skipped");
                 continue;
             }
-            p.polling = true;
+            self.in_flight.insert(key.clone());
             return Some(Due {
-                key,
                 slots: p.slots,
                 target: p.target.clone(),
                 watches: Arc::clone(&p.watches),
                 slot,
+                _flight: InFlight {
+                    state: lock,
+                    key: key.clone(),
+                },
+                key,
             });
-        }
-    }
-}
-
-impl State {
-    /// A poll of `key` ended.
-    fn finish(&mut self, key: &str) {
-        if let Some(p) = self.plan.get_mut(key) {
-            p.polling = false;
         }
     }
 }
@@ -287,7 +306,7 @@ impl Scheduler {
         let stale = self
             .state()
             .loaded_at
-            .is_none_or(|t| now >= t.plus(self.config.reload_every));
+            .is_none_or(|t| now >= t.plus(self.config.reload_every) || now < t);
         if stale {
             self.reload(now).await;
         }
@@ -295,7 +314,19 @@ impl Scheduler {
 
     /// Re-read the watch list now.
     async fn reload(&self, now: Timestamp) {
-        let watches = match self.ports.watches.all_watches().await {
+        // A read that overlaps a change of ours to the store (a gone chat's watch
+        // removed, a moved chat's watch moved) may predate it: read again (a few
+        // times; such changes are rare).
+        let mut attempts = 0;
+        let watches = loop {
+            let edits = self.state().edits;
+            let read = self.ports.watches.all_watches().await;
+            attempts += 1;
+            if read.is_err() || attempts >= 3 || self.state().edits == edits {
+                break read;
+            }
+        };
+        let watches = match watches {
             Ok(watches) => watches,
             Err(error) => {
                 tracing::warn!(
@@ -328,19 +359,14 @@ impl Scheduler {
             .into_iter()
             .map(|(key, (target, watches))| {
                 let slots = Slots::for_key(&key, self.config.interval);
-                let (done, next, polling) = match old.get(&key) {
-                    Some(p) if p.slots == slots => (p.done, p.next, p.polling),
-                    _ => (
-                        None,
-                        first_poll(&slots, now, self.config.start_spread),
-                        old.get(&key).is_some_and(|p| p.polling),
-                    ),
+                let (done, next) = match old.get(&key) {
+                    Some(p) if p.slots == slots => (p.done, p.next),
+                    _ => (None, first_poll(&slots, now, self.config.start_spread)),
                 };
                 let planned = Planned {
                     slots,
                     done,
                     next,
-                    polling,
                     target,
                     watches: Arc::new(watches),
                 };
@@ -395,9 +421,9 @@ impl Scheduler {
     /// [`WatchConfig::prune_every`] passed.
     pub async fn poll_once(&self, now: Timestamp) -> PollReport {
         self.reload_if_stale(now).await;
-        let due: Vec<Due> = {
+        let due: Vec<Due<'_>> = {
             let mut state = self.state();
-            std::iter::from_fn(|| state.pop_due(now)).collect()
+            std::iter::from_fn(|| state.pop_due(&self.state, now)).collect()
         };
         let limit = self.config.max_concurrency.max(1);
         let results: Vec<(String, Polled)> = futures_util::stream::iter(due)
@@ -409,12 +435,6 @@ impl Scheduler {
             .collect()
             .await;
         let mut report = PollReport::default();
-        {
-            let mut state = self.state();
-            for (key, _) in &results {
-                state.finish(key);
-            }
-        }
         for (key, result) in results {
             report.add(key, result);
         }
@@ -450,8 +470,10 @@ impl Scheduler {
         let limit = self.config.max_concurrency.max(1);
         let mut jobs: FuturesUnordered<JobFuture<'_>> = FuturesUnordered::new();
         let mut polls = 0usize;
-        let mut pruning = false;
-        let mut stopping = false;
+        let (mut reloading, mut pruning, mut stopping) = (false, false, false);
+        // In `run`, housekeeping at most every 100 ms however small the settings.
+        let reload_every = self.config.reload_every.max(MIN_HOUSEKEEPING);
+        let prune_every = self.config.prune_every.max(MIN_HOUSEKEEPING);
         let mut report = PollReport::default();
         // Polls start no earlier than this: one wake-up per batch window.
         let mut not_before = self.ports.clock.now();
@@ -466,19 +488,23 @@ impl Scheduler {
             let mut wake_at: Option<Timestamp> = None;
             if !stopping {
                 let mut state = self.state();
-                let reload_at = state
-                    .loaded_at
-                    .map_or(now, |t| t.plus(self.config.reload_every));
-                if !state.reloading && now >= reload_at {
-                    state.reloading = true;
+                // A time before the last one: the wall clock stepped back (its
+                // schedule restarts from now).
+                let after = |last: Option<Timestamp>, every: Duration| {
+                    last.filter(|t| *t <= now).map_or(now, |t| t.plus(every))
+                };
+                if not_before > now.plus(self.config.batch_window) {
+                    not_before = now;
+                }
+                let reload_at = after(state.loaded_at, reload_every);
+                if !reloading && now >= reload_at {
+                    reloading = true;
                     jobs.push(Box::pin(async move {
                         self.reload(now).await;
                         Job::Reloaded
                     }));
                 }
-                let prune_at = state
-                    .last_prune
-                    .map_or(now, |t| t.plus(self.config.prune_every));
+                let prune_at = after(state.last_prune, prune_every);
                 if !pruning && now >= prune_at {
                     pruning = true;
                     jobs.push(Box::pin(async move {
@@ -495,7 +521,7 @@ impl Scheduler {
                 if state.loaded_at.is_some() && (now >= not_before || backlog) && polls < limit {
                     let before = polls;
                     while polls < limit {
-                        let Some(due) = state.pop_due(now) else {
+                        let Some(due) = state.pop_due(&self.state, now) else {
                             break;
                         };
                         polls += 1;
@@ -511,7 +537,7 @@ impl Scheduler {
                 let mut wake = |at: Timestamp| {
                     wake_at = Some(wake_at.map_or(at, |w| w.min(at)));
                 };
-                if !state.reloading {
+                if !reloading {
                     wake(reload_at);
                 }
                 if !pruning {
@@ -524,10 +550,11 @@ impl Scheduler {
                     wake((*at).max(not_before));
                 }
             }
+            // Never longer than MAX_SLEEP: a wall clock stepping back is noticed.
             let mut sleep = wake_at.map(|at| {
                 self.ports
                     .clock
-                    .sleep(at.since(now).max(Duration::from_millis(1)))
+                    .sleep(at.since(now).clamp(Duration::from_millis(1), MAX_SLEEP))
             });
             let woke = std::future::poll_fn(|cx| {
                 if !jobs.is_empty()
@@ -554,10 +581,9 @@ impl Scheduler {
                 match job {
                     Job::Poll(key, polled) => {
                         polls -= 1;
-                        self.state().finish(&key);
                         report.add(key, polled);
                     }
-                    Job::Reloaded => self.state().reloading = false,
+                    Job::Reloaded => reloading = false,
                     Job::Pruned(pruned) => {
                         pruning = false;
                         if pruned.is_some() {
@@ -593,7 +619,7 @@ impl Scheduler {
             let mut state = self.state();
             if state
                 .last_prune
-                .is_some_and(|t| now < t.plus(self.config.prune_every))
+                .is_some_and(|t| t <= now && now < t.plus(self.config.prune_every))
             {
                 return None;
             }
@@ -632,7 +658,7 @@ impl Scheduler {
         }
     }
 
-    async fn poll_target(&self, due: Due, now: Timestamp) -> Polled {
+    async fn poll_target(&self, due: Due<'_>, now: Timestamp) -> Polled {
         let lease_key = format!("poll:{}:{}", self.scope, due.key);
         match self
             .ports
@@ -740,7 +766,7 @@ impl Scheduler {
     /// `true` when the history already holds a sample of the current slot (another
     /// process polled it, e.g. this one before a restart): the slot is not polled
     /// again.
-    async fn catch_up(&self, due: &Due, now: Timestamp) -> bool {
+    async fn catch_up(&self, due: &Due<'_>, now: Timestamp) -> bool {
         let since = {
             let state = self.state();
             match state.trackers.get(&due.key) {
@@ -791,7 +817,7 @@ impl Scheduler {
     }
 
     /// Feed the target's tracker with this poll.
-    fn track(&self, due: &Due, obs: &Observation, watched: &[String]) -> Vec<Change> {
+    fn track(&self, due: &Due<'_>, obs: &Observation, watched: &[String]) -> Vec<Change> {
         let mut state = self.state();
         let down_after = self.config.down_after;
         let tracked = state
@@ -809,7 +835,7 @@ impl Scheduler {
     /// watches removed).
     async fn deliver(
         &self,
-        due: &Due,
+        due: &Due<'_>,
         at: Timestamp,
         changes: Vec<Change>,
     ) -> (usize, usize, usize) {
@@ -936,6 +962,7 @@ impl Scheduler {
             }
         };
         let mut state = self.state();
+        state.edits += 1;
         if let Some(planned) = state.plan.get_mut(&watch.target.key()) {
             let watches = Arc::make_mut(&mut planned.watches);
             watches.retain(|w| w.chat != watch.chat && w.chat != *to);
@@ -962,6 +989,7 @@ impl Scheduler {
         }
         let key = watch.target.key();
         let mut state = self.state();
+        state.edits += 1;
         if let Some(planned) = state.plan.get_mut(&key) {
             Arc::make_mut(&mut planned.watches).retain(|w| w.chat != watch.chat);
             if planned.watches.is_empty() {
@@ -974,6 +1002,14 @@ impl Scheduler {
         true
     }
 }
+
+/// The shortest period of the watch list reload and the history prune in
+/// [`Scheduler::run`] (smaller settings would make it reload back to back).
+const MIN_HOUSEKEEPING: Duration = Duration::from_millis(100);
+
+/// The longest sleep of [`Scheduler::run`]: a wall clock stepping back makes the
+/// next wake-up look far away; this bounds how long that goes unnoticed.
+const MAX_SLEEP: Duration = Duration::from_secs(10);
 
 /// A predicate over stored watches.
 type WatchFilter = Arc<dyn Fn(&Watch) -> bool + Send + Sync>;

@@ -148,6 +148,8 @@ impl StatusSource for FakeSource {
 #[derive(Default)]
 pub(crate) struct MemWatches {
     watches: Mutex<BTreeMap<(String, String), Watch>>,
+    /// How many times the whole list was read.
+    reads: AtomicUsize,
 }
 
 #[async_trait]
@@ -182,6 +184,7 @@ impl WatchStore for MemWatches {
     }
 
     async fn all_watches(&self) -> Result<Vec<Watch>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         Ok(self
             .watches
             .lock()
@@ -251,6 +254,8 @@ pub(crate) struct Recorder {
     gone: Mutex<HashSet<ChatRef>>,
     /// Chats that answer `ChatMoved` to the given chat.
     moved: Mutex<HashMap<ChatRef, ChatRef>>,
+    /// How many notifications bounced with `ChatMoved`.
+    bounced: AtomicUsize,
 }
 
 impl Recorder {
@@ -274,6 +279,7 @@ impl Notifier for Recorder {
             return Err(NotifyError::ChatGone);
         }
         if let Some(to) = self.moved.lock().expect("lock").get(&n.chat) {
+            self.bounced.fetch_add(1, Ordering::SeqCst);
             return Err(NotifyError::ChatMoved(to.clone()));
         }
         self.sent.lock().expect("lock").push(n.clone());
@@ -499,7 +505,15 @@ async fn a_chat_that_is_gone_loses_its_watch() {
         notifier: Arc::new(notifier),
         ..w.ports()
     };
-    let s = Scheduler::new(ports, config(), "a");
+    // The list is read once: the removal must reach the plan itself.
+    let s = Scheduler::new(
+        ports,
+        WatchConfig {
+            reload_every: Duration::from_secs(3600),
+            ..config()
+        },
+        "a",
+    );
     s.poll_once(w.clock.now()).await;
     w.source.set_down(&t, true);
     w.run_for(&[&s], MIN).await;
@@ -532,7 +546,15 @@ async fn a_chat_that_moved_takes_its_watch_along_and_is_told_there() {
         .lock()
         .expect("lock")
         .insert(old.clone(), new.clone());
-    let s = w.scheduler("a");
+    // The list is read once: the move must reach the plan itself.
+    let s = Scheduler::new(
+        w.ports(),
+        WatchConfig {
+            reload_every: Duration::from_secs(3600),
+            ..config()
+        },
+        "a",
+    );
     s.poll_once(w.clock.now()).await;
     w.source.set_down(&t, true);
     w.run_for(&[&s], 3 * MIN).await;
@@ -553,6 +575,11 @@ async fn a_chat_that_moved_takes_its_watch_along_and_is_told_there() {
     w.run_for(&[&s], 2 * MIN).await;
     assert_eq!(w.recorder.events_for(&new).len(), 2);
     assert!(w.recorder.events_for(&old).is_empty());
+    assert_eq!(
+        w.recorder.bounced.load(Ordering::SeqCst),
+        1,
+        "the old chat tried once"
+    );
 }
 
 #[tokio::test]
@@ -1281,7 +1308,8 @@ async fn run_keeps_the_schedule_while_a_poll_stalls() {
     let s = Scheduler::new(
         w.ports(),
         WatchConfig {
-            reload_every: Duration::from_secs(3600),
+            // Reloads while the poll hangs must not forget it is running.
+            reload_every: Duration::from_secs(1),
             max_concurrency: 2,
             ..config()
         },
@@ -1354,4 +1382,40 @@ async fn run_works_through_a_backlog_without_waiting_for_the_batch_window() {
     assert!(took < Duration::from_secs(1), "{took:?}");
     assert_eq!(w.source.poll_count(), n);
     assert_eq!(w.source.max_in_flight.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn run_with_zero_housekeeping_periods_does_not_spin() {
+    let w = World::new();
+    let t = target("play.example.net");
+    w.watch(&chat("1"), &t, &[]).await;
+    // `config()` reloads at every `poll_once` (reload_every zero); `run` must still
+    // sleep between reloads, and never poll `shutdown` once it completed.
+    let s = Scheduler::new(
+        w.ports(),
+        WatchConfig {
+            prune_every: Duration::ZERO,
+            ..config()
+        },
+        "a",
+    );
+    let clock = Arc::clone(&w.clock);
+    let end = T0.plus(2 * MIN);
+    let mut done = false;
+    let shutdown = std::future::poll_fn(move |cx| {
+        assert!(!done, "shutdown polled after it completed");
+        if clock.now() >= end {
+            done = true;
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    });
+    s.run(shutdown).await;
+    // Two minutes at most one reload per 100 ms: 1,200 (a spin makes tens of
+    // thousands without the clock moving).
+    let reads = w.watches.reads.load(Ordering::SeqCst);
+    assert!(reads <= 1_300, "{reads} reloads");
+    assert!((2..=3).contains(&w.source.polls_of(&t).len()));
 }
