@@ -426,14 +426,21 @@ impl Scheduler {
             std::iter::from_fn(|| state.pop_due(&self.state, now)).collect()
         };
         let limit = self.config.max_concurrency.max(1);
-        let results: Vec<(String, Polled)> = futures_util::stream::iter(due)
-            .map(|d| async move {
-                let key = d.key.clone();
-                (key, self.poll_target(d, now).await)
-            })
-            .buffer_unordered(limit)
-            .collect()
-            .await;
+        let mut due = due.into_iter();
+        let mut running = FuturesUnordered::new();
+        let mut results: Vec<(String, Polled)> = Vec::new();
+        loop {
+            while running.len() < limit {
+                let Some(d) = due.next() else {
+                    break;
+                };
+                running.push(self.poll_keyed(d, now));
+            }
+            match running.next().await {
+                Some(result) => results.push(result),
+                None => break,
+            }
+        }
         let mut report = PollReport::default();
         for (key, result) in results {
             report.add(key, result);
@@ -526,8 +533,8 @@ impl Scheduler {
                         };
                         polls += 1;
                         jobs.push(Box::pin(async move {
-                            let key = due.key.clone();
-                            Job::Poll(key, self.poll_target(due, now).await)
+                            let (key, polled) = self.poll_keyed(due, now).await;
+                            Job::Poll(key, polled)
                         }));
                     }
                     if polls > before {
@@ -656,6 +663,12 @@ impl Scheduler {
                 None
             }
         }
+    }
+
+    /// [`poll_target`](Self::poll_target), with the target's key.
+    async fn poll_keyed(&self, due: Due<'_>, now: Timestamp) -> (String, Polled) {
+        let key = due.key.clone();
+        (key, self.poll_target(due, now).await)
     }
 
     async fn poll_target(&self, due: Due<'_>, now: Timestamp) -> Polled {
