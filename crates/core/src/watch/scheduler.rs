@@ -853,6 +853,9 @@ impl Scheduler {
         changes: Vec<Change>,
     ) -> (usize, usize, usize) {
         let (mut delivered, mut dedup, mut removed) = (0, 0, 0);
+        // Chats an earlier change of this poll found gone (`None`) or moved: the
+        // poll's watch list is a snapshot from before.
+        let mut redirect: HashMap<ChatRef, Option<ChatRef>> = HashMap::new();
         for change in changes {
             let (event, dedupe_key, only_player) = match change {
                 Change::WentDown {
@@ -911,12 +914,27 @@ impl Scheduler {
                     ),
                 }
             }
-            for watch in due.watches.iter() {
+            for snapshot in due.watches.iter() {
                 if let Some(name) = &only_player
-                    && !watch.players.iter().any(|p| p.eq_ignore_ascii_case(name))
+                    && !snapshot
+                        .players
+                        .iter()
+                        .any(|p| p.eq_ignore_ascii_case(name))
                 {
                     continue;
                 }
+                let moved;
+                let watch = match redirect.get(&snapshot.chat) {
+                    Some(None) => continue,
+                    Some(Some(to)) => {
+                        moved = Watch {
+                            chat: to.clone(),
+                            ..snapshot.clone()
+                        };
+                        &moved
+                    }
+                    None => snapshot,
+                };
                 let notification = Notification {
                     chat: watch.chat.clone(),
                     target: due.target.clone(),
@@ -926,12 +944,14 @@ impl Scheduler {
                 match self.ports.notifier.notify(&notification).await {
                     Ok(()) => delivered += 1,
                     Err(NotifyError::ChatGone) => {
+                        redirect.insert(snapshot.chat.clone(), None);
                         if self.remove_gone(watch).await {
                             removed += 1;
                         }
                     }
                     Err(NotifyError::ChatMoved(to)) => {
                         if self.move_moved(watch, &to).await {
+                            redirect.insert(snapshot.chat.clone(), Some(to.clone()));
                             let notification = Notification {
                                 chat: to.clone(),
                                 ..notification

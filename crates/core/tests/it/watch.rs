@@ -1419,3 +1419,45 @@ async fn run_with_zero_housekeeping_periods_does_not_spin() {
     assert!(reads <= 1_300, "{reads} reloads");
     assert!((2..=3).contains(&w.source.polls_of(&t).len()));
 }
+
+#[tokio::test]
+async fn a_chat_found_gone_or_moved_is_not_told_again_in_the_same_poll() {
+    let w = World::new();
+    let t = target("play.example.net");
+    let (gone, old, new) = (chat("1"), chat("-100"), chat("-1001234"));
+    w.watch(&gone, &t, &["alice", "bob"]).await;
+    w.watch(&old, &t, &["alice", "bob"]).await;
+    w.source.set_players(&t, &["carol"]);
+    let s = Scheduler::new(
+        w.ports(),
+        WatchConfig {
+            reload_every: Duration::from_secs(3600),
+            ..config()
+        },
+        "a",
+    );
+    s.poll_once(w.clock.now()).await;
+    w.recorder.gone.lock().expect("lock").insert(gone.clone());
+    w.recorder
+        .moved
+        .lock()
+        .expect("lock")
+        .insert(old.clone(), new.clone());
+    // Two followed players join at once: two changes in one poll.
+    w.source.set_players(&t, &["carol", "alice", "bob"]);
+    let mut removed = 0;
+    for _ in 0..MIN.as_secs() {
+        w.clock.advance(Duration::from_secs(1));
+        removed += s.poll_once(w.clock.now()).await.removed;
+    }
+    assert_eq!(removed, 1, "the gone chat's watch is removed once");
+    // The moved chat bounced once; the second change went straight to the new id.
+    assert_eq!(w.recorder.bounced.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        w.recorder.events_for(&new),
+        vec![
+            NotificationEvent::PlayerJoined("alice".into()),
+            NotificationEvent::PlayerJoined("bob".into()),
+        ]
+    );
+}
