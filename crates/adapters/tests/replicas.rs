@@ -324,3 +324,88 @@ async fn three_replicas_poll_once_per_interval_notify_once_and_survive_a_kill() 
         );
     }
 }
+
+/// A server that accepts and never answers (until the deadline) must hold one of the
+/// scheduler's concurrent polls, not the schedule: the other servers keep their one
+/// poll per interval while it stalls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalling_server_does_not_hold_back_the_others() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&RedisConfig::new(redis.url()).prefix("stall:"))
+        .await
+        .expect("connect");
+    // Accepts connections, reads nothing, answers nothing.
+    let stall = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let stall_target: Target = stall
+        .local_addr()
+        .expect("addr")
+        .to_string()
+        .parse()
+        .expect("valid");
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let accept = tokio::spawn({
+        let held = Arc::clone(&held);
+        async move {
+            while let Ok((conn, _)) = stall.accept().await {
+                held.lock().expect("lock").push(conn);
+            }
+        }
+    });
+    let peers = [Peer::start().await, Peer::start().await];
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let service = WatchService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::clone(&clock),
+        config(),
+    );
+    let chat = ChatRef::new(Platform::Telegram, "1").expect("valid");
+    let user = UserRef::new(Platform::Telegram, "7").expect("valid");
+    for target in [stall_target.clone(), peers[0].target(), peers[1].target()] {
+        service
+            .watch(&chat, &user, &target, &[])
+            .await
+            .expect("watch");
+    }
+    let resolver = Resolver::with_nameserver(SocketAddr::from(([127, 0, 0, 1], 9)))
+        .expect("resolver")
+        .with_timeout(Duration::from_millis(300));
+    // The deadline is four intervals: a loop that waited for its slowest poll would
+    // poll the others about once per four intervals.
+    let source = Arc::new(
+        NetworkSource::new(
+            TargetPolicy::with_loopback(),
+            ClientOptions {
+                timeout: 4 * INTERVAL,
+                ..ClientOptions::default()
+            },
+            resolver,
+            Arc::clone(&clock),
+        )
+        .for_watches(),
+    );
+    let notifier = Arc::new(Recorder::default());
+    let r = replica("solo", &store, &source, &notifier).await;
+    wait(Duration::from_secs(9)).await;
+    let _ = r.stop.send(());
+    let _ = r.task.await;
+    accept.abort();
+    for peer in &peers {
+        // About nine intervals; at least six even on a slow machine (the first poll
+        // comes within the start spread of one interval).
+        assert!(
+            (6..=10).contains(&peer.polls()),
+            "{} polled {} times in 9 s",
+            peer.target(),
+            peer.polls()
+        );
+    }
+    // The stalled server was polled (held connections) but never twice at once.
+    let stalls = held.lock().expect("lock").len();
+    assert!(
+        (1..=3).contains(&stalls),
+        "{stalls} connections to the stalled server"
+    );
+}
