@@ -933,6 +933,13 @@ impl QueryClient {
         if self.token.is_none() || datagram.first() == Some(&TYPE_HANDSHAKE) {
             let answer = HandshakeS2c::decode(datagram)?;
             self.check_session(answer.session_id)?;
+            let waiting = matches!(self.state, ClientState::Start | ClientState::AwaitToken);
+            if !waiting && self.token == Some(answer.token) {
+                // A repeat of the token in use (a duplicated datagram, or our
+                // responder's answer to a resent handshake): changes nothing, and
+                // does not use up the allowance of a later handshake's answer.
+                return Ok(None);
+            }
             self.handshake_answers = self.handshake_answers.saturating_add(1);
             let take = match self.state {
                 // Waiting for a token: any token, even the one in use (the server may

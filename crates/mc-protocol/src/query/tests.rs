@@ -670,11 +670,31 @@ fn late_and_duplicate_handshake_answers() {
         client.handle_datagram(&foreign),
         Err(QueryClientError::ForeignSession { .. })
     ));
-    // Three answers (7, 7, 8) for three handshakes: a fourth token is not taken (a
-    // server answering every stat request with a new token cannot make the client loop).
+    // The answer to the third handshake.
     assert_eq!(client.handle_datagram(&handshake_answer("9")), Ok(None));
-    assert_eq!(client.token(), Some(8));
+    assert_eq!(client.token(), Some(9));
+    assert_eq!(client.poll_transmit(), Some(full_request(9)));
+    // Three new tokens (7, 8, 9) for three handshakes: a fourth is not taken (a server
+    // answering every stat request with a new token cannot make the client loop).
+    assert_eq!(client.handle_datagram(&handshake_answer("10")), Ok(None));
+    assert_eq!(client.token(), Some(9));
     assert_eq!(client.poll_transmit(), None);
+}
+
+#[test]
+fn a_duplicate_answer_does_not_use_up_a_later_handshakes_token() {
+    let mut client = QueryClient::new(SessionId(0x0102_0304), StatKind::Full);
+    client.poll_transmit();
+    client.retransmit();
+    assert_eq!(client.handle_datagram(&handshake_answer("7")), Ok(None));
+    assert_eq!(client.poll_transmit(), Some(full_request(7)));
+    // The first answer duplicated by the network, then the second handshake's answer:
+    // a vanilla server now accepts only 8.
+    assert_eq!(client.handle_datagram(&handshake_answer("7")), Ok(None));
+    assert_eq!(client.poll_transmit(), None);
+    assert_eq!(client.handle_datagram(&handshake_answer("8")), Ok(None));
+    assert_eq!(client.token(), Some(8));
+    assert_eq!(client.poll_transmit(), Some(full_request(8)));
 }
 
 #[test]

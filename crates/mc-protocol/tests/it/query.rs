@@ -587,3 +587,23 @@ async fn a_server_answering_with_new_tokens_cannot_make_the_client_loop() {
     // (0, 250, 750 ms).
     assert_eq!(types(&requests), [9, 0, 0, 0]);
 }
+
+#[tokio::test]
+async fn a_duplicated_late_token_does_not_hide_the_newer_one() {
+    // The first handshake's answer is late (the client resends), and the network
+    // delivers every answer twice: token 1, token 1 again, then token 2, which is the
+    // only one a vanilla server still accepts.
+    let (_task, upstream, _) = vanilla_peer(Duration::from_millis(400), false).await;
+    let (_proxy, addr, requests) = lossy_proxy(upstream, |_, _| false, 2).await;
+    let started = Instant::now();
+    let stat = query::full(addr, &opts(5000)).await.expect("full stat");
+    let took = started.elapsed();
+    assert_eq!(stat.players, ["alice"]);
+    assert_eq!(&types(&requests)[..2], [9, 9]);
+    // No third handshake: the newer token was used at once.
+    assert!(
+        took < Duration::from_millis(400) + RESEND_FIRST,
+        "{took:?} {:?}",
+        types(&requests)
+    );
+}
