@@ -36,16 +36,18 @@ use crate::codec::{DecodeError, DecodeResult};
 /// `Deserialize` is written by hand (a map visitor) so that each field is parsed once,
 /// straight into its place: unknown fields go directly into [`Self::extra`] (a derived
 /// `#[serde(flatten)]` first buffers each one in serde's private `Content` and then
-/// converts it), and `modinfo`/`forgeData` are captured as raw JSON text and parsed
-/// straight into their typed structs instead of being built as a [`Value`] tree and
-/// converted (see [`Lenient`]). For what serde_json's `from_str`/`from_slice` read, the
-/// result is the one the former derived implementation gave, every malformed case
-/// included (the unit tests keep that implementation as a reference and compare): a
-/// bad `modinfo`/`forgeData` is still a [`Lenient::Invalid`] with the same error text,
-/// and JSON that the derived parse refused inside them (a number beyond `f64`, a lone
-/// surrogate, nesting past serde_json's limit) still fails the status. The impl needs a
-/// serde_json deserializer (`from_str`, `from_slice`, `from_reader`, `from_value`),
-/// which supports [`RawValue`].
+/// converts it). [`JavaStatus::from_json`] (what the client uses) also captures
+/// `modinfo`/`forgeData` as raw JSON text and parses them straight into their typed
+/// structs instead of building a [`Value`] tree and converting it (see [`Lenient`]);
+/// the `Deserialize` impl, which may run inside any deserializer (an enum, a
+/// `flatten` wrapper, a format other than JSON), goes through [`Value`] for those two
+/// as the derived impl did. Either way the result is the one the former derived
+/// implementation gave, every malformed case included (the unit tests keep that
+/// implementation as a reference and compare): a bad `modinfo`/`forgeData` is still a
+/// [`Lenient::Invalid`] with the same error text, and JSON that the derived parse
+/// refused inside them (a number beyond `f64`, a lone surrogate, nesting past
+/// serde_json's limit) still fails the status; only an error's position inside
+/// `modinfo`/`forgeData` may be counted from the start of that value in `from_json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct JavaStatus {
     /// The server's version name and protocol number.
@@ -408,7 +410,11 @@ impl<'de> Deserialize<'de> for StatusKey {
 }
 
 /// Fills a [`JavaStatus`] from the status object, one field at a time.
-struct StatusVisitor;
+struct StatusVisitor {
+    /// `modinfo`/`forgeData` as [`RawValue`]s (needs serde_json's own deserializer,
+    /// the status being the whole document): [`JavaStatus::from_json`] only.
+    raw: bool,
+}
 
 impl<'de> Visitor<'de> for StatusVisitor {
     type Value = JavaStatus;
@@ -435,12 +441,14 @@ impl<'de> Visitor<'de> for StatusVisitor {
                 StatusKey::Favicon => s.favicon = map.next_value()?,
                 StatusKey::EnforcesSecureChat => s.enforces_secure_chat = map.next_value()?,
                 StatusKey::PreventsChatReports => s.prevents_chat_reports = map.next_value()?,
-                StatusKey::ModInfo => {
-                    s.mod_info = map.next_value_seed(LenientField(PhantomData))?
+                StatusKey::ModInfo if self.raw => {
+                    s.mod_info = map.next_value_seed(LenientField(PhantomData))?;
                 }
-                StatusKey::ForgeData => {
+                StatusKey::ForgeData if self.raw => {
                     s.forge_data = map.next_value_seed(LenientField(PhantomData))?;
                 }
+                StatusKey::ModInfo => s.mod_info = map.next_value()?,
+                StatusKey::ForgeData => s.forge_data = map.next_value()?,
                 StatusKey::Other(name) => {
                     let value = map.next_value()?;
                     s.extra.insert(name, value);
@@ -452,10 +460,10 @@ impl<'de> Visitor<'de> for StatusVisitor {
 }
 
 impl<'de> Deserialize<'de> for JavaStatus {
-    /// Needs a serde_json deserializer (`from_str`, `from_slice`, `from_reader`,
-    /// `from_value`): `modinfo`/`forgeData` are captured as [`RawValue`]s.
+    /// Works in any deserializer; [`JavaStatus::from_json`] is faster on Forge
+    /// statuses.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(StatusVisitor)
+        deserializer.deserialize_map(StatusVisitor { raw: false })
     }
 }
 
@@ -531,7 +539,12 @@ impl JavaStatus {
     /// known field has the wrong type (`modinfo`/`forgeData` never fail: see
     /// [`Lenient`]).
     pub fn from_json(json: &str) -> DecodeResult<Self> {
-        serde_json::from_str(json).map_err(|e| DecodeError::InvalidJson(e.to_string()))
+        // What `serde_json::from_str` does, with the raw-value visitor: the status is
+        // the whole document here, so `modinfo`/`forgeData` can be captured as text.
+        let mut de = serde_json::Deserializer::from_str(json);
+        serde::Deserializer::deserialize_map(&mut de, StatusVisitor { raw: true })
+            .and_then(|status| de.end().map(|()| status))
+            .map_err(|e| DecodeError::InvalidJson(e.to_string()))
     }
 
     /// The JSON text, unknown fields included.
@@ -999,12 +1012,47 @@ mod tests {
 
     /// Same value, or both an error (messages may differ in position: an error
     /// inside `forgeData` is now found in its captured text).
+    /// Both ways in: `from_json` (raw values) and the generic impl (`from_str`).
     fn agrees(json: &str) -> Result<(), String> {
-        match (JavaStatus::from_json(json), reference(json)) {
-            (Ok(new), Ok(old)) if new == old => Ok(()),
-            (Err(_), Err(_)) => Ok(()),
-            (new, old) => Err(format!("{json}\n new: {new:?}\n old: {old:?}")),
+        let generic = serde_json::from_str::<JavaStatus>(json).map_err(|e| e.to_string());
+        for (way, new) in [
+            (
+                "from_json",
+                JavaStatus::from_json(json).map_err(|e| e.to_string()),
+            ),
+            ("Deserialize", generic),
+        ] {
+            match (new, reference(json)) {
+                (Ok(new), Ok(old)) if new == old => {}
+                (Err(_), Err(_)) => {}
+                (new, old) => return Err(format!("{json} ({way})\n new: {new:?}\n old: {old:?}")),
+            }
         }
+        Ok(())
+    }
+
+    #[test]
+    fn deserializes_inside_enums_too() {
+        // Inside an untagged or internally tagged enum serde buffers the value first,
+        // where no raw value can be taken: the generic impl must not need one.
+        #[derive(Debug, Deserialize)]
+        #[serde(untagged)]
+        enum Untagged {
+            Status(JavaStatus),
+        }
+        #[derive(Debug, Deserialize)]
+        #[serde(tag = "kind")]
+        enum Tagged {
+            Status(JavaStatus),
+        }
+        let json = r#"{"description":"hi","forgeData":{"fmlNetworkVersion":3,"mods":[]},"modinfo":{"type":"FML","modList":[]}}"#;
+        let direct = JavaStatus::from_json(json).expect("direct");
+        assert!(direct.forge_data().is_some() && direct.mod_info().is_some());
+        let Untagged::Status(untagged) = serde_json::from_str(json).expect("untagged");
+        assert_eq!(untagged, direct);
+        let tagged_json = format!(r#"{{"kind":"Status",{}"#, &json[1..]);
+        let Tagged::Status(tagged) = serde_json::from_str(&tagged_json).expect("tagged");
+        assert_eq!(tagged, direct);
     }
 
     #[test]
