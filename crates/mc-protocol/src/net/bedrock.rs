@@ -39,7 +39,8 @@ pub struct BedrockReply {
 /// seen. While no pong has come, the ping is sent again on the UDP clients' backoff
 /// schedule ([`RESEND_FIRST`](super::RESEND_FIRST), doubling up to
 /// [`RESEND_MAX`](super::RESEND_MAX)) in case a datagram was lost; every copy is the
-/// same ping, so any pong answers it. All of it runs under one deadline,
+/// same ping but for its time field (the first ping's plus the copy's number), so
+/// any pong answers it and the latency is the round trip of the copy it echoes. All of it runs under one deadline,
 /// [`ClientOptions::timeout`]. A datagram larger
 /// than [`ClientOptions::max_frame`] (capped at 64 KiB) is refused; datagrams that are
 /// not pongs (other RakNet packets) are ignored.
@@ -66,15 +67,29 @@ pub async fn status(addr: SocketAddr, opts: &ClientOptions) -> Result<BedrockRep
         };
         let socket = UdpSocket::bind(local).await.map_err(NetError::Connect)?;
         socket.connect(addr).await.map_err(NetError::Connect)?;
+        // Each copy carries its own time (the first ping's plus the copy's number),
+        // so the pong tells which copy it answers and the latency is that copy's
+        // round trip, not the wait for a lost one.
         let mut out = Vec::with_capacity(crate::bedrock::PING_LEN);
-        ping.encode(&mut out);
-        let start = Instant::now();
-        socket.send(&out).await.map_err(unreachable_is_connect)?;
+        let mut sent: Vec<(i64, Instant)> = Vec::with_capacity(4);
+        let mut send_copy = async |sent: &mut Vec<(i64, Instant)>| {
+            let copy = UnconnectedPingC2s {
+                time: ping
+                    .time
+                    .wrapping_add(i64::try_from(sent.len()).unwrap_or(0)),
+                ..ping
+            };
+            out.clear();
+            copy.encode(&mut out);
+            sent.push((copy.time, Instant::now()));
+            socket.send(&out).await.map_err(unreachable_is_connect)
+        };
+        send_copy(&mut sent).await?;
         let mut resend = Resend::new();
         loop {
             let answer = tokio::select! {
                 () = resend.due() => {
-                    socket.send(&out).await.map_err(unreachable_is_connect)?;
+                    send_copy(&mut sent).await?;
                     resend.backoff();
                     continue;
                 }
@@ -89,15 +104,15 @@ pub async fn status(addr: SocketAddr, opts: &ClientOptions) -> Result<BedrockRep
                 continue;
             };
             let pong = pong?;
-            if pong.time != ping.time {
+            let Some(&(_, sent_at)) = sent.iter().find(|(time, _)| *time == pong.time) else {
                 return Err(NetError::Mismatch(format!(
-                    "pong time {} does not echo ping time {}",
+                    "pong time {} does not echo the time of any ping sent ({}..)",
                     pong.time, ping.time
                 )));
-            }
+            };
             return Ok(BedrockReply {
                 status: pong.status()?,
-                latency: start.elapsed(),
+                latency: sent_at.elapsed(),
                 server_guid: pong.server_guid,
             });
         }

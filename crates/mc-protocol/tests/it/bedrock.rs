@@ -171,8 +171,9 @@ async fn a_lost_ping_is_resent() {
     assert_eq!(pings.load(std::sync::atomic::Ordering::SeqCst), 3);
     assert!(took >= RESEND_FIRST * 3, "{took:?}");
     assert!(took < Duration::from_millis(1500), "{took:?}");
-    // The latency counts from the first ping.
-    assert!(reply.latency >= RESEND_FIRST * 3, "{:?}", reply.latency);
+    // The latency is the round trip of the copy answered (each copy has its own
+    // time), not the wait for the lost ones.
+    assert!(reply.latency < RESEND_FIRST, "{:?}", reply.latency);
 }
 
 #[tokio::test]
