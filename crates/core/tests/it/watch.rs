@@ -287,6 +287,22 @@ impl Notifier for Recorder {
     }
 }
 
+/// A shutdown signal for `Scheduler::run`: ready once `done()` holds, checked every
+/// time it is polled (it wakes itself); panics if polled after it completed.
+fn when(mut done: impl FnMut() -> bool) -> impl std::future::Future<Output = ()> {
+    let mut completed = false;
+    std::future::poll_fn(move |cx| {
+        assert!(!completed, "shutdown polled after it completed");
+        if done() {
+            completed = true;
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+}
+
 // ---------------------------------------------------------------- world
 
 struct World {
@@ -766,14 +782,7 @@ async fn run_sleeps_on_the_clock_until_shutdown_and_releases_its_leases() {
     );
     let clock = Arc::clone(&w.clock);
     let end = T0.plus(10 * MIN);
-    let shutdown = std::future::poll_fn(move |cx| {
-        if clock.now() >= end {
-            std::task::Poll::Ready(())
-        } else {
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    });
+    let shutdown = when(move || clock.now() >= end);
     let mut reported = 0;
     s.run_with(shutdown, |report| {
         reported += report.polled.len();
@@ -1318,14 +1327,11 @@ async fn run_keeps_the_schedule_while_a_poll_stalls() {
     let clock = Arc::clone(&w.clock);
     let source = Arc::clone(&w.source);
     let end = T0.plus(5 * MIN);
-    let shutdown = std::future::poll_fn(move |cx| {
-        if clock.now() >= end {
-            // Let the stalled poll finish so that `run` can drain it.
+    let shutdown = when(move || {
+        // Let the stalled poll finish so that `run` can drain it.
+        clock.now() >= end && {
             source.release();
-            std::task::Poll::Ready(())
-        } else {
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
+            true
         }
     });
     let mut reported = Vec::new();
@@ -1367,14 +1373,7 @@ async fn run_works_through_a_backlog_without_waiting_for_the_batch_window() {
         "a",
     );
     let source = Arc::clone(&w.source);
-    let shutdown = std::future::poll_fn(move |cx| {
-        if source.poll_count() >= n {
-            std::task::Poll::Ready(())
-        } else {
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    });
+    let shutdown = when(move || source.poll_count() >= n);
     s.run(shutdown).await;
     // 300 polls 4 at a time: a finished poll makes room for the next at once (75
     // batch windows of waiting would have been 7.5 s).
@@ -1401,17 +1400,7 @@ async fn run_with_zero_housekeeping_periods_does_not_spin() {
     );
     let clock = Arc::clone(&w.clock);
     let end = T0.plus(2 * MIN);
-    let mut done = false;
-    let shutdown = std::future::poll_fn(move |cx| {
-        assert!(!done, "shutdown polled after it completed");
-        if clock.now() >= end {
-            done = true;
-            std::task::Poll::Ready(())
-        } else {
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    });
+    let shutdown = when(move || clock.now() >= end);
     s.run(shutdown).await;
     // Two minutes at most one reload per 100 ms: 1,200 (a spin makes tens of
     // thousands without the clock moving).
