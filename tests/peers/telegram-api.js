@@ -22,6 +22,9 @@
 //   - blocked chats: it never refuses a chat. POST /_fake/block {"chat_id": n,
 //     "blocked": true|false} makes sendMessage to that chat answer 403 "Forbidden: bot
 //     was blocked by the user" (Telegram's exact shape), as when a user blocks the bot.
+//   - group upgrades: POST /_fake/migrate {"chat_id": n, "to": m} makes sendMessage to
+//     n answer 400 "group chat was upgraded to a supergroup chat" with
+//     parameters.migrate_to_chat_id = m (Telegram's shape), as after an upgrade.
 //   - 429: it never rate-limits, so the first `fail429` sendMessage calls are answered
 //     429 with `retry_after` here (Telegram's exact shape) and not forwarded.
 // Every bot call is recorded; GET /_fake/calls returns them (method in lower case,
@@ -38,6 +41,8 @@ let fail429 = opts.fail429 || 0;
 const retryAfter = opts.retryAfter ?? 1;
 const calls = [];
 const blocked = new Set();
+// Groups upgraded to supergroups: old chat id -> new chat id.
+const migrated = new Map();
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -122,6 +127,12 @@ function send(res, status, obj) {
           send(res, 200, { ok: true, result: calls });
           return;
         }
+        if (req.url === '/_fake/migrate') {
+          const b = JSON.parse(body || '{}');
+          migrated.set(Number(b.chat_id), Number(b.to));
+          send(res, 200, { ok: true, result: true });
+          return;
+        }
         if (req.url === '/_fake/block') {
           const b = JSON.parse(body || '{}');
           if (b.blocked === false) blocked.delete(Number(b.chat_id)); else blocked.add(Number(b.chat_id));
@@ -158,6 +169,10 @@ function send(res, status, obj) {
           case 'sendmessage':
             if (blocked.has(Number(parsed.chat_id))) {
               send(res, 403, { ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' });
+              return;
+            }
+            if (migrated.has(Number(parsed.chat_id))) {
+              send(res, 400, { ok: false, error_code: 400, description: 'Bad Request: group chat was upgraded to a supergroup chat', parameters: { migrate_to_chat_id: migrated.get(Number(parsed.chat_id)) } });
               return;
             }
             if (fail429 > 0) {

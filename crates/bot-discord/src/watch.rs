@@ -33,7 +33,8 @@ pub const GRAPH_FILE: &str = "graph.png";
 fn embed(description: String, color: u32) -> MessagePayload {
     MessagePayload {
         embeds: vec![Embed {
-            description: Some(description),
+            // The views keep under the limit; this is the guard Discord's 400 needs.
+            description: Some(crate::render::truncate(&description, 4096)),
             color: Some(color),
             ..Embed::default()
         }],

@@ -235,10 +235,13 @@ async fn on_message(app: &App, msg: Message) -> Result<(), RequestError> {
     let command = match command_text(text, &app.username) {
         Some((line, addressed)) => match Command::parse(line) {
             Ok(c) => c,
-            // In a group, an unknown bare `/cmd` is probably another bot's.
-            Err(_) if !private && !addressed => return Ok(()),
+            // In a group, an unknown bare `/cmd` is probably another bot's; a known
+            // one with bad arguments is ours and gets its error.
+            Err(e) if !private && !addressed && e.kind == UserErrorKind::UnknownCommand => {
+                return Ok(());
+            }
             Err(e) => {
-                tracing::info!(reply = e.kind.code(), "unknown command");
+                tracing::info!(reply = e.kind.code(), "command refused");
                 return send(app, msg.chat.id, &render(&Reply::error(e))).await;
             }
         },

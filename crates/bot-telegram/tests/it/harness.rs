@@ -210,6 +210,17 @@ impl FakeApi {
         .await;
     }
 
+    /// Make sendMessage to `chat_id` fail as for a group upgraded to a supergroup
+    /// whose new id is `to`.
+    pub(crate) async fn migrate(&self, chat_id: i64, to: i64) {
+        post_json(
+            self.port,
+            "/_fake/migrate",
+            &json!({"chat_id": chat_id, "to": to}),
+        )
+        .await;
+    }
+
     /// The Bot API calls the bot made (method in lower case, body, time in ms).
     pub(crate) async fn calls(&self) -> Vec<Value> {
         let (status, text) = http(self.port, "GET", "/_fake/calls", &[], "").await;

@@ -15,5 +15,6 @@ mod redis_server;
 
 mod e2e;
 mod harness;
+mod migrate;
 mod render;
 mod watch;

@@ -309,9 +309,12 @@ impl Command {
                 Ok(Self::Players { address, page })
             }
             "watch" => {
-                let mut words = split_players(rest)?.into_iter();
-                let address = words.next();
-                let players = words.collect();
+                // The address is the first word, as in every other command; only
+                // the player names may be quoted.
+                let (address, players) = match rest.split_once(char::is_whitespace) {
+                    Some((a, p)) => (Some(a.to_owned()), split_players(p)?),
+                    None => (address, Vec::new()),
+                };
                 Ok(Self::Watch(WatchCommand::Watch { address, players }))
             }
             "unwatch" => Ok(Self::Watch(WatchCommand::Unwatch { address })),
@@ -502,10 +505,13 @@ mod tests {
         }
         // Inner spaces are kept as typed: the service refuses double ones.
         assert_eq!(watch("/watch a.example \" A  B \"").1, [" A  B "]);
+        // The address is the first word as in every other command (a quoted one is
+        // refused as an address later, by every command alike).
         assert_eq!(
             watch("/watch \"a.example\"").0.as_deref(),
-            Some("a.example")
+            Some("\"a.example\"")
         );
+        assert_eq!(watch("/watch a.example").1, Vec::<String>::new());
         for line in [
             "/watch a.example \"Steve Smith",
             "/watch a.example “Steve",
@@ -557,8 +563,8 @@ mod tests {
         fn watch_with_quotes_never_panics(rest in "([a-zA-Z0-9 ,_.\"“”„]|\\PC|[\\x00-\\x1f]){0,80}") {
             match Command::parse(&format!("/watch {rest}")) {
                 Ok(Command::Watch(WatchCommand::Watch { address, players })) => {
-                    // No quote survives and no name is empty.
-                    for w in address.iter().chain(&players) {
+                    // No quote survives in a name and no name is empty.
+                    for w in &players {
                         proptest::prop_assert!(!w.is_empty() && !w.chars().any(is_quote), "{:?}", w);
                     }
                     proptest::prop_assert!(address.is_some() || players.is_empty());
@@ -567,8 +573,11 @@ mod tests {
                 Err(e) => {
                     proptest::prop_assert_eq!(e.kind, UserErrorKind::BadArguments);
                     proptest::prop_assert!(e.message.contains("Try /watch"), "{}", e.message);
-                    // An odd number of quotes is the only way to fail.
-                    proptest::prop_assert!(rest.chars().filter(|c| is_quote(*c)).count() % 2 == 1);
+                    // An odd number of quotes among the names is the only way to fail.
+                    let trimmed = format!("/watch {rest}");
+                    let after_command = trimmed.trim().split_once(char::is_whitespace).map_or("", |(_, r)| r.trim());
+                    let names = after_command.split_once(char::is_whitespace).map_or("", |(_, n)| n);
+                    proptest::prop_assert!(names.chars().filter(|c| is_quote(*c)).count() % 2 == 1);
                 }
             }
         }

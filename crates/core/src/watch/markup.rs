@@ -124,8 +124,17 @@ impl Unwatched {
     }
 }
 
+/// The longest `/watches` reply, in characters of composed text: under Telegram's
+/// 4,096 (counted in UTF-16 units, so an emoji counts twice; tags do not count) and a
+/// Discord embed description's 4,096 (escapes count), with room to spare.
+pub const MAX_LIST_CHARS: usize = 3_500;
+
 impl WatchList {
     /// A line per server (state, 24 h uptime, players), or that there is none.
+    ///
+    /// At most [`MAX_LIST_CHARS`] characters: when the full list is longer, the
+    /// followed players are shortened first (the first three and how many more,
+    /// then only how many), and only then are servers left out, with how many.
     #[must_use]
     pub fn compose(&self, m: &impl Markup) -> String {
         if self.entries.is_empty() {
@@ -135,11 +144,30 @@ impl WatchList {
                 m.code("/watch play.example.net")
             );
         }
+        for players in [Some(usize::MAX), Some(3), None] {
+            let text = self.compose_with(m, players, usize::MAX);
+            if text.chars().count() <= MAX_LIST_CHARS {
+                return text;
+            }
+        }
+        self.compose_with(m, None, MAX_LIST_CHARS)
+    }
+
+    /// The list with at most `players` names per server (`None`: only how many),
+    /// servers left out once `budget` characters would be passed.
+    fn compose_with(&self, m: &impl Markup, players: Option<usize>, budget: usize) -> String {
         let title = m.bold("Watched servers");
         let mut out = format!("👀 {title} ({}/{})", self.entries.len(), self.max);
-        for e in &self.entries {
-            let _ = write!(
-                out,
+        let footer = format!(
+            "\n{} for details; {} to stop.",
+            m.command("/uptime address"),
+            m.command("/unwatch address")
+        );
+        // Room for the footer and a "… and N more servers." line.
+        let room = budget.saturating_sub(footer.chars().count() + 40);
+        let mut len = out.chars().count();
+        for (shown, e) in self.entries.iter().enumerate() {
+            let mut entry = format!(
                 "\n{} {} — {} · 24 h: {}",
                 e.health.icon(),
                 m.code(&e.display),
@@ -147,15 +175,26 @@ impl WatchList {
                 e.day
             );
             if !e.players.is_empty() {
-                let _ = write!(out, "\n{}players: {}", m.indent(), names(m, &e.players));
+                let list = match players {
+                    Some(n) if e.players.len() <= n => names(m, &e.players),
+                    Some(n) => format!(
+                        "{} and {} more",
+                        names(m, &e.players[..n]),
+                        e.players.len() - n
+                    ),
+                    None => format!("{} followed", e.players.len()),
+                };
+                let _ = write!(entry, "\n{}players: {list}", m.indent());
             }
+            let entry_len = entry.chars().count();
+            if len + entry_len > room {
+                let _ = write!(out, "\n… and {} more servers.", self.entries.len() - shown);
+                break;
+            }
+            len += entry_len;
+            out.push_str(&entry);
         }
-        let _ = write!(
-            out,
-            "\n{} for details; {} to stop.",
-            m.command("/uptime address"),
-            m.command("/unwatch address")
-        );
+        out.push_str(&footer);
         out
     }
 }
@@ -210,6 +249,7 @@ impl UptimeView {
 mod tests {
     use super::*;
     use crate::watch::TargetState;
+    use crate::watch::WatchSummary;
     use crate::watch::views::tests::{MIN, NOW, report, summary, target};
     use crate::watch::views::{Health, WatchEntry};
 
@@ -286,6 +326,75 @@ mod tests {
             unwatched(false).compose(&Marks),
             "💡 This room does not watch [b:a.example]. [c:/watches] lists what it watches."
         );
+    }
+
+    /// Discord-like escaping: every `_` doubled in size, as `escape_md` does.
+    struct Escaping;
+
+    impl Markup for Escaping {
+        fn place(&self) -> &'static str {
+            "channel"
+        }
+        fn text(&self, s: &str) -> String {
+            s.replace('_', "\\_")
+        }
+        fn bold(&self, marked: &str) -> String {
+            format!("**{marked}**")
+        }
+        fn italic(&self, marked: &str) -> String {
+            format!("*{marked}*")
+        }
+        fn code(&self, s: &str) -> String {
+            format!("`{s}`")
+        }
+    }
+
+    #[test]
+    fn a_full_list_fits_a_message() {
+        let long: Vec<String> = (0..10)
+            .map(|i| format!("Bedrock_Player_Name_Number_{i:05}"))
+            .collect();
+        let names: Vec<&str> = long.iter().map(String::as_str).collect();
+        let entries = |n: usize, players: &[&str]| -> Vec<WatchSummary> {
+            (0..n)
+                .map(|i| {
+                    summary(
+                        &format!("mc{i}.survival-server.example"),
+                        TargetState::Unknown,
+                        players,
+                    )
+                })
+                .collect()
+        };
+        // Ten servers with ten 32-character names each: names shortened, every
+        // server still listed.
+        let list = WatchList::new(&entries(10, &names), 10, NOW);
+        let text = list.compose(&Escaping);
+        assert!(
+            text.chars().count() <= MAX_LIST_CHARS,
+            "{}",
+            text.chars().count()
+        );
+        assert!(text.contains("mc9.survival-server.example"), "{text}");
+        assert!(
+            text.contains("and 7 more") || text.contains("10 followed"),
+            "{text}"
+        );
+        // A short list is shown in full.
+        let short = WatchList::new(&entries(2, &names[..2]), 10, NOW).compose(&Escaping);
+        assert!(
+            short.contains("Bedrock\\_Player\\_Name\\_Number\\_00001"),
+            "{short}"
+        );
+        // With a limit far above the default, servers are left out, and said so.
+        let many = WatchList::new(&entries(200, &names), 200, NOW).compose(&Escaping);
+        assert!(
+            many.chars().count() <= MAX_LIST_CHARS,
+            "{}",
+            many.chars().count()
+        );
+        assert!(many.contains("more servers."), "{many}");
+        assert!(many.ends_with("`/unwatch address` to stop."), "{many}");
     }
 
     #[test]
