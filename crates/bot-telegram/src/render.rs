@@ -172,7 +172,7 @@ fn help(commands: &[CommandInfo], example: &str) -> String {
     let ex = escape(example);
     let _ = write!(
         out,
-        "\n\n<b>Addresses</b>\n<code>{ex}</code>, <code>{ex}:25565</code>, <code>203.0.113.7</code>, <code>[2001:db8::7]:25565</code>\nBedrock: <code>bedrock:{ex}</code> (port 19132 unless given)\nWithout an address, /status and /players use this chat's last server.\nInline: type <code>@bot {ex}</code> in any chat to share a status card.\n\n<b>Players</b>\n/watch tells you when the players you name join or leave; put a name with spaces in double quotes: <code>/watch {ex} &quot;Steve Smith&quot; Notch</code>"
+        "\n\n<b>Addresses</b>\n<code>{ex}</code>, <code>{ex}:25565</code>, <code>203.0.113.7</code>, <code>[2001:db8::7]:25565</code>\nBedrock: <code>bedrock:{ex}</code> (port 19132 unless given)\nWithout an address, /status and /players use this chat's last server.\nInline: type <code>@bot {ex}</code> in any chat to share a status card.\n\n<b>Players</b>\n/watch tells you when the players you name join or leave; put a name with spaces in double quotes: <code>/watch {ex} &quot;Steve Smith&quot; Notch</code>. Bedrock players on a Java server through Geyser (shown as <code>.Steve_Smith</code>) are matched by their gamertag."
     );
     out
 }

@@ -90,7 +90,7 @@ pub enum CachedValue {
     Players(PlayerList),
     /// A players lookup the server did not answer (it is offline): no list.
     NoPlayerList {
-        /// When the server was asked.
+        /// When the answer came (the lookup ended without a player list).
         taken_at: Timestamp,
     },
 }

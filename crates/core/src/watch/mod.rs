@@ -116,7 +116,7 @@ pub(crate) use service::clean_players;
 pub use service::{
     AddOutcome, MAX_PLAYER_NAME_LEN, WatchError, WatchService, WatchSummary, move_watch,
 };
-pub use tracker::{Change, Observation, PlayerView, TargetState, TargetTracker};
+pub use tracker::{Change, Observation, PlayerView, TargetState, TargetTracker, player_key};
 pub use uptime::{Outage, UptimeReport, UptimeWindow};
 
 use crate::policy::TargetPolicy;

@@ -919,7 +919,7 @@ impl Scheduler {
                     && !snapshot
                         .players
                         .iter()
-                        .any(|p| p.eq_ignore_ascii_case(name))
+                        .any(|p| super::tracker::player_key(p) == super::tracker::player_key(name))
                 {
                     continue;
                 }

@@ -244,13 +244,13 @@ impl TargetTracker {
         let current: BTreeMap<String, String> = view
             .names
             .iter()
-            .map(|n| (n.to_lowercase(), n.clone()))
+            .map(|n| (player_key(n), n.clone()))
             .collect();
         let Some(baseline) = self.players.as_mut() else {
             self.players = Some(current);
             return;
         };
-        let is_watched = |lower: &str| watched.iter().any(|w| w.to_lowercase() == lower);
+        let is_watched = |key: &str| watched.iter().any(|w| player_key(w) == key);
         for (lower, name) in &current {
             if !baseline.contains_key(lower) && is_watched(lower) {
                 out.push(Change::Joined(name.clone()));
@@ -269,9 +269,34 @@ impl TargetTracker {
     }
 }
 
+/// What two player names are compared by: case-insensitively, and with Geyser/
+/// Floodgate's spelling of Bedrock players undone — its name prefix (`.` or `*`) is
+/// dropped and `_` counts as a space (its default `replace-spaces`), so a watch on
+/// `Steve Smith` follows `.Steve_Smith` on a Java server that lets Bedrock players
+/// in. (A Java name never has a space, so `_` as a space confuses no two Java
+/// names.)
+#[must_use]
+pub fn player_key(name: &str) -> String {
+    let name = name
+        .strip_prefix(['.', '*'])
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(name);
+    name.to_lowercase().replace('_', " ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn player_keys_match_bedrock_names_behind_geyser() {
+        assert_eq!(player_key("Steve Smith"), player_key(".Steve_Smith"));
+        assert_eq!(player_key("steve smith"), player_key("*STEVE_SMITH"));
+        assert_eq!(player_key("Notch"), player_key("notch"));
+        assert_ne!(player_key("Notch"), player_key("Notch2"));
+        assert_eq!(player_key("."), ".");
+        assert_eq!(player_key("jeb_"), "jeb ");
+    }
 
     const T: u64 = 1_000_000;
 

@@ -1450,3 +1450,26 @@ async fn a_chat_found_gone_or_moved_is_not_told_again_in_the_same_poll() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_bedrock_player_behind_geyser_is_followed_by_their_gamertag() {
+    let w = World::new();
+    let t = target("play.example.net");
+    let c = chat("1");
+    w.watch(&c, &t, &["Steve Smith"]).await;
+    w.source.set_players(&t, &["Notch"]);
+    let s = w.scheduler("a");
+    s.poll_once(w.clock.now()).await;
+    // Floodgate's spelling: a `.` prefix and `_` for the space.
+    w.source.set_players(&t, &["Notch", ".Steve_Smith"]);
+    w.run_for(&[&s], MIN).await;
+    w.source.set_players(&t, &["Notch"]);
+    w.run_for(&[&s], MIN).await;
+    assert_eq!(
+        w.recorder.events_for(&c),
+        vec![
+            NotificationEvent::PlayerJoined(".Steve_Smith".into()),
+            NotificationEvent::PlayerLeft(".Steve_Smith".into()),
+        ]
+    );
+}
