@@ -77,7 +77,7 @@ impl Notifier for TelegramNotifier {
                     .increment(1);
                 Ok(())
             }
-            Err(RequestError::MigrateToChatId(to)) => {
+            Err(RequestError::MigrateToChatId(to)) if to.0 != id => {
                 metrics::counter!("mcstat_telegram_notifications_total", "outcome" => "chat_moved")
                     .increment(1);
                 let to = ChatRef::new(Platform::Telegram, to.0.to_string())

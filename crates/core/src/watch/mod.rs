@@ -114,7 +114,7 @@ pub use notify::{NoNotifier, NotifierRouter};
 pub use scheduler::{PollReport, Scheduler, SchedulerPorts, is_chat_watch};
 pub(crate) use service::clean_players;
 pub use service::{
-    AddOutcome, MAX_PLAYER_NAME_LEN, WatchError, WatchService, WatchSummary, move_watch,
+    AddOutcome, MAX_PLAYER_NAME_LEN, WatchError, WatchService, WatchSummary, move_chat,
 };
 pub use tracker::{Change, Observation, PlayerView, TargetState, TargetTracker, player_key};
 pub use uptime::{Outage, UptimeReport, UptimeWindow};

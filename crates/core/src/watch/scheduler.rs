@@ -914,6 +914,9 @@ impl Scheduler {
                     ),
                 }
             }
+            // Each chat is told of a change once (a moved chat may also watch under
+            // its new id already).
+            let mut told: HashSet<ChatRef> = HashSet::new();
             for snapshot in due.watches.iter() {
                 if let Some(name) = &only_player
                     && !snapshot
@@ -935,6 +938,9 @@ impl Scheduler {
                     }
                     None => snapshot,
                 };
+                if !told.insert(watch.chat.clone()) {
+                    continue;
+                }
                 let notification = Notification {
                     chat: watch.chat.clone(),
                     target: due.target.clone(),
@@ -950,8 +956,12 @@ impl Scheduler {
                         }
                     }
                     Err(NotifyError::ChatMoved(to)) => {
-                        if self.move_moved(watch, &to).await {
-                            redirect.insert(snapshot.chat.clone(), Some(to.clone()));
+                        redirect.insert(snapshot.chat.clone(), Some(to.clone()));
+                        // Told there only if it watches this server there now (the
+                        // move, or its own watch), and only once.
+                        if self.move_moved(&watch.chat, &to, &due.target).await
+                            && told.insert(to.clone())
+                        {
                             let notification = Notification {
                                 chat: to.clone(),
                                 ..notification
@@ -979,29 +989,40 @@ impl Scheduler {
         (delivered, dedup, removed)
     }
 
-    /// Move the watch of a chat that has a new id, in the store and in the plan.
-    async fn move_moved(&self, watch: &Watch, to: &ChatRef) -> bool {
-        tracing::info!(chat = %watch.chat, %to, target = %watch.target, "chat moved; its watch follows");
-        let moved = match super::move_watch(self.ports.watches.as_ref(), watch, to).await {
-            Ok(moved) => moved,
+    /// Move every watch of a chat that has a new id, merging into the new chat's
+    /// own ([`move_chat`](super::move_chat)), and reload the plan from the store.
+    /// Whether `to` now watches `target`: when the old chat's watch was already
+    /// moved or removed meanwhile (the upgrade's service message, a user's
+    /// `/unwatch` there), nothing is written back from this poll's stale copy.
+    async fn move_moved(&self, from: &ChatRef, to: &ChatRef, target: &Target) -> bool {
+        let store = self.ports.watches.as_ref();
+        if let Err(error) =
+            super::move_chat(store, from, to, self.config.max_players_per_watch).await
+        {
+            tracing::warn!(
+                chat = %from,
+                %to,
+                error = &error as &dyn std::error::Error,
+                "could not move the watches of a moved chat"
+            );
+        }
+        {
+            // The plan still lists the old chat for this and other servers.
+            let mut state = self.state();
+            state.edits += 1;
+            state.loaded_at = None;
+        }
+        match store.watches_of(to).await {
+            Ok(list) => list.iter().any(|w| w.target.key() == target.key()),
             Err(error) => {
                 tracing::warn!(
-                    chat = %watch.chat,
-                    %to,
+                    chat = %to,
                     error = &error as &dyn std::error::Error,
-                    "could not move the watch of a moved chat"
+                    "could not read the moved chat's watches"
                 );
-                return false;
+                false
             }
-        };
-        let mut state = self.state();
-        state.edits += 1;
-        if let Some(planned) = state.plan.get_mut(&watch.target.key()) {
-            let watches = Arc::make_mut(&mut planned.watches);
-            watches.retain(|w| w.chat != watch.chat && w.chat != *to);
-            watches.push(moved);
         }
-        true
     }
 
     /// Drop the watch of a chat that is gone, from the store and from the plan.

@@ -186,22 +186,23 @@ impl WatchService {
         Ok(removed)
     }
 
-    /// Move every watch of `from` to `to`, keeping targets, players and creation
-    /// times (a Telegram group upgraded to a supergroup gets a new chat id). The
-    /// per-chat limit is not applied: it is the same chat. Returns how many moved.
+    /// Move every watch of `from` to `to` (a Telegram group upgraded to a
+    /// supergroup gets a new chat id), merging into a watch `to` already has of the
+    /// same server ([`move_chat`]). The per-chat limit is not applied: it is the
+    /// same chat (a chat that watched servers under both ids may end above it; it
+    /// can unwatch). Returns how many moved.
     ///
     /// # Errors
     /// [`WatchError::Store`] (watches moved before the failure stay moved).
     pub async fn move_chat(&self, from: &ChatRef, to: &ChatRef) -> Result<usize, WatchError> {
-        let mut moved = 0;
-        for watch in self.watches.watches_of(from).await? {
-            move_watch(self.watches.as_ref(), &watch, to).await?;
-            moved += 1;
-        }
-        if moved > 0 {
-            tracing::info!(%from, %to, moved, "chat moved; its watches follow");
-        }
-        Ok(moved)
+        Ok(move_chat(
+            self.watches.as_ref(),
+            from,
+            to,
+            self.config.max_players_per_watch,
+        )
+        .await?
+        .len())
     }
 
     /// The chat's watches with their state and 24 h uptime, ordered by target key.
@@ -362,23 +363,62 @@ fn is_player_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '*' | '-' | ' '))
 }
 
-/// Move one watch to chat `to`: written there first, then removed from its chat, so
-/// a failure in between leaves it in both (told twice) rather than in neither.
-/// Returns the moved watch.
+/// Move every watch the store holds for chat `from` to chat `to`; returns the
+/// watches as written under `to`. Each is written there first, then removed from
+/// `from`, so a failure in between leaves it in both (told twice) rather than in
+/// neither. A watch `to` already has of the same server is merged, not overwritten:
+/// the players of both (at most `max_players`, `to`'s first) and the earlier
+/// creation time. Idempotent: a second call (the other service message, another
+/// replica) finds nothing left under `from`; `from == to` moves nothing.
 ///
 /// # Errors
-/// [`StoreError`] of either write.
-pub async fn move_watch(
+/// [`StoreError`] of a read or a write (watches moved before it stay moved).
+pub async fn move_chat(
     store: &dyn WatchStore,
-    watch: &Watch,
+    from: &ChatRef,
     to: &ChatRef,
-) -> Result<Watch, StoreError> {
-    let moved = Watch {
-        chat: to.clone(),
-        ..watch.clone()
-    };
-    store.add_watch(&moved).await?;
-    store.remove_watch(&watch.chat, &watch.target).await?;
+    max_players: usize,
+) -> Result<Vec<Watch>, StoreError> {
+    if from == to {
+        return Ok(Vec::new());
+    }
+    let moving = store.watches_of(from).await?;
+    if moving.is_empty() {
+        return Ok(Vec::new());
+    }
+    let existing = store.watches_of(to).await?;
+    let mut moved = Vec::with_capacity(moving.len());
+    for watch in moving {
+        let merged = match existing
+            .iter()
+            .find(|w| w.target.key() == watch.target.key())
+        {
+            Some(there) => {
+                let mut players = there.players.clone();
+                for name in &watch.players {
+                    if players.len() < max_players
+                        && !players.iter().any(|p| p.eq_ignore_ascii_case(name))
+                    {
+                        players.push(name.clone());
+                    }
+                }
+                Watch {
+                    chat: to.clone(),
+                    target: there.target.clone(),
+                    created_at: there.created_at.min(watch.created_at),
+                    players,
+                }
+            }
+            None => Watch {
+                chat: to.clone(),
+                ..watch.clone()
+            },
+        };
+        store.add_watch(&merged).await?;
+        store.remove_watch(&watch.chat, &watch.target).await?;
+        moved.push(merged);
+    }
+    tracing::info!(%from, %to, moved = moved.len(), "chat moved; its watches follow");
     Ok(moved)
 }
 

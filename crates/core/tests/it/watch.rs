@@ -1473,3 +1473,126 @@ async fn a_bedrock_player_behind_geyser_is_followed_by_their_gamertag() {
         ]
     );
 }
+
+// ---------------------------------------------------------------- chat moves (from a review)
+
+/// The supergroup already watches the server (its members added it again while the
+/// old group's watch was still under the old id): the bounce must not tell it twice
+/// nor replace its player list with the old group's.
+#[tokio::test]
+async fn moves_a_move_onto_an_existing_watch_tells_once_and_keeps_its_players() {
+    let w = World::new();
+    let t = target("play.example.net");
+    let (old, new) = (chat("-100"), chat("-1001234"));
+    w.watch(&old, &t, &["Notch"]).await;
+    w.watch(&new, &t, &["Alex"]).await;
+    w.recorder
+        .moved
+        .lock()
+        .expect("lock")
+        .insert(old.clone(), new.clone());
+    let s = w.scheduler("a");
+    s.poll_once(w.clock.now()).await;
+    w.source.set_down(&t, true);
+    w.run_for(&[&s], 3 * MIN).await;
+    let got = w.recorder.events_for(&new);
+    let players = w.watches.watches_of(&new).await.expect("ok")[0]
+        .players
+        .clone();
+    assert!(
+        got.len() == 1 && players.iter().any(|p| p == "Alex"),
+        "told {} times (once expected); players now {players:?} (Alex expected)",
+        got.len()
+    );
+}
+
+/// `move_chat` onto a chat that already watches the same server merges into that
+/// watch (its players kept) instead of overwriting it.
+#[tokio::test]
+async fn moves_move_chat_merges_instead_of_overwriting() {
+    let w = World::new();
+    let t = target("play.example.net");
+    let (old, new) = (chat("-100"), chat("-1001234"));
+    w.watch(&old, &t, &["Notch"]).await;
+    w.watch(&new, &t, &["Alex"]).await;
+    w.service().move_chat(&old, &new).await.expect("moved");
+    let players = w.watches.watches_of(&new).await.expect("ok")[0]
+        .players
+        .clone();
+    assert!(
+        players.iter().any(|p| p == "Alex"),
+        "Alex, followed in the new chat, is lost: {players:?}"
+    );
+}
+
+/// A chat "moved" to itself (a bogus answer) must not lose its watches.
+#[tokio::test]
+async fn moves_move_chat_to_itself_keeps_the_watches() {
+    let w = World::new();
+    let t = target("play.example.net");
+    let c = chat("-100");
+    w.watch(&c, &t, &[]).await;
+    w.service().move_chat(&c, &c).await.expect("moved");
+    assert_eq!(w.watches.watches_of(&c).await.expect("ok").len(), 1);
+}
+
+/// The service message moved the watches; the supergroup then unwatched the server.
+/// The scheduler's plan (read before the move) still names the old group: its
+/// bounce must not bring the watch back.
+#[tokio::test]
+async fn moves_a_stale_bounce_does_not_resurrect_an_unwatched_watch() {
+    let w = World::new();
+    let t = target("play.example.net");
+    let (old, new) = (chat("-100"), chat("-1001234"));
+    w.watch(&old, &t, &[]).await;
+    w.recorder
+        .moved
+        .lock()
+        .expect("lock")
+        .insert(old.clone(), new.clone());
+    let s = Scheduler::new(
+        w.ports(),
+        WatchConfig {
+            reload_every: Duration::from_secs(3600),
+            ..config()
+        },
+        "a",
+    );
+    s.poll_once(w.clock.now()).await;
+    // The Telegram handler, on the service message; then /unwatch in the supergroup.
+    w.service().move_chat(&old, &new).await.expect("moved");
+    assert!(w.service().unwatch(&new, &user("1"), &t).await.expect("ok"));
+    w.source.set_down(&t, true);
+    w.run_for(&[&s], 2 * MIN).await;
+    assert!(
+        w.watches.watches_of(&new).await.expect("ok").is_empty(),
+        "the unwatched server is watched again"
+    );
+}
+
+/// The old group watches two servers; only one changes. The bounce moves both (else
+/// the other would stay under the old id, not listed by /watches in the supergroup,
+/// until its server changed too).
+#[tokio::test]
+async fn moves_a_bounce_moves_every_watch_of_the_chat() {
+    let w = World::new();
+    let (t1, t2) = (target("a.example.net"), target("b.example.net"));
+    let (old, new) = (chat("-100"), chat("-1001234"));
+    w.watch(&old, &t1, &[]).await;
+    w.watch(&old, &t2, &[]).await;
+    w.recorder
+        .moved
+        .lock()
+        .expect("lock")
+        .insert(old.clone(), new.clone());
+    let s = w.scheduler("a");
+    s.poll_once(w.clock.now()).await;
+    w.source.set_down(&t1, true);
+    w.run_for(&[&s], 3 * MIN).await;
+    assert_eq!(w.recorder.events_for(&new).len(), 1);
+    assert!(
+        w.watches.watches_of(&old).await.expect("ok").is_empty(),
+        "left under the old id: {:?}",
+        w.watches.watches_of(&old).await.expect("ok")
+    );
+}
