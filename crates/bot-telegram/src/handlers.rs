@@ -209,7 +209,13 @@ pub fn migration(msg: &Message) -> Option<(ChatId, ChatId)> {
 /// Move the watches of a group that became a supergroup to its new chat id (the
 /// other way of learning it is a notification bouncing with the new id).
 async fn on_migration(app: &App, from: ChatId, to: ChatId) {
-    let (Some(watches), Some(from), Some(to)) = (&app.watches, chat_ref(from), chat_ref(to)) else {
+    let (Some(from), Some(to)) = (chat_ref(from), chat_ref(to)) else {
+        return;
+    };
+    if let Err(e) = app.chat.move_chat_state(&from, &to).await {
+        tracing::warn!(%from, %to, error = &e as &dyn std::error::Error, "group upgraded; its last server not kept");
+    }
+    let Some(watches) = &app.watches else {
         return;
     };
     match watches.move_chat(&from, &to).await {

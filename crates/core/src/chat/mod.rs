@@ -286,6 +286,27 @@ impl ChatService {
         &self.info
     }
 
+    /// Give chat `to` the state (last server, recent servers) of chat `from`, when
+    /// `to` has none yet: a Telegram group upgraded to a supergroup keeps what it
+    /// remembered. `true` if copied.
+    ///
+    /// # Errors
+    /// [`StoreError`](crate::ports::StoreError) of the read or the write.
+    pub async fn move_chat_state(
+        &self,
+        from: &ChatRef,
+        to: &ChatRef,
+    ) -> Result<bool, crate::ports::StoreError> {
+        if from == to || self.chats.chat(to).await?.is_some() {
+            return Ok(false);
+        }
+        let Some(state) = self.chats.chat(from).await? else {
+            return Ok(false);
+        };
+        self.chats.put_chat(to, &state).await?;
+        Ok(true)
+    }
+
     /// Answer a command. Never fails: errors are [`View::Error`] replies.
     pub async fn handle(&self, request: ChatRequest) -> Reply {
         let ChatRequest {

@@ -622,3 +622,30 @@ async fn a_lookup_writes_the_chat_state_once_and_only_when_it_changes() {
         assert!(matches!(reply.view, View::Status(_)), "{:?}", reply.view);
     }
 }
+
+#[tokio::test]
+async fn an_upgraded_group_keeps_its_last_server() {
+    let clock = clock();
+    let h = harness_with(online_source(1, &clock), unlimited(), &clock);
+    h.text("/status play.example.net").await;
+    let (old, new) = (chat("100"), chat("-1001234"));
+    assert!(h.svc.move_chat_state(&old, &new).await.expect("ok"));
+    let state = mcstat_core::ports::ChatStore::chat(h.chats.as_ref(), &new)
+        .await
+        .expect("ok")
+        .expect("copied");
+    assert_eq!(
+        state.last_server.map(|t| t.to_string()).as_deref(),
+        Some("play.example.net")
+    );
+    // Not over a state the new chat already has, and not onto itself.
+    assert!(!h.svc.move_chat_state(&old, &new).await.expect("ok"));
+    assert!(!h.svc.move_chat_state(&old, &old).await.expect("ok"));
+    // Nothing to copy.
+    assert!(
+        !h.svc
+            .move_chat_state(&chat("5"), &chat("6"))
+            .await
+            .expect("ok")
+    );
+}
