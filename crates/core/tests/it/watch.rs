@@ -259,6 +259,14 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
+    /// Notifications to `from` answer `ChatMoved(to)` from now on.
+    fn move_on_notify(&self, from: &ChatRef, to: &ChatRef) {
+        self.moved
+            .lock()
+            .expect("lock")
+            .insert(from.clone(), to.clone());
+    }
+
     fn sent(&self) -> Vec<Notification> {
         self.sent.lock().expect("lock").clone()
     }
@@ -350,6 +358,19 @@ impl World {
 
     fn scheduler(&self, holder: &str) -> Scheduler {
         Scheduler::new(self.ports(), config(), holder)
+    }
+
+    /// A scheduler that reads the watch list once (for an hour): what it does to
+    /// its plan must not depend on re-reading the store.
+    fn quiet_scheduler(&self) -> Scheduler {
+        Scheduler::new(
+            self.ports(),
+            WatchConfig {
+                reload_every: Duration::from_secs(3600),
+                ..config()
+            },
+            "a",
+        )
     }
 
     fn service(&self) -> WatchService {
@@ -557,20 +578,9 @@ async fn a_chat_that_moved_takes_its_watch_along_and_is_told_there() {
     let (old, new, other) = (chat("-100"), chat("-1001234"), chat("7"));
     w.watch(&old, &t, &["Notch"]).await;
     w.watch(&other, &t, &[]).await;
-    w.recorder
-        .moved
-        .lock()
-        .expect("lock")
-        .insert(old.clone(), new.clone());
+    w.recorder.move_on_notify(&old, &new);
     // The list is read once: the move must reach the plan itself.
-    let s = Scheduler::new(
-        w.ports(),
-        WatchConfig {
-            reload_every: Duration::from_secs(3600),
-            ..config()
-        },
-        "a",
-    );
+    let s = w.quiet_scheduler();
     s.poll_once(w.clock.now()).await;
     w.source.set_down(&t, true);
     w.run_for(&[&s], 3 * MIN).await;
@@ -772,14 +782,7 @@ async fn run_sleeps_on_the_clock_until_shutdown_and_releases_its_leases() {
     let w = World::new();
     let t = target("play.example.net");
     w.watch(&chat("1"), &t, &[]).await;
-    let s = Scheduler::new(
-        w.ports(),
-        WatchConfig {
-            reload_every: Duration::from_secs(3600),
-            ..config()
-        },
-        "a",
-    );
+    let s = w.quiet_scheduler();
     let clock = Arc::clone(&w.clock);
     let end = T0.plus(10 * MIN);
     let shutdown = when(move || clock.now() >= end);
@@ -1417,21 +1420,10 @@ async fn a_chat_found_gone_or_moved_is_not_told_again_in_the_same_poll() {
     w.watch(&gone, &t, &["alice", "bob"]).await;
     w.watch(&old, &t, &["alice", "bob"]).await;
     w.source.set_players(&t, &["carol"]);
-    let s = Scheduler::new(
-        w.ports(),
-        WatchConfig {
-            reload_every: Duration::from_secs(3600),
-            ..config()
-        },
-        "a",
-    );
+    let s = w.quiet_scheduler();
     s.poll_once(w.clock.now()).await;
     w.recorder.gone.lock().expect("lock").insert(gone.clone());
-    w.recorder
-        .moved
-        .lock()
-        .expect("lock")
-        .insert(old.clone(), new.clone());
+    w.recorder.move_on_notify(&old, &new);
     // Two followed players join at once: two changes in one poll.
     w.source.set_players(&t, &["carol", "alice", "bob"]);
     let mut removed = 0;
@@ -1486,11 +1478,7 @@ async fn moves_a_move_onto_an_existing_watch_tells_once_and_keeps_its_players() 
     let (old, new) = (chat("-100"), chat("-1001234"));
     w.watch(&old, &t, &["Notch"]).await;
     w.watch(&new, &t, &["Alex"]).await;
-    w.recorder
-        .moved
-        .lock()
-        .expect("lock")
-        .insert(old.clone(), new.clone());
+    w.recorder.move_on_notify(&old, &new);
     let s = w.scheduler("a");
     s.poll_once(w.clock.now()).await;
     w.source.set_down(&t, true);
@@ -1545,19 +1533,8 @@ async fn moves_a_stale_bounce_does_not_resurrect_an_unwatched_watch() {
     let t = target("play.example.net");
     let (old, new) = (chat("-100"), chat("-1001234"));
     w.watch(&old, &t, &[]).await;
-    w.recorder
-        .moved
-        .lock()
-        .expect("lock")
-        .insert(old.clone(), new.clone());
-    let s = Scheduler::new(
-        w.ports(),
-        WatchConfig {
-            reload_every: Duration::from_secs(3600),
-            ..config()
-        },
-        "a",
-    );
+    w.recorder.move_on_notify(&old, &new);
+    let s = w.quiet_scheduler();
     s.poll_once(w.clock.now()).await;
     // The Telegram handler, on the service message; then /unwatch in the supergroup.
     w.service().move_chat(&old, &new).await.expect("moved");
@@ -1580,11 +1557,7 @@ async fn moves_a_bounce_moves_every_watch_of_the_chat() {
     let (old, new) = (chat("-100"), chat("-1001234"));
     w.watch(&old, &t1, &[]).await;
     w.watch(&old, &t2, &[]).await;
-    w.recorder
-        .moved
-        .lock()
-        .expect("lock")
-        .insert(old.clone(), new.clone());
+    w.recorder.move_on_notify(&old, &new);
     let s = w.scheduler("a");
     s.poll_once(w.clock.now()).await;
     w.source.set_down(&t1, true);
