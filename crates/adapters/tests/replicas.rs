@@ -166,6 +166,33 @@ async fn replica(
     }
 }
 
+/// The watch service over `store`, on the system clock.
+fn watch_service(store: &RedisStore) -> WatchService {
+    WatchService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(SystemClock),
+        config(),
+    )
+}
+
+/// A network source allowed loopback, with a lookup deadline of `timeout` and a
+/// resolver that answers nothing (the targets are IP literals).
+fn loopback_source(timeout: Duration) -> NetworkSource {
+    let resolver = Resolver::with_nameserver(SocketAddr::from(([127, 0, 0, 1], 9)))
+        .expect("resolver")
+        .with_timeout(Duration::from_millis(300));
+    NetworkSource::new(
+        TargetPolicy::with_loopback(),
+        ClientOptions {
+            timeout,
+            ..ClientOptions::default()
+        },
+        resolver,
+        Arc::new(SystemClock),
+    )
+}
+
 async fn wait(d: Duration) {
     tokio::time::sleep(d).await;
 }
@@ -184,13 +211,7 @@ async fn three_replicas_poll_once_per_interval_notify_once_and_survive_a_kill() 
         ChatRef::new(Platform::Telegram, "1").expect("valid"),
         ChatRef::new(Platform::Discord, "2").expect("valid"),
     ];
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let service = WatchService::new(
-        Arc::new(store.clone()),
-        Arc::new(store.clone()),
-        Arc::clone(&clock),
-        config(),
-    );
+    let service = watch_service(&store);
     let user = UserRef::new(Platform::Telegram, "7").expect("valid");
     for peer in &peers {
         for chat in &chats {
@@ -201,18 +222,7 @@ async fn three_replicas_poll_once_per_interval_notify_once_and_survive_a_kill() 
         }
     }
 
-    let resolver = Resolver::with_nameserver(SocketAddr::from(([127, 0, 0, 1], 9)))
-        .expect("resolver")
-        .with_timeout(Duration::from_millis(300));
-    let source = Arc::new(NetworkSource::new(
-        TargetPolicy::with_loopback(),
-        ClientOptions {
-            timeout: Duration::from_millis(500),
-            ..ClientOptions::default()
-        },
-        resolver,
-        Arc::clone(&clock),
-    ));
+    let source = Arc::new(loopback_source(Duration::from_millis(500)));
     let notifier = Arc::new(Recorder::default());
     let mut replicas = Vec::new();
     for name in ["r0", "r1", "r2"] {
@@ -354,13 +364,7 @@ async fn a_stalling_server_does_not_hold_back_the_others() {
         }
     });
     let peers = [Peer::start().await, Peer::start().await];
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let service = WatchService::new(
-        Arc::new(store.clone()),
-        Arc::new(store.clone()),
-        Arc::clone(&clock),
-        config(),
-    );
+    let service = watch_service(&store);
     let chat = ChatRef::new(Platform::Telegram, "1").expect("valid");
     let user = UserRef::new(Platform::Telegram, "7").expect("valid");
     for target in [stall_target.clone(), peers[0].target(), peers[1].target()] {
@@ -369,23 +373,9 @@ async fn a_stalling_server_does_not_hold_back_the_others() {
             .await
             .expect("watch");
     }
-    let resolver = Resolver::with_nameserver(SocketAddr::from(([127, 0, 0, 1], 9)))
-        .expect("resolver")
-        .with_timeout(Duration::from_millis(300));
     // The deadline is four intervals: a loop that waited for its slowest poll would
     // poll the others about once per four intervals.
-    let source = Arc::new(
-        NetworkSource::new(
-            TargetPolicy::with_loopback(),
-            ClientOptions {
-                timeout: 4 * INTERVAL,
-                ..ClientOptions::default()
-            },
-            resolver,
-            Arc::clone(&clock),
-        )
-        .for_watches(),
-    );
+    let source = Arc::new(loopback_source(4 * INTERVAL).for_watches());
     let notifier = Arc::new(Recorder::default());
     let r = replica("solo", &store, &source, &notifier).await;
     wait(Duration::from_secs(9)).await;

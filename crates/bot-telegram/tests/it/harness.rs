@@ -129,6 +129,25 @@ impl FakeApi {
         post_json(self.port, "/sendMessage", &message).await;
     }
 
+    /// The user `user_id` sends `text` in chat `chat` (`{"id", "type"}`); returns the
+    /// bot's next message to that chat.
+    pub(crate) async fn ask(&self, token: &str, chat: Value, user_id: i64, text: &str) -> String {
+        let id = chat["id"].as_i64().expect("a chat id");
+        let count = |msgs: &[BotMessage]| msgs.iter().filter(|m| m.chat_id == id).count();
+        let before = count(&self.bot_messages(token).await);
+        self.user_says(token, chat, user_id, text).await;
+        let msgs = self
+            .wait_for(token, &format!("the answer to {text}"), |m| {
+                count(m) > before
+            })
+            .await;
+        msgs.iter()
+            .filter(|m| m.chat_id == id)
+            .nth(before)
+            .map(|m| m.text.clone())
+            .unwrap_or_default()
+    }
+
     /// The user presses a button with `data` under the bot's message `m`.
     pub(crate) async fn user_presses(&self, token: &str, user_id: i64, m: &BotMessage, data: &str) {
         let mut message = json!({

@@ -13,21 +13,7 @@ fn group(id: i64, kind: &str) -> Value {
 
 /// Send `text` in the group `chat` and return the bot's next message to it.
 async fn ask(api: &FakeApi, token: &str, chat: Value, text: &str) -> String {
-    let id = chat["id"].as_i64().expect("id");
-    let count =
-        |msgs: &[crate::harness::BotMessage]| msgs.iter().filter(|m| m.chat_id == id).count();
-    let before = count(&api.bot_messages(token).await);
-    api.user_says(token, chat, 7, text).await;
-    let msgs = api
-        .wait_for(token, &format!("the answer to {text}"), |m| {
-            count(m) > before
-        })
-        .await;
-    msgs.iter()
-        .filter(|m| m.chat_id == id)
-        .nth(before)
-        .map(|m| m.text.clone())
-        .unwrap_or_default()
+    api.ask(token, chat, 7, text).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

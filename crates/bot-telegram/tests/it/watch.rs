@@ -19,25 +19,9 @@ fn to_chat<'a>(msgs: &'a [BotMessage], chat: i64, prefix: &str) -> Vec<&'a BotMe
         .collect()
 }
 
-/// Send `text` in `chat` and return the bot's next message to it.
+/// Send `text` in the private chat `chat` and return the bot's next message to it.
 async fn ask(api: &FakeApi, token: &str, chat: i64, text: &str) -> String {
-    let before = api
-        .bot_messages(token)
-        .await
-        .iter()
-        .filter(|m| m.chat_id == chat)
-        .count();
-    api.user_says(token, private(chat), chat, text).await;
-    let msgs = api
-        .wait_for(token, &format!("the answer to {text}"), |m| {
-            m.iter().filter(|m| m.chat_id == chat).count() > before
-        })
-        .await;
-    msgs.iter()
-        .filter(|m| m.chat_id == chat)
-        .nth(before)
-        .map(|m| m.text.clone())
-        .unwrap_or_default()
+    api.ask(token, private(chat), chat, text).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -226,10 +226,11 @@ enum Polled {
 /// Polls every watched server once per interval and tells the chats what changed.
 /// See the [module docs](super).
 ///
-/// Call order: [`poll_once`](Self::poll_once) at any time (it polls what is due at
-/// `now`, reloading the watch list and pruning history when their time has come),
-/// [`next_wake`](Self::next_wake) to learn when to call it again; or
-/// [`run`](Self::run), which does both until shutdown, sleeping on the clock.
+/// Drive it with [`run`](Self::run) (what the bots do: each poll starts when it comes
+/// due, until shutdown, sleeping on the clock), or step it with
+/// [`poll_once`](Self::poll_once) (polls what is due at `now` and waits for all of
+/// it, reloading the watch list and pruning history when their time has come) and
+/// [`next_wake`](Self::next_wake) (when to call it again), as the tests do.
 pub struct Scheduler {
     ports: SchedulerPorts,
     config: WatchConfig,
