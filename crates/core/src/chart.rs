@@ -1,14 +1,19 @@
-//! Charts of a watched server's history (`/graph address [24h|7d|30d]`): the range a
-//! user asks for, the request handed to a [`ChartRenderer`](crate::ports::ChartRenderer),
-//! and the series preparation that turns raw samples into at most [`BUCKETS`] points.
+//! Charts of a watched server's history (`/graph address [24h|7d|30d|90d|1y]`): the
+//! range a user asks for, the request handed to a
+//! [`ChartRenderer`](crate::ports::ChartRenderer), and the series preparation that
+//! turns stored buckets (see [`crate::history`]) into at most [`ChartRange::buckets`]
+//! points. Each range reads the tier that fits it: 24 h raw samples, 7 d 5-minute
+//! buckets, 30 d and 90 d hourly buckets, a year daily buckets; each chart bucket is
+//! a whole number of stored buckets.
 //!
 //! Everything that decides *what* is drawn lives here, so a renderer only draws:
 //!
 //! - the time axis: `[from, to)` where `to` is the end of the bucket holding `now`
 //!   (buckets are aligned to multiples of their length since the epoch, so two charts
 //!   drawn a minute apart share their buckets);
-//! - per bucket: players (average and maximum of the answering samples), latency (median
-//!   of the answering samples), how many samples failed, or nothing at all (a gap);
+//! - per bucket: players (minimum, average and maximum of the answering samples: a
+//!   band where a point covers many samples), latency (mean of the answering samples),
+//!   how many samples failed, or nothing at all (a gap);
 //! - the axis maxima, the title and the UTC tick labels ([`ChartRange::tick_label`]).
 //!
 //! No drawing library is known here; the adapters' `charts` feature has one.
@@ -17,9 +22,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::domain::{HistorySample, Timestamp};
+use crate::domain::Timestamp;
+use crate::history::Rollup;
 
-/// How many buckets (points) a chart has, whatever its range.
+/// How many buckets (points) a chart of 24 h or 7 d has.
 pub const BUCKETS: usize = 288;
 
 /// The longest server name drawn in a title (longer ones are cut and end with `…`).
@@ -33,13 +39,23 @@ pub enum ChartRange {
     Day,
     /// The last 7 days (35-minute buckets).
     Week,
-    /// The last 30 days (150-minute buckets).
+    /// The last 30 days (3-hour buckets).
     Month,
+    /// The last 90 days (8-hour buckets).
+    Quarter,
+    /// The last 365 days (daily buckets).
+    Year,
 }
 
 impl ChartRange {
     /// Every range, shortest first.
-    pub const ALL: [Self; 3] = [Self::Day, Self::Week, Self::Month];
+    pub const ALL: [Self; 5] = [
+        Self::Day,
+        Self::Week,
+        Self::Month,
+        Self::Quarter,
+        Self::Year,
+    ];
 
     /// The span the chart covers.
     #[must_use]
@@ -48,13 +64,27 @@ impl ChartRange {
             Self::Day => crate::watch::uptime::DAY,
             Self::Week => crate::watch::uptime::WEEK,
             Self::Month => crate::watch::uptime::MONTH,
+            Self::Quarter => crate::watch::uptime::QUARTER,
+            Self::Year => crate::watch::uptime::YEAR,
         }
     }
 
-    /// The length of one bucket: the span over [`BUCKETS`] (5 min, 35 min, 150 min).
+    /// How many buckets (points) the chart has: 288, 288, 240, 270, 365.
+    #[must_use]
+    pub const fn buckets(self) -> usize {
+        match self {
+            Self::Day | Self::Week => BUCKETS,
+            Self::Month => 240,
+            Self::Quarter => 270,
+            Self::Year => 365,
+        }
+    }
+
+    /// The length of one bucket: the span over [`buckets`](Self::buckets) (5 min,
+    /// 35 min, 3 h, 8 h, 1 d): whole stored buckets of the tier the range reads.
     #[must_use]
     pub const fn bucket(self) -> Duration {
-        Duration::from_secs(self.span().as_secs() / BUCKETS as u64)
+        Duration::from_secs(self.span().as_secs() / self.buckets() as u64)
     }
 
     /// What a user types: `24h`, `7d`, `30d`.
@@ -64,6 +94,8 @@ impl ChartRange {
             Self::Day => "24h",
             Self::Week => "7d",
             Self::Month => "30d",
+            Self::Quarter => "90d",
+            Self::Year => "1y",
         }
     }
 
@@ -74,17 +106,21 @@ impl ChartRange {
             Self::Day => "24 h",
             Self::Week => "7 d",
             Self::Month => "30 d",
+            Self::Quarter => "90 d",
+            Self::Year => "1 y",
         }
     }
 
     /// The spacing of the time axis' ticks: 3 hours for a day, a day for a week,
-    /// 5 days for a month.
+    /// 5 days for a month, 15 days for 90 days, 60 days for a year.
     #[must_use]
     pub const fn tick_every(self) -> Duration {
         match self {
             Self::Day => Duration::from_secs(3 * 3600),
             Self::Week => Duration::from_secs(24 * 3600),
             Self::Month => Duration::from_secs(5 * 24 * 3600),
+            Self::Quarter => Duration::from_secs(15 * 24 * 3600),
+            Self::Year => Duration::from_secs(60 * 24 * 3600),
         }
     }
 
@@ -95,7 +131,7 @@ impl ChartRange {
         let (_, month, day, hour, minute) = civil_utc(t);
         match self {
             Self::Day => format!("{hour:02}:{minute:02}"),
-            Self::Week | Self::Month => {
+            Self::Week | Self::Month | Self::Quarter | Self::Year => {
                 let name = MONTHS.get(month.saturating_sub(1) as usize).unwrap_or(&"?");
                 format!("{day:02} {name}")
             }
@@ -126,7 +162,9 @@ impl fmt::Display for ChartRange {
 
 /// Why a text is not a chart range. Its message is meant for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("“{input}” is not a chart range: use 24h, 7d or 30d (for example /graph example.net 7d)")]
+#[error(
+    "“{input}” is not a chart range: use 24h, 7d, 30d, 90d or 1y (for example /graph example.net 7d)"
+)]
 pub struct ChartRangeError {
     /// What was typed, cleaned and cut to 64 characters.
     pub input: String,
@@ -135,9 +173,9 @@ pub struct ChartRangeError {
 impl FromStr for ChartRange {
     type Err = ChartRangeError;
 
-    /// `24h`, `7d`, `30d`, and a few spellings people use (`1d`, `day`, `1w`, `week`,
-    /// `month`, `1m`), case-insensitive, spaces around ignored. An empty text is the
-    /// default, a day.
+    /// `24h`, `7d`, `30d`, `90d`, `1y`, and a few spellings people use (`1d`, `day`,
+    /// `1w`, `week`, `month`, `1m`, `3m`, `quarter`, `365d`, `year`, `12m`),
+    /// case-insensitive, spaces around ignored. An empty text is the default, a day.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let norm: String = s
             .trim()
@@ -149,6 +187,8 @@ impl FromStr for ChartRange {
             "" | "24h" | "1d" | "d" | "day" | "24" => Ok(Self::Day),
             "7d" | "1w" | "w" | "week" | "7" => Ok(Self::Week),
             "30d" | "1m" | "m" | "month" | "30" => Ok(Self::Month),
+            "90d" | "3m" | "q" | "quarter" | "90" => Ok(Self::Quarter),
+            "1y" | "y" | "year" | "365d" | "12m" | "365" => Ok(Self::Year),
             _ => Err(ChartRangeError {
                 input: crate::chat::quote_input(s.trim()),
             }),
@@ -165,8 +205,9 @@ pub struct ChartRequest {
     pub range: ChartRange,
     /// The right edge of the chart.
     pub now: Timestamp,
-    /// The server's history samples (any order; those outside the chart are ignored).
-    pub samples: Vec<HistorySample>,
+    /// The server's stored buckets (raw samples as one-sample buckets for 24 h), in
+    /// any order; those outside the chart are ignored.
+    pub points: Vec<Rollup>,
 }
 
 impl ChartRequest {
@@ -184,7 +225,7 @@ impl ChartRequest {
     /// The prepared series: see [`ChartSeries::prepare`].
     #[must_use]
     pub fn series(&self) -> ChartSeries {
-        ChartSeries::prepare(&self.samples, self.range, self.now)
+        ChartSeries::prepare(&self.points, self.range, self.now)
     }
 }
 
@@ -201,10 +242,12 @@ pub struct Bucket {
     pub offline: u32,
     /// The average player count of the answering samples that gave one.
     pub players_avg: Option<f64>,
+    /// The smallest player count of the answering samples.
+    pub players_min: Option<u32>,
     /// The largest player count of the answering samples.
     pub players_max: Option<u32>,
-    /// The median latency of the answering samples that gave one (the mean of the two
-    /// middle values for an even count, rounded down).
+    /// The mean latency of the answering samples that gave one, rounded to the
+    /// nearest millisecond.
     pub latency_ms: Option<u32>,
 }
 
@@ -247,85 +290,70 @@ pub struct ChartSeries {
     pub from: Timestamp,
     /// The right edge (the end of the bucket holding `now`).
     pub to: Timestamp,
-    /// The buckets, oldest first, contiguous, each [`ChartRange::bucket`] long.
+    /// The buckets, oldest first, contiguous, each [`ChartRange::bucket`] long
+    /// ([`ChartRange::buckets`] of them).
     pub buckets: Vec<Bucket>,
     /// How many samples the chart is made from.
     pub samples: usize,
     /// The largest player count of any bucket (0 without any).
     pub players_peak: u32,
-    /// The largest median latency of any bucket (0 without any).
+    /// The largest mean latency of any bucket (0 without any).
     pub latency_peak: u32,
 }
 
 impl ChartSeries {
-    /// Bucket `samples` for a chart of `range` ending at `now`.
+    /// Bucket stored `points` for a chart of `range` ending at `now`: each point
+    /// falls into the chart bucket holding its start.
     ///
-    /// Samples after `now` or before the first bucket are ignored; the order of
-    /// `samples` does not matter.
+    /// Points starting after `now` or before the first bucket are ignored; the order
+    /// of `points` does not matter.
     #[must_use]
-    pub fn prepare(samples: &[HistorySample], range: ChartRange, now: Timestamp) -> Self {
+    pub fn prepare(points: &[Rollup], range: ChartRange, now: Timestamp) -> Self {
         let bucket_ms = u64::try_from(range.bucket().as_millis()).unwrap_or(u64::MAX);
+        let n = range.buckets();
         // The end of the bucket holding `now` (`now` on a boundary starts a bucket).
-        // (A chart of the first day after the epoch starts at the epoch.)
-        let span_ms = bucket_ms.saturating_mul(BUCKETS as u64);
+        // (A chart of the first span after the epoch starts at the epoch.)
+        let span_ms = bucket_ms.saturating_mul(n as u64);
         let to = (now.0 / bucket_ms)
             .saturating_add(1)
             .saturating_mul(bucket_ms)
             .max(span_ms);
         let (from, to) = (Timestamp(to - span_ms), Timestamp(to));
 
-        #[derive(Default)]
-        struct Acc {
-            samples: u32,
-            offline: u32,
-            players_sum: u64,
-            players_n: u32,
-            players_max: Option<u32>,
-            latencies: Vec<u32>,
-        }
-        let mut accs: Vec<Acc> = (0..BUCKETS).map(|_| Acc::default()).collect();
+        let mut accs: Vec<Rollup> = (0..n)
+            .map(|i| Rollup::at(from.0 + bucket_ms * i as u64))
+            .collect();
         let mut used = 0;
-        for sample in samples {
-            if sample.at < from || sample.at > now {
+        for point in points {
+            if point.start < from || point.start > now {
                 continue;
             }
-            let index = usize::try_from((sample.at.0 - from.0) / bucket_ms).unwrap_or(usize::MAX);
+            let index = usize::try_from((point.start.0 - from.0) / bucket_ms).unwrap_or(usize::MAX);
             let Some(acc) = accs.get_mut(index) else {
                 continue;
             };
-            used += 1;
-            acc.samples = acc.samples.saturating_add(1);
-            if !sample.online {
-                acc.offline = acc.offline.saturating_add(1);
-                continue;
-            }
-            if let Some(p) = sample.players {
-                acc.players_sum = acc.players_sum.saturating_add(u64::from(p));
-                acc.players_n = acc.players_n.saturating_add(1);
-                acc.players_max = Some(acc.players_max.map_or(p, |m| m.max(p)));
-            }
-            if let Some(l) = sample.latency_ms {
-                acc.latencies.push(l);
-            }
+            used += point.samples as usize;
+            acc.merge(point);
         }
 
-        let mut buckets = Vec::with_capacity(BUCKETS);
+        let mut buckets = Vec::with_capacity(n);
         let mut players_peak = 0;
         let mut latency_peak = 0;
-        for (i, mut acc) in accs.into_iter().enumerate() {
-            let start = Timestamp(from.0 + bucket_ms * i as u64);
-            let players_avg =
-                (acc.players_n > 0).then(|| acc.players_sum as f64 / f64::from(acc.players_n));
-            let latency_ms = median(&mut acc.latencies);
-            players_peak = players_peak.max(acc.players_max.unwrap_or(0));
+        for acc in accs {
+            let latency_ms = acc
+                .latency
+                .mean()
+                .map(|m| u32::try_from(m.round() as u64).unwrap_or(u32::MAX));
+            players_peak = players_peak.max(acc.players.max().unwrap_or(0));
             latency_peak = latency_peak.max(latency_ms.unwrap_or(0));
             buckets.push(Bucket {
-                start,
-                end: Timestamp(start.0 + bucket_ms),
+                start: acc.start,
+                end: Timestamp(acc.start.0 + bucket_ms),
                 samples: acc.samples,
-                offline: acc.offline,
-                players_avg,
-                players_max: acc.players_max,
+                offline: acc.offline(),
+                players_avg: acc.players.mean(),
+                players_min: acc.players.min(),
+                players_max: acc.players.max(),
                 latency_ms,
             });
         }
@@ -386,21 +414,6 @@ impl ChartSeries {
             }
         }
         spans
-    }
-}
-
-fn median(values: &mut [u32]) -> Option<u32> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_unstable();
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values.get(mid).copied()
-    } else {
-        let lo = u64::from(*values.get(mid - 1)?);
-        let hi = u64::from(*values.get(mid)?);
-        u32::try_from((lo + hi) / 2).ok()
     }
 }
 

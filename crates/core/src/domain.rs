@@ -14,7 +14,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// A point in wall-clock time: milliseconds since the Unix epoch (UTC).
 ///
 /// Time only enters the core through [`crate::ports::Clock`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub u64);
 
@@ -574,6 +576,9 @@ pub struct HistorySample {
     pub players: Option<u32>,
     /// Latency in milliseconds, when it answered.
     pub latency_ms: Option<u32>,
+    /// Why it did not answer (`None` when it answered, or when not known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<crate::history::DownCause>,
 }
 
 /// One change of a guild- or chat-wide setting, for the audit log.

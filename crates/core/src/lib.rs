@@ -13,6 +13,7 @@
 //! | [`lookup`]  | [`lookup::LookupService`]: policy → rate limit → cache → single-flight → source |
 //! | [`chart`]   | [`chart::ChartRange`], [`chart::ChartRequest`] and the series preparation behind `/graph` (drawn by a [`ports::ChartRenderer`]) |
 //! | [`chat`]    | [`chat::ChatService`]: the bot commands as functions returning view models |
+//! | [`history`] | compact tiered history: raw samples, 5-minute/hourly/daily rollups, outages ([`history::prepare`], [`history::HistoryReader`]) |
 //! | [`watch`]   | [`watch::WatchService`] (`/watch`, `/unwatch`, `/watches`, `/uptime`), [`watch::Scheduler`] (polls, transitions, notifications, history), uptime maths |
 
 #![deny(missing_docs)]
@@ -20,6 +21,7 @@
 pub mod chart;
 pub mod chat;
 pub mod domain;
+pub mod history;
 pub mod lookup;
 pub mod policy;
 pub mod ports;

@@ -13,6 +13,7 @@ use crate::domain::{
     AuditEntry, ChatRef, ChatState, HistorySample, PlayerList, StatusOutcome, Target, Timestamp,
     Watch,
 };
+use crate::history::Stream;
 use crate::policy::PolicyViolation;
 
 /// A boxed error from a backend (I/O, Redis, the database), kept for the cause chain.
@@ -195,35 +196,53 @@ pub trait WatchStore: Send + Sync {
     async fn all_watches(&self) -> Result<Vec<Watch>, StoreError>;
 }
 
-/// History samples of watched servers.
+/// The history of watched servers, kept compact and tiered (see
+/// [`crate::history`]): a small head and append-only byte chunks per target and
+/// stream. Stores keep bytes; what the bytes mean (rollups, outages, the encodings)
+/// lives in core, so every store keeps exactly the same history.
 ///
-/// Contract: samples come back in time order; `prune` removes every sample older
-/// than the given time and nothing newer.
+/// Contract: [`append_samples`](Self::append_samples) prepares each target's samples
+/// with [`history::prepare`](crate::history::prepare) against the head it holds and
+/// applies the result (the new head and every [`ChunkWrite`](crate::history::ChunkWrite))
+/// atomically per target: two writers racing never lose or double an update. A chunk
+/// is deleted only when [`prune`](Self::prune) finds it past its
+/// [`expires_at`](crate::history::HistoryConfig::expires_at) (or, on Redis, by key
+/// expiry at that time).
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait HistoryStore: Send + Sync {
-    /// Append a sample.
+    /// Append samples (of any targets; e.g. every poll that finished together).
+    /// Durable on return, like [`ChatStore::put_chat`].
     ///
     /// # Errors
     /// [`StoreError`].
-    async fn append_sample(&self, sample: &HistorySample) -> Result<(), StoreError>;
+    async fn append_samples(&self, samples: &[HistorySample]) -> Result<(), StoreError>;
 
-    /// The samples of `target` with `since <= at < until`, oldest first.
+    /// The head bytes of `target` (`None`: no history).
     ///
     /// # Errors
     /// [`StoreError`].
-    async fn samples(
+    async fn head(&self, target: &Target) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The chunks of `stream` of `target` numbered `first..=last` that exist, in
+    /// ascending order, with their numbers.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn chunks(
         &self,
         target: &Target,
-        since: Timestamp,
-        until: Timestamp,
-    ) -> Result<Vec<HistorySample>, StoreError>;
+        stream: Stream,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
 
-    /// Delete every sample with `at < before`; returns how many were deleted.
+    /// Delete every chunk past its retention at `now` (and heads of series that are
+    /// entirely past it); returns how many chunks were deleted.
     ///
     /// # Errors
     /// [`StoreError`].
-    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError>;
+    async fn prune(&self, now: Timestamp) -> Result<u64, StoreError>;
 }
 
 /// The audit log of setting changes (who changed what, when).

@@ -94,7 +94,7 @@ pub async fn graph_request(
         .await
         .map_err(|e| watch_error(&e, Some(&target)))?;
     Ok((
-        GraphView::new(&target, range, request.samples.len()),
+        GraphView::new(&target, range, request.points.len()),
         request,
     ))
 }

@@ -200,7 +200,7 @@ impl WatchList {
 }
 
 impl UptimeView {
-    /// The uptime over 24 h, 7 d and 30 d, the last outages and the last check, or
+    /// The uptime over 24 h, 7 d, 30 d, 90 d and a year, the last outages and the last check, or
     /// that there is no history yet.
     #[must_use]
     pub fn compose(&self, m: &impl Markup) -> String {
@@ -236,6 +236,9 @@ impl UptimeView {
             } else {
                 write!(out, "\n• {start} — {}", o.length)
             };
+            if let Some(cause) = o.cause {
+                let _ = write!(out, " ({})", m.text(cause));
+            }
         }
         if let Some(c) = &self.last_check {
             let at = m.time(c.at, &c.at_utc);

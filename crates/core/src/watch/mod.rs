@@ -69,8 +69,9 @@
 //! # }
 //! # #[async_trait::async_trait]
 //! # impl HistoryStore for Never {
-//! #     async fn append_sample(&self, _: &mcstat_core::HistorySample) -> Result<(), mcstat_core::ports::StoreError> { unimplemented!() }
-//! #     async fn samples(&self, _: &mcstat_core::Target, _: mcstat_core::Timestamp, _: mcstat_core::Timestamp) -> Result<Vec<mcstat_core::HistorySample>, mcstat_core::ports::StoreError> { unimplemented!() }
+//! #     async fn append_samples(&self, _: &[mcstat_core::HistorySample]) -> Result<(), mcstat_core::ports::StoreError> { unimplemented!() }
+//! #     async fn head(&self, _: &mcstat_core::Target) -> Result<Option<Vec<u8>>, mcstat_core::ports::StoreError> { unimplemented!() }
+//! #     async fn chunks(&self, _: &mcstat_core::Target, _: mcstat_core::history::Stream, _: u64, _: u64) -> Result<Vec<(u64, Vec<u8>)>, mcstat_core::ports::StoreError> { unimplemented!() }
 //! #     async fn prune(&self, _: mcstat_core::Timestamp) -> Result<u64, mcstat_core::ports::StoreError> { unimplemented!() }
 //! # }
 //! ```
@@ -119,6 +120,7 @@ pub use service::{
 pub use tracker::{Change, Observation, PlayerView, TargetState, TargetTracker, player_key};
 pub use uptime::{Outage, UptimeReport, UptimeWindow};
 
+use crate::history::HistoryConfig;
 use crate::policy::TargetPolicy;
 
 /// Settings of the watch service and the scheduler (one value for both, so they
@@ -135,9 +137,12 @@ pub struct WatchConfig {
     /// How many consecutive failed polls make an outage (2): one lost ping is not
     /// one. One answering poll ends it.
     pub down_after: NonZeroU32,
-    /// How long history samples are kept (30 days).
-    pub retention: Duration,
-    /// How often old samples are pruned (1 h; one replica per period; in
+    /// How long each history tier is kept (raw 48 h, 5-minute 14 d, hourly 90 d,
+    /// daily 400 d); its gap cap and outage threshold are taken from
+    /// [`interval`](Self::interval) and [`down_after`](Self::down_after) by
+    /// [`history_config`](Self::history_config).
+    pub history: HistoryConfig,
+    /// How often old history is pruned (1 h; one replica per period; in
     /// [`Scheduler::run`] at most every 100 ms).
     pub prune_every: Duration,
     /// How many polls may run at once (64). With [`Scheduler::run`] a poll starts
@@ -181,7 +186,7 @@ impl Default for WatchConfig {
             max_players_per_watch: 10,
             interval: Duration::from_secs(60),
             down_after: NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN),
-            retention: uptime::MONTH,
+            history: HistoryConfig::default(),
             prune_every: Duration::from_secs(3600),
             max_concurrency: 64,
             batch_window: Duration::from_millis(100),
@@ -196,6 +201,18 @@ impl Default for WatchConfig {
 }
 
 impl WatchConfig {
+    /// The history settings stores are opened with: [`history`](Self::history) with
+    /// a gap cap of two intervals and outages from [`down_after`](Self::down_after)
+    /// failed polls, so rollups count time exactly as the uptime maths do.
+    #[must_use]
+    pub fn history_config(&self) -> HistoryConfig {
+        HistoryConfig {
+            gap_cap: self.interval.max(Self::MIN_INTERVAL).saturating_mul(2),
+            outage_after: self.down_after,
+            ..self.history.clone()
+        }
+    }
+
     /// The shortest poll interval: smaller values count as this.
     pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 

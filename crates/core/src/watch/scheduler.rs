@@ -649,12 +649,7 @@ impl Scheduler {
                 return None;
             }
         }
-        match self
-            .ports
-            .history
-            .prune(now.minus(self.config.retention))
-            .await
-        {
+        match self.ports.history.prune(now).await {
             Ok(n) => Some(n),
             Err(error) => {
                 tracing::warn!(
@@ -723,7 +718,12 @@ impl Scheduler {
         };
         let at = outcome.taken_at();
         let sample = sample_of(&outcome);
-        if let Err(error) = self.ports.history.append_sample(&sample).await {
+        if let Err(error) = self
+            .ports
+            .history
+            .append_samples(std::slice::from_ref(&sample))
+            .await
+        {
             tracing::warn!(
                 target = %due.target,
                 error = &error as &dyn std::error::Error,
@@ -798,9 +798,7 @@ impl Scheduler {
         let Some(since) = since else {
             return false;
         };
-        let samples = match self
-            .ports
-            .history
+        let samples = match crate::history::HistoryReader::new(self.ports.history.as_ref())
             .samples(&due.target, since, now.plus(Duration::from_millis(1)))
             .await
         {
@@ -1117,15 +1115,19 @@ fn sample_of(outcome: &StatusOutcome) -> HistorySample {
                 .players_online
                 .map(|n| u32::try_from(n.max(0)).unwrap_or(u32::MAX)),
             latency_ms: report.latency_ms,
+            cause: None,
         },
         StatusOutcome::Offline {
-            target, taken_at, ..
+            target,
+            taken_at,
+            reason,
         } => HistorySample {
             target: target.clone(),
             at: *taken_at,
             online: false,
             players: None,
             latency_ms: None,
+            cause: Some(crate::history::DownCause::from(reason)),
         },
     }
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::domain::{AuditEntry, ChatRef, HistorySample, Target, Timestamp, UserRef, Watch};
+use crate::history::{HistoryReader, RangeUptime, Rollup, Tier};
 use crate::policy::PolicyViolation;
 use crate::ports::{AuditLog, Clock, HistoryStore, StoreError, WatchStore};
 
@@ -216,7 +217,7 @@ impl WatchService {
         let mut out = Vec::new();
         for watch in self.watches.watches_of(chat).await? {
             let samples = match self
-                .history
+                .reader()
                 .samples(&watch.target, now.minus(lookback), just_after(now))
                 .await
             {
@@ -242,25 +243,94 @@ impl WatchService {
         Ok(out)
     }
 
-    /// Uptime of `target` over 24 h, 7 d and 30 d and its last outages, from the
-    /// history (any server with samples: a watch in another chat counts too).
+    fn reader(&self) -> HistoryReader<'_> {
+        HistoryReader::new(self.history.as_ref())
+    }
+
+    /// Uptime of `target` over `span` ending now, from the tier that fits the span
+    /// ([`HistoryConfig::tier_for`](crate::history::HistoryConfig::tier_for)).
+    ///
+    /// # Errors
+    /// [`WatchError::Store`].
+    pub async fn uptime_over(
+        &self,
+        target: &Target,
+        span: std::time::Duration,
+    ) -> Result<RangeUptime, WatchError> {
+        let now = self.clock.now();
+        let tier = self.config.history.tier_for(span);
+        Ok(self.reader().uptime(target, tier, span, now).await?)
+    }
+
+    /// Uptime of `target` over 24 h (raw samples), 7 d (5-minute buckets), 30 d and
+    /// 90 d (hourly) and a year (daily), and its last outages (stored as events),
+    /// from the history (any server with history: a watch in another chat counts
+    /// too). No range reads more than about 2,200 stored entries.
     ///
     /// # Errors
     /// [`WatchError::Store`].
     pub async fn uptime(&self, target: &Target) -> Result<UptimeReport, WatchError> {
         let now = self.clock.now();
-        let since = now.minus(uptime::MONTH.saturating_add(self.config.interval * 2));
-        let samples = self.history.samples(target, since, just_after(now)).await?;
-        Ok(uptime::report(
-            &samples,
-            now,
-            self.config.interval,
-            self.config.down_after,
-            self.config.max_outages,
-        ))
+        let reader = self.reader();
+        let Some(head) = reader.head(target).await? else {
+            return Ok(UptimeReport {
+                day: UptimeWindow::empty(uptime::DAY),
+                week: UptimeWindow::empty(uptime::WEEK),
+                month: UptimeWindow::empty(uptime::MONTH),
+                quarter: UptimeWindow::empty(uptime::QUARTER),
+                year: UptimeWindow::empty(uptime::YEAR),
+                outages: Vec::new(),
+                last_sample: None,
+                samples: 0,
+            });
+        };
+        let spans = [
+            uptime::DAY,
+            uptime::WEEK,
+            uptime::MONTH,
+            uptime::QUARTER,
+            uptime::YEAR,
+        ];
+        let mut windows = spans.map(UptimeWindow::empty);
+        let mut samples = 0;
+        for (window, span) in windows.iter_mut().zip(spans) {
+            let tier = self.config.history.tier_for(span);
+            let range = reader.uptime(target, tier, span, now).await?;
+            samples = range.samples;
+            *window = range.window();
+        }
+        let outages = reader
+            .outages(
+                target,
+                now.minus(uptime::YEAR),
+                now,
+                self.config.down_after.get(),
+                self.config.max_outages,
+            )
+            .await?
+            .into_iter()
+            .map(|o| uptime::Outage {
+                start: o.start,
+                end: o.end,
+                duration: o.end.unwrap_or(now).since(o.start),
+                cause: o.cause,
+            })
+            .collect();
+        let [day, week, month, quarter, year] = windows;
+        Ok(UptimeReport {
+            day,
+            week,
+            month,
+            quarter,
+            year,
+            outages,
+            last_sample: head.last_sample(),
+            samples: usize::try_from(samples).unwrap_or(usize::MAX),
+        })
     }
 
-    /// The samples of `target` over the last `span`, oldest first (for charts).
+    /// The raw samples of `target` over the last `span` (at most the raw window),
+    /// oldest first.
     ///
     /// # Errors
     /// [`WatchError::Store`].
@@ -271,9 +341,31 @@ impl WatchService {
     ) -> Result<Vec<HistorySample>, WatchError> {
         let now = self.clock.now();
         Ok(self
-            .history
+            .reader()
             .samples(target, now.minus(span), just_after(now))
             .await?)
+    }
+
+    /// The buckets of `target` over the last `span`, from `step`'s tier when given
+    /// (the tier that fits the span otherwise), oldest first, the open bucket
+    /// included: what `GET /v1/history` serves.
+    ///
+    /// # Errors
+    /// [`WatchError::Store`].
+    pub async fn series(
+        &self,
+        target: &Target,
+        span: std::time::Duration,
+        step: Option<Tier>,
+    ) -> Result<(Tier, Vec<Rollup>), WatchError> {
+        let now = self.clock.now();
+        let tier = step.unwrap_or_else(|| self.config.history.tier_for(span));
+        let since = Timestamp(tier.align(now.minus(span).0));
+        let points = self
+            .reader()
+            .rollups(target, tier, since, just_after(now))
+            .await?;
+        Ok((tier, points))
     }
 
     /// What `/graph address [range]` draws: the samples of `target` covering `range`
@@ -290,12 +382,17 @@ impl WatchService {
         let now = self.clock.now();
         // The first bucket starts up to one bucket before `now - span`.
         let since = now.minus(range.span().saturating_add(range.bucket()));
-        let samples = self.history.samples(target, since, just_after(now)).await?;
+        let tier = self.config.history.tier_for(range.span());
+        let since = Timestamp(tier.align(since.0));
+        let points = self
+            .reader()
+            .rollups(target, tier, since, just_after(now))
+            .await?;
         Ok(crate::chart::ChartRequest {
             name: target.to_string(),
             range,
             now,
-            samples,
+            points,
         })
     }
 

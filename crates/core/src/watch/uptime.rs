@@ -19,8 +19,12 @@ use crate::domain::{HistorySample, Timestamp};
 pub const DAY: Duration = Duration::from_secs(24 * 3600);
 /// A week.
 pub const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
-/// Thirty days (the default history retention).
+/// Thirty days.
 pub const MONTH: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Ninety days.
+pub const QUARTER: Duration = Duration::from_secs(90 * 24 * 3600);
+/// A year (365 days).
+pub const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Up and down time within one window ending now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +38,16 @@ pub struct UptimeWindow {
 }
 
 impl UptimeWindow {
+    /// A window of `span` with nothing known.
+    #[must_use]
+    pub const fn empty(span: Duration) -> Self {
+        Self {
+            span,
+            up: Duration::ZERO,
+            down: Duration::ZERO,
+        }
+    }
+
     /// Up time over known time, `None` when nothing is known in the window.
     #[must_use]
     pub fn ratio(&self) -> Option<f64> {
@@ -61,9 +75,11 @@ pub struct Outage {
     pub end: Option<Timestamp>,
     /// `end - start`, or `now - start` while it lasts.
     pub duration: Duration,
+    /// Why the first failed poll failed.
+    pub cause: crate::history::DownCause,
 }
 
-/// Uptime over 24 h, 7 d and 30 d and the last outages of one target.
+/// Uptime over 24 h, 7 d, 30 d, 90 d and a year and the last outages of one target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UptimeReport {
     /// The last 24 hours.
@@ -72,11 +88,15 @@ pub struct UptimeReport {
     pub week: UptimeWindow,
     /// The last 30 days.
     pub month: UptimeWindow,
+    /// The last 90 days.
+    pub quarter: UptimeWindow,
+    /// The last 365 days.
+    pub year: UptimeWindow,
     /// The last outages, newest first.
     pub outages: Vec<Outage>,
     /// The newest sample: when, and whether the server answered.
     pub last_sample: Option<(Timestamp, bool)>,
-    /// How many samples the report is made from.
+    /// How many samples the report is made from (the year's).
     pub samples: usize,
 }
 
@@ -121,16 +141,21 @@ pub fn outages(
 ) -> Vec<Outage> {
     let mut found = Vec::new();
     let mut run: Option<(Timestamp, u32)> = None;
+    let mut cause = crate::history::DownCause::Unknown;
     for sample in samples {
         match (sample.online, &mut run) {
             (false, Some((_, n))) => *n = n.saturating_add(1),
-            (false, None) => run = Some((sample.at, 1)),
+            (false, None) => {
+                run = Some((sample.at, 1));
+                cause = sample.cause.unwrap_or_default();
+            }
             (true, Some((start, n))) => {
                 if *n >= down_after.get() {
                     found.push(Outage {
                         start: *start,
                         end: Some(sample.at),
                         duration: sample.at.since(*start),
+                        cause,
                     });
                 }
                 run = None;
@@ -145,6 +170,7 @@ pub fn outages(
             start,
             end: None,
             duration: now.since(start),
+            cause,
         });
     }
     found.reverse();
@@ -152,7 +178,7 @@ pub fn outages(
     found
 }
 
-/// The full report: [`window_uptime`] over 24 h, 7 d and 30 d and the newest
+/// The full report from raw samples: [`window_uptime`] over every window and the newest
 /// `max_outages` [`outages`].
 #[must_use]
 pub fn report(
@@ -166,6 +192,8 @@ pub fn report(
         day: window_uptime(samples, now, DAY, interval),
         week: window_uptime(samples, now, WEEK, interval),
         month: window_uptime(samples, now, MONTH, interval),
+        quarter: window_uptime(samples, now, QUARTER, interval),
+        year: window_uptime(samples, now, YEAR, interval),
         outages: outages(samples, now, down_after, max_outages),
         last_sample: samples.last().map(|s| (s.at, s.online)),
         samples: samples.len(),
@@ -187,6 +215,7 @@ mod tests {
             online,
             players: None,
             latency_ms: None,
+            cause: None,
         }
     }
 

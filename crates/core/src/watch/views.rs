@@ -212,8 +212,8 @@ pub struct UptimeView {
     /// Whether any check of the server is recorded. Without history the other
     /// fields say nothing: the reply suggests `/watch` instead.
     pub has_history: bool,
-    /// The last 24 hours, 7 days and 30 days, in this order.
-    pub windows: [WindowLine; 3],
+    /// The last 24 hours, 7 days, 30 days, 90 days and a year, in this order.
+    pub windows: [WindowLine; 5],
     /// The last outages, newest first (may be empty).
     pub outages: Vec<OutageLine>,
     /// The newest check, if any.
@@ -234,6 +234,8 @@ impl UptimeView {
                 WindowLine::new("24 h", &report.day),
                 WindowLine::new("7 d", &report.week),
                 WindowLine::new("30 d", &report.month),
+                WindowLine::new("90 d", &report.quarter),
+                WindowLine::new("1 y", &report.year),
             ],
             outages: report
                 .outages
@@ -243,6 +245,7 @@ impl UptimeView {
                     start_utc: format_utc_minute(o.start),
                     length: format_duration(o.duration),
                     ongoing: o.end.is_none(),
+                    cause: (o.cause != crate::history::DownCause::Unknown).then(|| o.cause.label()),
                 })
                 .collect(),
             last_check: report.last_sample.map(|(at, answered)| CheckLine {
@@ -292,6 +295,8 @@ pub struct OutageLine {
     pub length: String,
     /// Whether it still lasts.
     pub ongoing: bool,
+    /// Why it began (`timeout`, `connection refused`, ...), when known.
+    pub cause: Option<&'static str>,
 }
 
 /// The newest check of `/uptime`.
