@@ -732,3 +732,6 @@ impl SeriesHead {
         (ms, if last.online { ms } else { 0 })
     }
 }
+
+#[cfg(test)]
+mod tests;

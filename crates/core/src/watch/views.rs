@@ -414,16 +414,20 @@ pub(super) mod tests {
             day: window(DAY, DAY, Duration::ZERO),
             week: window(DAY * 7, DAY * 6, DAY),
             month: window(DAY * 30, DAY * 2, Duration::ZERO),
+            quarter: window(DAY * 90, DAY * 2, Duration::ZERO),
+            year: window(DAY * 365, DAY * 2, Duration::ZERO),
             outages: vec![
                 Outage {
                     start: NOW.minus(MIN),
                     end: None,
                     duration: MIN,
+                    cause: crate::history::DownCause::Timeout,
                 },
                 Outage {
                     start: Timestamp(86_400_000),
                     end: Some(Timestamp(86_400_000 + 125_000)),
                     duration: Duration::from_secs(125),
+                    cause: crate::history::DownCause::Unknown,
                 },
             ],
             last_sample: Some((NOW, answered)),
@@ -523,12 +527,14 @@ pub(super) mod tests {
                     start_utc: "1970-01-10 23:59 UTC".into(),
                     length: "1 min".into(),
                     ongoing: true,
+                    cause: Some("timeout"),
                 },
                 OutageLine {
                     start: Timestamp(86_400_000),
                     start_utc: "1970-01-02 00:00 UTC".into(),
                     length: "2 min".into(),
                     ongoing: false,
+                    cause: None,
                 },
             ]
         );
