@@ -19,11 +19,33 @@
 # --min-round-ms MS (rounds at least MS apart) --json FILE.
 # Needs no peers; about 5 minutes. Binds up to N listeners on 127.10.x.y (ports
 # 20000-20009) and raises its own open-file limit (above the hard limit only as root).
+#
+# scripts/bench.sh --history [ARGS]: the history benchmark (`mcstat-bench history`:
+# bytes per server-year in Redis and in the file store, old format against the tiered
+# one; file-store append throughput; /graph read times). Starts its own redis-server
+# (installed by scripts/install-test-deps.sh). ARGS: --servers N --appends N --json FILE.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 cache="${MCSTAT_CACHE:-$HOME/.cache/mcstat}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target}"
+
+if [[ "${1:-}" == "--history" ]]; then
+  shift
+  command -v redis-server >/dev/null 2>&1 || bash scripts/install-test-deps.sh >/dev/null
+  cargo build --release --locked -p mcstat-bench >&2
+  echo "# mcstat history benchmark"
+  echo
+  echo "- command: scripts/bench.sh --history $*"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sr), $(rustc --version), $(redis-server --version | cut -d' ' -f1-3)"
+  echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  "$CARGO_TARGET_DIR/release/mcstat-bench" history "$@"
+  echo
+  echo "- load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
 
 if [[ "${1:-}" == "--watch-scale" ]]; then
   shift

@@ -9,17 +9,19 @@
 //! mcstat-bench watch-scale [--n 1000,10000,100000] [--interval SECS] [--window SECS]
 //!                          [--concurrency C] [--current-thread] [--min-round-ms MS]
 //!                          [--json FILE]
+//! mcstat-bench history [--servers N] [--appends N] [--json FILE]
 //! mcstat-bench watch-serve FROM COUNT
 //! mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY multi-thread|current-thread MIN_ROUND_MS
 //! ```
 //!
-//! `run` and `watch-scale` are the ones to call; the others are what they start as
+//! `run`, `watch-scale` and `history` are the ones to call; the others are what they start as
 //! child processes.
 
 mod alloc;
 mod clients;
 mod fixtures;
 mod heap;
+mod history;
 mod run;
 mod serve;
 mod watch_scale;
@@ -37,6 +39,7 @@ const USAGE: &str = "usage:
   mcstat-bench client TOOL WORKLOAD HOST PORT N CONCURRENCY WARMUP
   mcstat-bench heap HOST PORTS_JSON CONCURRENCY
   mcstat-bench watch-scale [--n 1000,10000,100000] [--interval SECS] [--window SECS] [--concurrency C] [--current-thread] [--min-round-ms MS] [--json FILE]
+  mcstat-bench history [--servers N] [--appends N] [--json FILE]
   mcstat-bench watch-serve FROM COUNT
   mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY multi-thread|current-thread MIN_ROUND_MS
 run defaults: --python $MCSTAT_PYTHON, --node-modules $MCSTAT_NODE_MODULES, --peers tests/peers";
@@ -111,6 +114,24 @@ fn dispatch(args: &[String]) -> Result<(), String> {
             },
             min_round: Some(seconds(min_round_ms, "min round")? / 1000).filter(|d| !d.is_zero()),
         }),
+        ["history", rest @ ..] => {
+            let mut opts = history::Options {
+                servers: 4,
+                appends: 200_000,
+                json: None,
+            };
+            let mut rest = rest.iter();
+            while let Some(&flag) = rest.next() {
+                let value = rest.next().ok_or(format!("{flag} needs a value"))?;
+                match flag {
+                    "--servers" => opts.servers = number(value, "servers")?,
+                    "--appends" => opts.appends = number(value, "appends")?,
+                    "--json" => opts.json = Some(value.clone()),
+                    other => return Err(format!("unknown option {other}\n{USAGE}")),
+                }
+            }
+            history::run(&opts)
+        }
         ["watch-scale", rest @ ..] => {
             let mut opts = watch_scale::ScaleOptions {
                 ns: vec![1_000, 10_000, 100_000],

@@ -343,3 +343,38 @@ fn tiers_for_the_ranges_people_ask() {
     assert_eq!(old.hour, uptime::WEEK);
     assert_eq!(old.raw, Duration::from_secs(48 * 3600));
 }
+
+/// A year of one realistic server (run with `--ignored --nocapture` to see the
+/// figures; the benchmark measures the real stores).
+#[test]
+#[ignore = "prints a measurement"]
+fn bytes_per_server_year() {
+    let start = 1_735_689_600_000_u64; // 2025-01-01
+    let store = MemoryHistory::new(config());
+    let mut seed = 7_u64;
+    let mut rnd = move || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        seed >> 33
+    };
+    let mut batch = Vec::new();
+    for i in 0..525_600_u64 {
+        let at = start + i * MIN + rnd() % 400;
+        let minute_of_day = i % 1440;
+        let curve = 20.0 + 15.0 * ((minute_of_day as f64 / 1440.0) * std::f64::consts::TAU).sin();
+        let players = (curve + (rnd() % 7) as f64 - 3.0).max(0.0) as u32;
+        let online = rnd() % 2000 != 0;
+        batch.push(sample(at, online, players, 20 + u32::try_from(rnd() % 40).expect("small")));
+        if batch.len() == 1440 {
+            block_on(store.append_samples(&batch)).expect("appends");
+            batch.clear();
+        }
+    }
+    block_on(store.prune(Timestamp(start + 525_600 * MIN))).expect("prunes");
+    let t = target();
+    for stream in Stream::ALL {
+        let chunks = block_on(store.chunks(&t, stream, 0, u64::MAX)).expect("chunks");
+        let bytes: usize = chunks.iter().map(|(_, b)| b.len()).sum();
+        println!("{stream:?}: {} chunks, {bytes} bytes", chunks.len());
+    }
+    println!("total {} bytes", store.bytes());
+}
