@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use mcstat_core::history::{ChunkKey, HistoryConfig, Prepared, SeriesHead, Stream, prepare};
 use mcstat_core::ports::{AuditLog, ChatStore, HistoryStore, StoreError, WatchStore};
-use redis::aio::MultiplexedConnection;
 use mcstat_core::{AuditEntry, ChatRef, ChatState, HistorySample, Target, Timestamp, Watch};
+use redis::aio::MultiplexedConnection;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
@@ -468,15 +468,13 @@ async fn on_pipe<T: redis::FromRedisValue>(
 /// makes the other's transaction of that target fail, and the next pass finds it done.
 async fn migrate_v1_history(conn: &Conn, config: &HistoryConfig) -> Result<bool, StoreError> {
     let targets_key = conn.key("history-targets");
-    let mut con = match tokio::time::timeout(
-        conn.timeout,
-        conn.client.get_multiplexed_async_connection(),
-    )
-    .await
-    {
-        Ok(con) => con.map_err(super::map_err)?,
-        Err(_) => return Err(conn.timed_out()),
-    };
+    let mut con =
+        match tokio::time::timeout(conn.timeout, conn.client.get_multiplexed_async_connection())
+            .await
+        {
+            Ok(con) => con.map_err(super::map_err)?,
+            Err(_) => return Err(conn.timed_out()),
+        };
     for _ in 0..MIGRATION_PASSES {
         let targets: Vec<String> = on(&mut con, redis::cmd("SMEMBERS").arg(&targets_key)).await?;
         if targets.is_empty() {
@@ -548,10 +546,7 @@ impl HistoryStore for RedisStore {
         self.ensure_format().await?;
         let mut by_target: BTreeMap<String, Vec<HistorySample>> = BTreeMap::new();
         for s in samples {
-            by_target
-                .entry(s.target.key())
-                .or_default()
-                .push(s.clone());
+            by_target.entry(s.target.key()).or_default().push(s.clone());
         }
         let mut pending: Vec<(String, Vec<HistorySample>)> = by_target.into_iter().collect();
         let conn = &self.conn;
@@ -648,9 +643,7 @@ impl HistoryStore for RedisStore {
             .map_or(now, |p| p.at.max(now));
         let keep = u64::try_from(self.history.keep(stream).as_millis()).unwrap_or(u64::MAX);
         // One chunk of slack for a clock that differs from Redis'.
-        let oldest = stream
-            .chunk_of(now.saturating_sub(keep))
-            .saturating_sub(1);
+        let oldest = stream.chunk_of(now.saturating_sub(keep)).saturating_sub(1);
         let first = first.max(oldest);
         let last = last.min(stream.chunk_of(newest));
         let mut out = Vec::new();
