@@ -259,13 +259,14 @@ mod redis {
         unavailable("watches_of", store.watches_of(&c)).await;
         unavailable("all_watches", store.all_watches()).await;
         unavailable(
-            "append_sample",
-            store.append_sample(&sample("a.example", 1, true)),
+            "append_samples",
+            store.append_samples(&[sample("a.example", 1, true)]),
         )
         .await;
+        unavailable("head", store.head(&t)).await;
         unavailable(
-            "samples",
-            store.samples(&t, Timestamp(0), Timestamp(u64::MAX)),
+            "chunks",
+            store.chunks(&t, mcstat_core::history::Stream::Raw, 0, u64::MAX),
         )
         .await;
         unavailable("prune", store.prune(Timestamp(u64::MAX))).await;
@@ -361,7 +362,7 @@ mod redis {
             .arg("mcstat:format")
             .query(&mut con)
             .expect("GET");
-        assert_eq!(format.as_deref(), Some("1"));
+        assert_eq!(format.as_deref(), Some("2"));
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -289,8 +289,8 @@ mod redis {
         RedisStore::connect(&RedisConfig::new(server.url()).prefix("p1:"))
             .await
             .expect("connect");
-        assert_eq!(redis_get(&server, "p1:format").as_deref(), Some("1"));
-        assert_eq!(RedisStore::FORMAT_VERSION, 1);
+        assert_eq!(redis_get(&server, "p1:format").as_deref(), Some("2"));
+        assert_eq!(RedisStore::FORMAT_VERSION, 2);
     }
 
     #[tokio::test]
@@ -305,7 +305,7 @@ mod redis {
                 err,
                 RedisStoreError::TooNew {
                     found: 7,
-                    supported: 1
+                    supported: 2
                 }
             ),
             "{err:?}"
@@ -322,19 +322,19 @@ mod redis {
     #[tokio::test]
     async fn a_lazy_store_refuses_every_call_on_a_newer_format() {
         let server = RedisServer::start();
-        redis_set(&server, "mcstat:format", "2");
+        redis_set(&server, "mcstat:format", "3");
         let store = RedisStore::lazy(&RedisConfig::new(server.url())).expect("lazy");
         let c = chat(Platform::Telegram, "3");
         for _ in 0..2 {
             let err = store.chat(&c).await.expect_err("too new");
             assert!(
-                matches!(&err, StoreError::Corrupt(m) if m.contains("format version 2")),
+                matches!(&err, StoreError::Corrupt(m) if m.contains("format version 3")),
                 "{err:?}"
             );
             let err = store.ping().await.expect_err("not ready either");
             assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
         }
-        assert_eq!(redis_get(&server, "mcstat:format").as_deref(), Some("2"));
+        assert_eq!(redis_get(&server, "mcstat:format").as_deref(), Some("3"));
         assert_eq!(redis_get(&server, "mcstat:chat:telegram:3"), None);
     }
 

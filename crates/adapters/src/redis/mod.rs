@@ -8,7 +8,7 @@
 //! reconnects in the background, so calls work again as soon as Redis is back.
 //!
 //! Every key starts with a configurable prefix ([`RedisConfig::prefix`], `mcstat:` by
-//! default). Layout, format 1 (`{p}` is the prefix; values are JSON):
+//! default). Layout, format 2 (`{p}` is the prefix; values are JSON unless said):
 //!
 //! | key | type | holds |
 //! |-----|------|-------|
@@ -16,12 +16,21 @@
 //! | `{p}chat:{chat key}` | string | [`ChatState`](mcstat_core::ChatState) |
 //! | `{p}watches:{chat key}` | hash | target key → [`Watch`](mcstat_core::Watch) |
 //! | `{p}watch-chats` | set | chat keys that have watches |
-//! | `{p}history:{target key}` | sorted set | score = time (ms), member = [`HistorySample`](mcstat_core::HistorySample) |
-//! | `{p}history-targets` | set | target keys that have samples |
+//! | `{p}hist:{<target key>}:head` | string (bytes), with expiry | the target's history head ([`SeriesHead`](mcstat_core::history::SeriesHead) bytes) |
+//! | `{p}hist:{<target key>}:<stream>:<index>` | string (bytes), with expiry | one history chunk ([`Stream::name`](mcstat_core::history::Stream::name), chunk number) |
 //! | `{p}audit:{scope key}` | sorted set | score = time (ms), member = 20-digit sequence + [`AuditEntry`](mcstat_core::AuditEntry) |
 //! | `{p}audit-seq` | string | audit sequence counter |
 //! | `{p}cache:v1:{key}` | string, with expiry | [`CachedValue`](mcstat_core::ports::CachedValue) |
 //! | `{p}lease:{key}` | string, with expiry | the holder of a [`LeasePort`](mcstat_core::ports::LeasePort) lease ([`RedisLeases`]) |
+//!
+//! History keys of one target share the hash tag `{<target key>}` (one Redis Cluster
+//! slot): a batch of samples is prepared in Rust against the head read and applied by
+//! one script that first checks the head is unchanged (else it is prepared again).
+//! Chunks and heads expire by themselves (`PEXPIREAT`) when their retention ends.
+//! Format 1 kept history in sorted sets (`{p}history:{target key}`, score = time,
+//! member = a JSON [`HistorySample`](mcstat_core::HistorySample), listed in the set
+//! `{p}history-targets`); connecting to format-1 data moves it into chunks first,
+//! one target per `MULTI`/`EXEC`, and resumes where an interrupted migration stopped.
 //!
 //! Multi-key writes run as Lua scripts (`EVAL`), so each is atomic. Cache entries
 //! carry their format in the key (`v1`): entries of another format are never read.
@@ -35,6 +44,7 @@ mod store;
 use std::fmt;
 use std::time::Duration;
 
+use mcstat_core::history::HistoryConfig;
 use mcstat_core::ports::StoreError;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, Pipeline, RedisError};
@@ -65,6 +75,7 @@ pub struct RedisConfig {
     url: String,
     prefix: String,
     command_timeout: Duration,
+    history: HistoryConfig,
 }
 
 impl fmt::Debug for RedisConfig {
@@ -78,6 +89,7 @@ impl fmt::Debug for RedisConfig {
             .field("url", &url)
             .field("prefix", &self.prefix)
             .field("command_timeout", &self.command_timeout)
+            .field("history", &self.history)
             .finish()
     }
 }
@@ -96,7 +108,22 @@ impl RedisConfig {
             url: url.into(),
             prefix: Self::DEFAULT_PREFIX.to_owned(),
             command_timeout: Self::DEFAULT_COMMAND_TIMEOUT,
+            history: HistoryConfig::default(),
         }
+    }
+
+    /// Keep history as `history` says (retention of each stream, gap cap, outage
+    /// threshold; [`HistoryConfig::default`] unless set).
+    #[must_use]
+    pub fn history(mut self, history: HistoryConfig) -> Self {
+        self.history = history;
+        self
+    }
+
+    /// How history is kept.
+    #[must_use]
+    pub const fn history_config(&self) -> &HistoryConfig {
+        &self.history
     }
 
     /// Use `prefix` before every key (e.g. `mcstat:` or `mcstat-staging:`).
@@ -155,6 +182,8 @@ pub enum RedisStoreError {
 /// A connection manager with a deadline on every command and the key prefix.
 #[derive(Clone)]
 pub(crate) struct Conn {
+    /// For a connection of its own (the format migration's `WATCH`).
+    client: redis::Client,
     manager: ConnectionManager,
     timeout: Duration,
     prefix: String,
@@ -182,9 +211,10 @@ impl Conn {
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(20))
             .set_max_delay(Duration::from_millis(500));
-        let manager = ConnectionManager::new_lazy_with_config(client, manager_config)
+        let manager = ConnectionManager::new_lazy_with_config(client.clone(), manager_config)
             .map_err(RedisStoreError::InvalidUrl)?;
         Ok(Self {
+            client,
             manager,
             timeout: config.command_timeout,
             prefix: config.prefix.clone(),

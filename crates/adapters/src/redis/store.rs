@@ -1,10 +1,14 @@
 //! [`RedisStore`]: chat state, watches, history and audit on Redis.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use mcstat_core::history::{ChunkKey, HistoryConfig, Prepared, SeriesHead, Stream, prepare};
 use mcstat_core::ports::{AuditLog, ChatStore, HistoryStore, StoreError, WatchStore};
 use mcstat_core::{AuditEntry, ChatRef, ChatState, HistorySample, Target, Timestamp, Watch};
+use redis::aio::MultiplexedConnection;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
@@ -12,7 +16,7 @@ use tokio::sync::OnceCell;
 use super::{Conn, RedisCache, RedisConfig, RedisLeases, RedisStoreError};
 
 /// The format version of the data this build writes under the prefix.
-const FORMAT: u64 = 1;
+const FORMAT: u64 = 2;
 
 /// Width of the sequence number before an audit entry's JSON.
 const SEQ_WIDTH: usize = 20;
@@ -27,17 +31,6 @@ local n = redis.call('HDEL', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
 return n";
 
-const APPEND_SAMPLE: &str = r"
-redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[3])
-return 1";
-
-const PRUNE: &str = r"
-local n = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
-if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
-return n";
-
 const APPEND_AUDIT: &str = r"
 local seq = redis.call('INCR', KEYS[2])
 redis.call('ZADD', KEYS[1], ARGV[1], string.format('%020d', seq) .. ARGV[2])
@@ -47,13 +40,19 @@ return seq";
 /// [`HistoryStore`] and [`AuditLog`] (so it is a
 /// [`SessionStore`](mcstat_core::ports::SessionStore)), for several replicas of a bot.
 ///
-/// Semantics match [`FileStore`](crate::FileStore)'s: one history sample per
-/// (target, millisecond), audit entries newest first by time then by insertion order.
+/// Semantics match [`FileStore`](crate::FileStore)'s and
+/// [`MemoryHistory`](mcstat_core::history::MemoryHistory)'s: history is kept as
+/// [`mcstat_core::history`] says (a sample not newer than a target's newest is
+/// dropped), appends are atomic per target (compare-and-set on the head, retried),
+/// audit entries newest first by time then by insertion order. History expires by
+/// itself at the end of its retention, measured against Redis' clock: samples must
+/// carry real times (old ones are gone at once).
 /// Durability is Redis' own (configure AOF `appendfsync always` for every
 /// acknowledged write to survive a Redis crash).
 #[derive(Debug, Clone)]
 pub struct RedisStore {
     conn: Conn,
+    history: Arc<HistoryConfig>,
     /// Set once the format version was checked (at `connect`, or at the first call of
     /// a [`RedisStore::lazy`] store).
     format_checked: Arc<OnceCell<()>>,
@@ -67,8 +66,9 @@ fn decode<T: DeserializeOwned>(what: &str, json: &str) -> Result<T, StoreError> 
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-/// Read the format key; record [`FORMAT`] when there is none.
-async fn check_format(conn: &Conn) -> Result<(), RedisStoreError> {
+/// Read the format key: record [`FORMAT`] when there is none, migrate format 1
+/// (history in sorted sets) to 2 (chunked history), refuse newer or unknown ones.
+async fn check_format(conn: &Conn, history: &HistoryConfig) -> Result<(), RedisStoreError> {
     let format_key = conn.key("format");
     let found: Option<String> = conn
         .query(redis::cmd("GET").arg(&format_key))
@@ -82,6 +82,23 @@ async fn check_format(conn: &Conn) -> Result<(), RedisStoreError> {
     };
     match text.parse::<u64>() {
         Ok(FORMAT) => Ok(()),
+        Ok(1) => {
+            let done = migrate_v1_history(conn, history)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Corrupt(detail) => RedisStoreError::Corrupt { detail },
+                    other => RedisStoreError::Unavailable(other),
+                })?;
+            if !done {
+                return Err(RedisStoreError::Unavailable(StoreError::Backend(
+                    "the history migration from format 1 did not finish".into(),
+                )));
+            }
+            // Another replica may have finished first: it wrote the same.
+            conn.query::<()>(redis::cmd("SET").arg(&format_key).arg(FORMAT))
+                .await
+                .map_err(RedisStoreError::Unavailable)
+        }
         Ok(found) if found > FORMAT => Err(RedisStoreError::TooNew {
             found,
             supported: FORMAT,
@@ -112,7 +129,7 @@ impl RedisStore {
         let store = Self::lazy(config)?;
         store
             .format_checked
-            .get_or_try_init(|| check_format(&store.conn))
+            .get_or_try_init(|| check_format(&store.conn, &store.history))
             .await?;
         Ok(store)
     }
@@ -127,6 +144,7 @@ impl RedisStore {
     pub fn lazy(config: &RedisConfig) -> Result<Self, RedisStoreError> {
         Ok(Self {
             conn: Conn::new(config)?,
+            history: Arc::new(config.history_config().clone()),
             format_checked: Arc::new(OnceCell::new()),
         })
     }
@@ -148,7 +166,7 @@ impl RedisStore {
 
     async fn ensure_format(&self) -> Result<(), StoreError> {
         self.format_checked
-            .get_or_try_init(|| check_format(&self.conn))
+            .get_or_try_init(|| check_format(&self.conn, &self.history))
             .await
             .map(drop)
             .map_err(|e| match e {
@@ -273,76 +291,406 @@ impl WatchStore for RedisStore {
     }
 }
 
-#[async_trait]
-impl HistoryStore for RedisStore {
-    async fn append_sample(&self, sample: &HistorySample) -> Result<(), StoreError> {
-        let target = sample.target.key();
-        let _: i64 = self
-            .conn
-            .query(
-                eval(
-                    APPEND_SAMPLE,
-                    &[
-                        &self.conn.key(&format!("history:{target}")),
-                        &self.conn.key("history-targets"),
-                    ],
-                )
-                .arg(sample.at.as_millis())
-                .arg(encode(sample)?)
-                .arg(&target),
-            )
-            .await?;
-        Ok(())
-    }
+/// The key of `target_key`'s history head: `{p}hist:{<target key>}:head`. Every key
+/// of one target carries the target key as its hash tag, so they share one Redis
+/// Cluster slot and one script may touch them all.
+fn head_key(conn: &Conn, target_key: &str) -> String {
+    conn.key(&format!("hist:{{{target_key}}}:head"))
+}
 
-    async fn samples(
-        &self,
-        target: &Target,
-        since: Timestamp,
-        until: Timestamp,
-    ) -> Result<Vec<HistorySample>, StoreError> {
-        if since >= until {
-            return Ok(Vec::new());
-        }
-        let values: Vec<String> = self
-            .conn
-            .query(
-                redis::cmd("ZRANGEBYSCORE")
-                    .arg(self.conn.key(&format!("history:{}", target.key())))
-                    .arg(since.as_millis())
-                    .arg(format!("({}", until.as_millis())),
-            )
-            .await?;
-        values
-            .iter()
-            .map(|json| decode("history sample", json))
-            .collect()
-    }
+/// The key of one chunk: `{p}hist:{<target key>}:<stream>:<index>`.
+fn chunk_key(conn: &Conn, target_key: &str, key: ChunkKey) -> String {
+    conn.key(&format!(
+        "hist:{{{target_key}}}:{}:{}",
+        key.stream.name(),
+        key.index
+    ))
+}
 
-    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {
-        let targets_key = self.conn.key("history-targets");
-        let targets: Vec<String> = self
-            .conn
-            .query(redis::cmd("SMEMBERS").arg(&targets_key))
-            .await?;
-        let mut deleted = 0;
-        for target in targets {
-            let n: u64 = self
-                .conn
-                .query(
-                    eval(
-                        PRUNE,
-                        &[&self.conn.key(&format!("history:{target}")), &targets_key],
-                    )
-                    .arg(before.as_millis())
-                    .arg(&target),
-                )
-                .await?;
-            deleted += n;
-        }
-        Ok(deleted)
+/// The stored bytes every seal write of `prepared` needs (`MGET` of those chunks),
+/// and the writes' new values: `(key, value, replace)` (`replace`: `SET` the
+/// whole value, else `APPEND` it).
+fn chunk_values(
+    prepared: &Prepared,
+    stored: &[Option<Vec<u8>>],
+) -> Vec<(ChunkKey, Vec<u8>, bool, Timestamp)> {
+    let mut stored = stored.iter();
+    prepared
+        .writes
+        .iter()
+        .map(|w| {
+            if w.seal {
+                let old = stored.next().and_then(Option::as_deref);
+                (w.key, w.apply(old), true, w.expires_at)
+            } else {
+                (w.key, w.append.clone(), false, w.expires_at)
+            }
+        })
+        .collect()
+}
+
+/// The keys of the chunks `prepared` seals (their stored bytes are read first).
+fn seal_keys(conn: &Conn, target_key: &str, prepared: &Prepared) -> Vec<String> {
+    prepared
+        .writes
+        .iter()
+        .filter(|w| w.seal)
+        .map(|w| chunk_key(conn, target_key, w.key))
+        .collect()
+}
+
+/// Apply one target's prepared batch if its head still is the one it was prepared
+/// against: `KEYS[1]` the head, `KEYS[2..]` the chunks; `ARGV[1]` `1` when a head
+/// was read (then `ARGV[2]` holds it), `ARGV[3]` the new head, `ARGV[4]` its expiry
+/// (ms), then per chunk `s` (set) or `a` (append), the bytes and the expiry. Returns
+/// 1, or 0 when the head changed (nothing written).
+const APPLY_HISTORY: &str = r"
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if cur ~= ARGV[2] then return 0 end
+elseif cur then
+  return 0
+end
+for i = 2, #KEYS do
+  local j = 5 + (i - 2) * 3
+  if ARGV[j] == 's' then
+    redis.call('SET', KEYS[i], ARGV[j + 1])
+  else
+    redis.call('APPEND', KEYS[i], ARGV[j + 1])
+  end
+  redis.call('PEXPIREAT', KEYS[i], ARGV[j + 2])
+end
+redis.call('SET', KEYS[1], ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+return 1";
+
+/// The [`APPLY_HISTORY`] call of one target.
+fn apply_cmd(
+    conn: &Conn,
+    target_key: &str,
+    read: Option<&[u8]>,
+    prepared: &Prepared,
+    stored: &[Option<Vec<u8>>],
+) -> redis::Cmd {
+    let values = chunk_values(prepared, stored);
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(APPLY_HISTORY)
+        .arg(1 + values.len())
+        .arg(head_key(conn, target_key));
+    for (key, ..) in &values {
+        cmd.arg(chunk_key(conn, target_key, *key));
+    }
+    cmd.arg(if read.is_some() { "1" } else { "0" })
+        .arg(read.unwrap_or_default())
+        .arg(prepared.head_bytes.as_slice())
+        .arg(prepared.head_expires_at.as_millis());
+    for (_, bytes, replace, expires_at) in &values {
+        cmd.arg(if *replace { "s" } else { "a" })
+            .arg(bytes.as_slice())
+            .arg(expires_at.as_millis());
+    }
+    cmd
+}
+
+/// The same writes as plain commands, for a `MULTI`/`EXEC` (the migration).
+fn add_writes(
+    pipe: &mut redis::Pipeline,
+    conn: &Conn,
+    target_key: &str,
+    prepared: &Prepared,
+    stored: &[Option<Vec<u8>>],
+) {
+    for (key, bytes, replace, expires_at) in chunk_values(prepared, stored) {
+        let key = chunk_key(conn, target_key, key);
+        pipe.cmd(if replace { "SET" } else { "APPEND" })
+            .arg(&key)
+            .arg(bytes)
+            .ignore();
+        pipe.cmd("PEXPIREAT")
+            .arg(&key)
+            .arg(expires_at.as_millis())
+            .ignore();
+    }
+    let head = head_key(conn, target_key);
+    pipe.cmd("SET")
+        .arg(&head)
+        .arg(prepared.head_bytes.as_slice())
+        .ignore();
+    pipe.cmd("PEXPIREAT")
+        .arg(&head)
+        .arg(prepared.head_expires_at.as_millis())
+        .ignore();
+}
+
+/// How often one target's batch is prepared again after another writer changed its
+/// head in between.
+const MAX_ATTEMPTS: usize = 8;
+
+/// How long one migration command may take (whole sorted sets are read).
+const MIGRATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often the migration goes over the remaining format-1 targets.
+const MIGRATION_PASSES: usize = 8;
+
+fn prepare_err(target_key: &str, e: &mcstat_core::history::DecodeError) -> StoreError {
+    StoreError::Corrupt(format!("history head of {target_key}: {e}"))
+}
+
+/// Run `cmd` on a connection of the migration's own.
+async fn on<T: redis::FromRedisValue>(
+    con: &mut MultiplexedConnection,
+    cmd: &redis::Cmd,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(MIGRATION_TIMEOUT, cmd.query_async(con)).await {
+        Ok(result) => result.map_err(super::map_err),
+        Err(_) => Err(StoreError::Unavailable(
+            "Redis did not answer a migration command in time".into(),
+        )),
     }
 }
+
+/// Run `pipe` on a connection of the migration's own.
+async fn on_pipe<T: redis::FromRedisValue>(
+    con: &mut MultiplexedConnection,
+    pipe: &redis::Pipeline,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(MIGRATION_TIMEOUT, pipe.query_async(con)).await {
+        Ok(result) => result.map_err(super::map_err),
+        Err(_) => Err(StoreError::Unavailable(
+            "Redis did not answer a migration command in time".into(),
+        )),
+    }
+}
+
+/// Move every target left in format 1's `{p}history-targets` to the chunked
+/// history; returns whether none is left. Each target moves in one `MULTI`/`EXEC`
+/// watched on its old sorted set and new head: a replica migrating at the same time
+/// makes the other's transaction of that target fail, and the next pass finds it done.
+async fn migrate_v1_history(conn: &Conn, config: &HistoryConfig) -> Result<bool, StoreError> {
+    let targets_key = conn.key("history-targets");
+    let mut con =
+        match tokio::time::timeout(conn.timeout, conn.client.get_multiplexed_async_connection())
+            .await
+        {
+            Ok(con) => con.map_err(super::map_err)?,
+            Err(_) => return Err(conn.timed_out()),
+        };
+    for _ in 0..MIGRATION_PASSES {
+        let targets: Vec<String> = on(&mut con, redis::cmd("SMEMBERS").arg(&targets_key)).await?;
+        if targets.is_empty() {
+            return Ok(true);
+        }
+        for target in targets {
+            migrate_v1_target(&mut con, conn, config, &target).await?;
+        }
+    }
+    let left: u64 = on(&mut con, redis::cmd("SCARD").arg(&targets_key)).await?;
+    Ok(left == 0)
+}
+
+/// Move one format-1 target (see [`migrate_v1_history`]); `false` when another
+/// client changed it meanwhile (nothing written).
+async fn migrate_v1_target(
+    con: &mut MultiplexedConnection,
+    conn: &Conn,
+    config: &HistoryConfig,
+    target: &str,
+) -> Result<bool, StoreError> {
+    let old = conn.key(&format!("history:{target}"));
+    let head = head_key(conn, target);
+    on::<()>(con, redis::cmd("WATCH").arg(&old).arg(&head)).await?;
+    let members: Vec<String> = on(con, redis::cmd("ZRANGE").arg(&old).arg(0).arg(-1)).await?;
+    let read: Option<Vec<u8>> = on(con, redis::cmd("GET").arg(&head)).await?;
+    let samples = members
+        .iter()
+        .map(|json| decode::<HistorySample>(&format!("format-1 history sample of {target}"), json))
+        .collect::<Result<Vec<_>, _>>();
+    let samples = match samples {
+        Ok(samples) => samples,
+        Err(e) => {
+            let _ = on::<()>(con, &redis::cmd("UNWATCH")).await;
+            return Err(e);
+        }
+    };
+    let prepared = prepare(read.as_deref(), &samples, config).map_err(|e| prepare_err(target, &e));
+    let prepared = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = on::<()>(con, &redis::cmd("UNWATCH")).await;
+            return Err(e);
+        }
+    };
+    let seal = seal_keys(conn, target, &prepared);
+    let stored: Vec<Option<Vec<u8>>> = if seal.is_empty() {
+        Vec::new()
+    } else {
+        on(con, redis::cmd("MGET").arg(&seal)).await?
+    };
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    if prepared.accepted > 0 {
+        add_writes(&mut pipe, conn, target, &prepared, &stored);
+    }
+    pipe.cmd("DEL").arg(&old).ignore();
+    pipe.cmd("SREM")
+        .arg(conn.key("history-targets"))
+        .arg(target)
+        .ignore();
+    let done: redis::Value = on_pipe(con, &pipe).await?;
+    Ok(!matches!(done, redis::Value::Nil))
+}
+
+#[async_trait]
+impl HistoryStore for RedisStore {
+    async fn append_samples(&self, samples: &[HistorySample]) -> Result<(), StoreError> {
+        self.ensure_format().await?;
+        let mut by_target: BTreeMap<String, Vec<HistorySample>> = BTreeMap::new();
+        for s in samples {
+            by_target.entry(s.target.key()).or_default().push(s.clone());
+        }
+        let mut pending: Vec<(String, Vec<HistorySample>)> = by_target.into_iter().collect();
+        let conn = &self.conn;
+        for _ in 0..MAX_ATTEMPTS {
+            if pending.is_empty() {
+                return Ok(());
+            }
+            let mut pipe = redis::pipe();
+            for (target, _) in &pending {
+                pipe.cmd("GET").arg(head_key(conn, target));
+            }
+            let heads: Vec<Option<Vec<u8>>> = conn.query_pipe(&pipe).await?;
+            let mut batch = Vec::new();
+            for ((target, samples), read) in pending.into_iter().zip(heads) {
+                let prepared = prepare(read.as_deref(), &samples, &self.history)
+                    .map_err(|e| prepare_err(&target, &e))?;
+                if prepared.accepted > 0 {
+                    batch.push((target, samples, read, prepared));
+                }
+            }
+            if batch.is_empty() {
+                return Ok(());
+            }
+            // The chunks to seal: their stored bytes (one MGET per target: one slot).
+            let mut pipe = redis::pipe();
+            let mut sealing = Vec::new();
+            for (i, (target, _, _, prepared)) in batch.iter().enumerate() {
+                let keys = seal_keys(conn, target, prepared);
+                if !keys.is_empty() {
+                    pipe.cmd("MGET").arg(keys);
+                    sealing.push(i);
+                }
+            }
+            let mut stored: Vec<Vec<Option<Vec<u8>>>> = vec![Vec::new(); batch.len()];
+            if !sealing.is_empty() {
+                let values: Vec<Vec<Option<Vec<u8>>>> = conn.query_pipe(&pipe).await?;
+                for (i, v) in sealing.into_iter().zip(values) {
+                    stored[i] = v;
+                }
+            }
+            let mut pipe = redis::pipe();
+            for ((target, _, read, prepared), stored) in batch.iter().zip(&stored) {
+                pipe.add_command(apply_cmd(conn, target, read.as_deref(), prepared, stored));
+            }
+            let applied: Vec<i64> = conn.query_pipe(&pipe).await?;
+            pending = batch
+                .into_iter()
+                .zip(applied)
+                .filter(|(_, applied)| *applied != 1)
+                .map(|((target, samples, ..), _)| (target, samples))
+                .collect();
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        Err(StoreError::Backend(
+            format!(
+                "the history of {} changed under {MAX_ATTEMPTS} attempts to append to it",
+                pending
+                    .iter()
+                    .map(|(t, _)| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+            .into(),
+        ))
+    }
+
+    async fn head(&self, target: &Target) -> Result<Option<Vec<u8>>, StoreError> {
+        self.query(redis::cmd("GET").arg(head_key(&self.conn, &target.key())))
+            .await
+    }
+
+    async fn chunks(
+        &self,
+        target: &Target,
+        stream: Stream,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        // Only chunks that have not expired and that a sample so far wrote can
+        // exist: clamp the range to them (a caller may ask for `0..=u64::MAX`).
+        let target_key = target.key();
+        let head: Option<Vec<u8>> = self
+            .query(redis::cmd("GET").arg(head_key(&self.conn, &target_key)))
+            .await?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let newest = head
+            .as_deref()
+            .and_then(|h| SeriesHead::decode(h).ok())
+            .and_then(|h| h.last)
+            .map_or(now, |p| p.at.max(now));
+        let keep = u64::try_from(self.history.keep(stream).as_millis()).unwrap_or(u64::MAX);
+        // One chunk of slack for a clock that differs from Redis'.
+        let oldest = stream.chunk_of(now.saturating_sub(keep)).saturating_sub(1);
+        let first = first.max(oldest);
+        let last = last.min(stream.chunk_of(newest));
+        let mut out = Vec::new();
+        let mut index = first;
+        while index <= last {
+            let end = last.min(index.saturating_add(CHUNKS_PER_READ - 1));
+            let indexes: Vec<u64> = (index..=end).collect();
+            let keys: Vec<String> = indexes
+                .iter()
+                .map(|&i| chunk_key(&self.conn, &target_key, ChunkKey { stream, index: i }))
+                .collect();
+            let values: Vec<Option<Vec<u8>>> =
+                self.conn.query(redis::cmd("MGET").arg(keys)).await?;
+            out.extend(
+                indexes
+                    .into_iter()
+                    .zip(values)
+                    .filter_map(|(i, v)| v.map(|v| (i, v))),
+            );
+            if end == u64::MAX {
+                break;
+            }
+            index = end + 1;
+        }
+        Ok(out)
+    }
+
+    /// Redis deletes every chunk at its [`expires_at`](HistoryConfig::expires_at) and
+    /// every head at its series' end (`PEXPIREAT`, set by every write), so there is
+    /// nothing to delete here and this returns 0. What expiry does not handle is
+    /// format-1 history a replica of an older build wrote after the migration (during
+    /// a rolling upgrade): it is moved into the chunks here.
+    async fn prune(&self, _now: Timestamp) -> Result<u64, StoreError> {
+        self.ensure_format().await?;
+        let left: u64 = self
+            .conn
+            .query(redis::cmd("SCARD").arg(self.conn.key("history-targets")))
+            .await?;
+        if left > 0 {
+            migrate_v1_history(&self.conn, &self.history).await?;
+        }
+        Ok(0)
+    }
+}
+
+/// How many chunks one `MGET` of [`HistoryStore::chunks`] reads at most.
+const CHUNKS_PER_READ: u64 = 256;
 
 #[async_trait]
 impl AuditLog for RedisStore {

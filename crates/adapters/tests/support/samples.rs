@@ -45,6 +45,7 @@ pub(crate) fn sample(target_text: &str, at: u64, online: bool) -> HistorySample 
         online,
         players: online.then_some(7),
         latency_ms: online.then_some(42),
+        cause: None,
     }
 }
 
