@@ -95,7 +95,14 @@ impl Redis {
             .map_err(|e| format!("free port: {e}"))?
             .port();
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
             .args(["--appendonly", "no", "--dir"])
             .arg(dir.path())
             .stdout(Stdio::null())
@@ -152,7 +159,10 @@ async fn redis_conn(url: &str) -> Result<redis::aio::MultiplexedConnection, Stri
 }
 
 /// `MEMORY USAGE` summed over the keys matching `pattern`, and how many.
-async fn memory_of(conn: &mut redis::aio::MultiplexedConnection, pattern: &str) -> Result<(u64, usize), String> {
+async fn memory_of(
+    conn: &mut redis::aio::MultiplexedConnection,
+    pattern: &str,
+) -> Result<(u64, usize), String> {
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(pattern)
         .query_async(conn)
@@ -174,7 +184,11 @@ async fn memory_of(conn: &mut redis::aio::MultiplexedConnection, pattern: &str) 
 }
 
 /// The old Redis format (format 1): a sorted set per target, one JSON sample a member.
-async fn old_redis_append(conn: &mut redis::aio::MultiplexedConnection, prefix: &str, samples: &[HistorySample]) -> Result<(), String> {
+async fn old_redis_append(
+    conn: &mut redis::aio::MultiplexedConnection,
+    prefix: &str,
+    samples: &[HistorySample],
+) -> Result<(), String> {
     let mut pipe = redis::pipe();
     for s in samples {
         let json = serde_json::to_string(s).map_err(|e| e.to_string())?;
@@ -184,7 +198,9 @@ async fn old_redis_append(conn: &mut redis::aio::MultiplexedConnection, prefix: 
             .arg(json)
             .ignore();
     }
-    pipe.query_async::<()>(conn).await.map_err(|e| e.to_string())
+    pipe.query_async::<()>(conn)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 const OLD_HISTORY: TableDefinition<'_, (&str, u64), &str> = TableDefinition::new("history");
@@ -192,7 +208,11 @@ const OLD_BY_TIME: TableDefinition<'_, (u64, &str), ()> = TableDefinition::new("
 
 /// The old file format (format 2): one JSON row per sample plus a time index, one
 /// transaction per sample as the old store did (`batch` > 1: several per transaction).
-fn old_file_append(db: &redb::Database, samples: &[HistorySample], batch: usize) -> Result<(), String> {
+fn old_file_append(
+    db: &redb::Database,
+    samples: &[HistorySample],
+    batch: usize,
+) -> Result<(), String> {
     for chunk in samples.chunks(batch.max(1)) {
         let txn = db.begin_write().map_err(|e| e.to_string())?;
         {
@@ -201,8 +221,12 @@ fn old_file_append(db: &redb::Database, samples: &[HistorySample], batch: usize)
             for s in chunk {
                 let key = s.target.key();
                 let json = serde_json::to_string(s).map_err(|e| e.to_string())?;
-                history.insert((key.as_str(), s.at.0), json.as_str()).map_err(|e| e.to_string())?;
-                by_time.insert((s.at.0, key.as_str()), ()).map_err(|e| e.to_string())?;
+                history
+                    .insert((key.as_str(), s.at.0), json.as_str())
+                    .map_err(|e| e.to_string())?;
+                by_time
+                    .insert((s.at.0, key.as_str()), ())
+                    .map_err(|e| e.to_string())?;
             }
         }
         txn.commit().map_err(|e| e.to_string())?;
@@ -234,7 +258,13 @@ where
     Ok(median(times))
 }
 
-async fn chart_read(store: &dyn HistoryStore, config: &HistoryConfig, target: &Target, range: ChartRange, now: Timestamp) -> Result<usize, String> {
+async fn chart_read(
+    store: &dyn HistoryStore,
+    config: &HistoryConfig,
+    target: &Target,
+    range: ChartRange,
+    now: Timestamp,
+) -> Result<usize, String> {
     let tier = config.tier_for(range.span());
     let since = Timestamp(tier.align(now.minus(range.span() + range.bucket()).0));
     let points = HistoryReader::new(store)
@@ -280,8 +310,12 @@ async fn run_async(options: &Options) -> Result<(), String> {
     }
     let redis_write_secs = t.elapsed().as_secs_f64();
     let redis_cpu = redis.cpu_secs() - cpu_before;
-    store.prune(Timestamp(end)).await.map_err(|e| e.to_string())?;
-    let (new_redis, new_redis_keys) = memory_of(&mut conn, &format!("*{{{}}}*", target.key())).await?;
+    store
+        .prune(Timestamp(end))
+        .await
+        .map_err(|e| e.to_string())?;
+    let (new_redis, new_redis_keys) =
+        memory_of(&mut conn, &format!("*{{{}}}*", target.key())).await?;
 
     let old_target: Target = "old.example.net".parse().map_err(|e| format!("{e}"))?;
     let one_day: Vec<HistorySample> = polls(&old_target, 2, end, DAY).collect();
@@ -311,7 +345,9 @@ async fn run_async(options: &Options) -> Result<(), String> {
             batch.extend(s.by_ref().take(DAY as usize));
         }
         let day_end = batch.iter().map(|s| s.at).max().unwrap_or(Timestamp(end));
-        file.append_samples(&batch).await.map_err(|e| e.to_string())?;
+        file.append_samples(&batch)
+            .await
+            .map_err(|e| e.to_string())?;
         let _ = day;
         file.prune(day_end).await.map_err(|e| e.to_string())?;
     }
@@ -365,7 +401,10 @@ async fn run_async(options: &Options) -> Result<(), String> {
         })
         .collect();
     let tp_path = dir.path().join("tp.redb");
-    let tp = FileStore::open(&tp_path).await.map_err(|e| e.to_string())?.with_history(config.clone());
+    let tp = FileStore::open(&tp_path)
+        .await
+        .map_err(|e| e.to_string())?
+        .with_history(config.clone());
     let t = Instant::now();
     for batch in samples.chunks(1_000) {
         tp.append_samples(batch).await.map_err(|e| e.to_string())?;
@@ -373,7 +412,12 @@ async fn run_async(options: &Options) -> Result<(), String> {
     let batched = n as f64 / t.elapsed().as_secs_f64();
 
     let tp2_path = dir.path().join("tp2.redb");
-    let tp2 = Arc::new(FileStore::open(&tp2_path).await.map_err(|e| e.to_string())?.with_history(config.clone()));
+    let tp2 = Arc::new(
+        FileStore::open(&tp2_path)
+            .await
+            .map_err(|e| e.to_string())?
+            .with_history(config.clone()),
+    );
     let t = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..64 {
@@ -381,7 +425,10 @@ async fn run_async(options: &Options) -> Result<(), String> {
         let mine: Vec<HistorySample> = samples.iter().skip(worker).step_by(64).cloned().collect();
         tasks.spawn(async move {
             for s in mine {
-                store.append_samples(std::slice::from_ref(&s)).await.map_err(|e| e.to_string())?;
+                store
+                    .append_samples(std::slice::from_ref(&s))
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
             Ok::<(), String>(())
         });
@@ -401,7 +448,10 @@ async fn run_async(options: &Options) -> Result<(), String> {
     println!("\n## File store: appends per second (durable on return)\n");
     println!("| how | samples/s | vs old format |");
     println!("|---|---:|---:|");
-    println!("| old format, one transaction per sample ({} samples) | {old_single:.0} | 1.00× |", few.len());
+    println!(
+        "| old format, one transaction per sample ({} samples) | {old_single:.0} | 1.00× |",
+        few.len()
+    );
     println!(
         "| tiered, batches of 1,000 polls finished together ({n} samples over 1,000 servers) | {batched:.0} | {:.1}× |",
         batched / old_single
@@ -417,14 +467,29 @@ async fn run_async(options: &Options) -> Result<(), String> {
     // ---- read time ----------------------------------------------------------------------
     let now = Timestamp(end);
     let mut rows = Vec::new();
-    for (name, store_ref) in [("Redis", &store as &dyn HistoryStore), ("file store", &file as &dyn HistoryStore)] {
-        let t = if name == "Redis" { &target } else { &targets[0] };
-        for range in [ChartRange::Day, ChartRange::Week, ChartRange::Month, ChartRange::Quarter, ChartRange::Year] {
+    for (name, store_ref) in [
+        ("Redis", &store as &dyn HistoryStore),
+        ("file store", &file as &dyn HistoryStore),
+    ] {
+        let t = if name == "Redis" {
+            &target
+        } else {
+            &targets[0]
+        };
+        for range in [
+            ChartRange::Day,
+            ChartRange::Week,
+            ChartRange::Month,
+            ChartRange::Quarter,
+            ChartRange::Year,
+        ] {
             let ms = time_reads(30, || chart_read(store_ref, &config, t, range, now)).await?;
-            let entries = chart_read(store_ref, &config, t, range, now).await?
-                - range.buckets();
+            let entries = chart_read(store_ref, &config, t, range, now).await? - range.buckets();
             rows.push((name, range, ms, entries));
-            figures.insert(format!("read_{}_{}_ms", name.replace(' ', "_"), range.as_str()), ms);
+            figures.insert(
+                format!("read_{}_{}_ms", name.replace(' ', "_"), range.as_str()),
+                ms,
+            );
         }
     }
     // The old format's 30 days: every raw sample, JSON-decoded.
@@ -458,9 +523,13 @@ async fn run_async(options: &Options) -> Result<(), String> {
             let txn = db.begin_read().map_err(|e| e.to_string())?;
             let table = txn.open_table(OLD_HISTORY).map_err(|e| e.to_string())?;
             let mut n = 0;
-            for row in table.range((key.as_str(), 0)..(key.as_str(), u64::MAX)).map_err(|e| e.to_string())? {
+            for row in table
+                .range((key.as_str(), 0)..(key.as_str(), u64::MAX))
+                .map_err(|e| e.to_string())?
+            {
                 let (_, v) = row.map_err(|e| e.to_string())?;
-                let s: HistorySample = serde_json::from_str(v.value()).map_err(|e| e.to_string())?;
+                let s: HistorySample =
+                    serde_json::from_str(v.value()).map_err(|e| e.to_string())?;
                 n += usize::from(s.online);
             }
             Ok(n)
@@ -472,11 +541,18 @@ async fn run_async(options: &Options) -> Result<(), String> {
     println!("|---|---|---:|---:|---:|");
     for (name, range, ms, entries) in rows {
         let old = match (name, range) {
-            ("Redis", ChartRange::Month) => format!("{old_redis_ms:.1} ms ({:.0}× slower)", old_redis_ms / ms),
-            ("file store", ChartRange::Month) => format!("{old_file_ms:.1} ms ({:.0}× slower)", old_file_ms / ms),
+            ("Redis", ChartRange::Month) => {
+                format!("{old_redis_ms:.1} ms ({:.0}× slower)", old_redis_ms / ms)
+            }
+            ("file store", ChartRange::Month) => {
+                format!("{old_file_ms:.1} ms ({:.0}× slower)", old_file_ms / ms)
+            }
             _ => String::new(),
         };
-        println!("| {name} | {} | {entries} | {ms:.2} | {old} |", range.as_str());
+        println!(
+            "| {name} | {} | {entries} | {ms:.2} | {old} |",
+            range.as_str()
+        );
     }
     figures.insert("read_old_redis_30d_ms".into(), old_redis_ms);
     figures.insert("read_old_file_30d_ms".into(), old_file_ms);

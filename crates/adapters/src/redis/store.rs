@@ -322,6 +322,8 @@ fn chunk_values(
             if w.seal {
                 let old = stored.next().and_then(Option::as_deref);
                 (w.key, w.apply(old), true, w.expires_at)
+            } else if w.fresh {
+                (w.key, w.apply(None), true, w.expires_at)
             } else {
                 (w.key, w.append.clone(), false, w.expires_at)
             }

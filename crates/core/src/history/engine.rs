@@ -14,6 +14,10 @@ pub struct ChunkWrite {
     /// Replace the chunk by [`codec::seal`]`(stored bytes, append)` instead of
     /// appending: the chunk is closed.
     pub seal: bool,
+    /// The chunk begins with this write (its header is the first byte of `append`):
+    /// whatever a store still holds under its key (a leftover of an earlier series
+    /// of the target whose head expired) is replaced, never appended to.
+    pub fresh: bool,
     /// When the chunk may be deleted ([`HistoryConfig::expires_at`]).
     pub expires_at: Timestamp,
 }
@@ -22,7 +26,11 @@ impl ChunkWrite {
     /// The chunk's new bytes given what the store holds (`None`: nothing yet).
     #[must_use]
     pub fn apply(&self, stored: Option<&[u8]>) -> Vec<u8> {
-        let stored = stored.unwrap_or_default();
+        let stored = if self.fresh {
+            &[]
+        } else {
+            stored.unwrap_or_default()
+        };
         if self.seal {
             codec::seal(stored, &self.append)
         } else {
@@ -79,11 +87,12 @@ pub fn prepare(
     let writes = writes
         .0
         .into_iter()
-        .map(|(key, append, seal)| ChunkWrite {
-            key,
-            append,
-            seal,
-            expires_at: config.expires_at(key),
+        .map(|w| ChunkWrite {
+            key: w.key,
+            append: w.append,
+            seal: w.seal,
+            fresh: w.fresh,
+            expires_at: config.expires_at(w.key),
         })
         .collect();
     Ok(Prepared {
@@ -95,15 +104,28 @@ pub fn prepare(
     })
 }
 
+#[derive(Debug)]
+struct Write {
+    key: ChunkKey,
+    append: Vec<u8>,
+    seal: bool,
+    fresh: bool,
+}
+
 #[derive(Debug, Default)]
-struct Writes(Vec<(ChunkKey, Vec<u8>, bool)>);
+struct Writes(Vec<Write>);
 
 impl Writes {
-    fn entry(&mut self, key: ChunkKey) -> &mut (ChunkKey, Vec<u8>, bool) {
-        let index = match self.0.iter().position(|(k, _, _)| *k == key) {
+    fn entry(&mut self, key: ChunkKey) -> &mut Write {
+        let index = match self.0.iter().position(|w| w.key == key) {
             Some(i) => i,
             None => {
-                self.0.push((key, Vec::new(), false));
+                self.0.push(Write {
+                    key,
+                    append: Vec::new(),
+                    seal: false,
+                    fresh: false,
+                });
                 self.0.len() - 1
             }
         };
@@ -111,11 +133,19 @@ impl Writes {
     }
 
     fn append(&mut self, key: ChunkKey) -> &mut Vec<u8> {
-        &mut self.entry(key).1
+        &mut self.entry(key).append
+    }
+
+    /// Start chunk `key`: its header, replacing anything stored under the key.
+    fn begin(&mut self, key: ChunkKey) {
+        let w = self.entry(key);
+        w.fresh = true;
+        w.append.clear();
+        w.append.push(CHUNK_PLAIN);
     }
 
     fn seal(&mut self, key: ChunkKey) {
-        self.entry(key).2 = true;
+        self.entry(key).seal = true;
     }
 }
 
@@ -212,7 +242,7 @@ fn close(
             {
                 out.seal(ChunkKey { stream, index: c });
             }
-            out.append(key).push(CHUNK_PLAIN);
+            out.begin(key);
             RollupBase::chunk_start(key.start())
         }
     };
@@ -235,7 +265,7 @@ fn raw(head: &mut SeriesHead, p: &Point, out: &mut Writes) {
                 index: c,
             });
         }
-        out.append(key).push(CHUNK_PLAIN);
+        out.begin(key);
         head.raw_base = RawBase::chunk_start(key.start());
     }
     codec::put_raw(out.append(key), &mut head.raw_base, p);
@@ -277,7 +307,7 @@ fn outage(head: &mut SeriesHead, p: &Point, config: &HistoryConfig, out: &mut Wr
             {
                 out.seal(ChunkKey { stream, index: c });
             }
-            out.append(key).push(CHUNK_PLAIN);
+            out.begin(key);
             key.start()
         }
     };

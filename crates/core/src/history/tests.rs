@@ -353,7 +353,9 @@ fn bytes_per_server_year() {
     let store = MemoryHistory::new(config());
     let mut seed = 7_u64;
     let mut rnd = move || {
-        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         seed >> 33
     };
     let mut batch = Vec::new();
@@ -363,7 +365,12 @@ fn bytes_per_server_year() {
         let curve = 20.0 + 15.0 * ((minute_of_day as f64 / 1440.0) * std::f64::consts::TAU).sin();
         let players = (curve + (rnd() % 7) as f64 - 3.0).max(0.0) as u32;
         let online = rnd() % 2000 != 0;
-        batch.push(sample(at, online, players, 20 + u32::try_from(rnd() % 40).expect("small")));
+        batch.push(sample(
+            at,
+            online,
+            players,
+            20 + u32::try_from(rnd() % 40).expect("small"),
+        ));
         if batch.len() == 1440 {
             block_on(store.append_samples(&batch)).expect("appends");
             batch.clear();
@@ -377,4 +384,24 @@ fn bytes_per_server_year() {
         println!("{stream:?}: {} chunks, {bytes} bytes", chunks.len());
     }
     println!("total {} bytes", store.bytes());
+}
+
+#[test]
+fn a_new_chunk_replaces_a_leftover_under_its_key() {
+    let prepared = prepare(None, &[sample(MIN, true, 3, 20)], &config()).expect("prepares");
+    assert!(prepared.writes.iter().all(|w| w.fresh && !w.seal));
+    for w in &prepared.writes {
+        assert_eq!(
+            w.apply(Some(&[codec::CHUNK_SEALED, 1, 2, 3])),
+            w.apply(None)
+        );
+    }
+    // The next sample in the same chunks appends.
+    let next = prepare(
+        Some(&prepared.head_bytes),
+        &[sample(2 * MIN, true, 3, 20)],
+        &config(),
+    )
+    .expect("prepares");
+    assert!(next.writes.iter().all(|w| !w.fresh));
 }
