@@ -181,17 +181,17 @@ pub(crate) fn series(target: &str, start: u64, n: u64) -> Vec<HistorySample> {
             4..=6 => 60_000,
             7 => 90_000,
             8 => 600_000,
-            _ if r % 7 == 0 => 3 * 3_600_000,
+            _ if r.is_multiple_of(7) => 3 * 3_600_000,
             _ => 61_000,
         };
-        if down_left == 0 && (r >> 4) % 9 == 0 {
+        if down_left == 0 && (r >> 4).is_multiple_of(9) {
             down_left = 1 + (r >> 8) % 4;
             cause = CAUSES[usize::try_from((r >> 12) % 5).expect("small")];
         }
         let online = down_left == 0;
         down_left = down_left.saturating_sub(1);
-        let players =
-            ((r >> 16) % 11 != 0).then_some(u32::try_from((r >> 20) % 60).expect("small"));
+        let players = (!(r >> 16).is_multiple_of(11))
+            .then_some(u32::try_from((r >> 20) % 60).expect("small"));
         let latency = Some(u32::try_from((r >> 26) % 400).expect("small"));
         out.push(sample_with(target, at, online, players, latency, cause));
     }
