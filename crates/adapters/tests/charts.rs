@@ -86,6 +86,7 @@ fn up(at: Timestamp, players: u32, latency: u32) -> HistorySample {
         online: true,
         players: Some(players),
         latency_ms: Some(latency),
+        cause: None,
     }
 }
 
@@ -96,6 +97,7 @@ fn down(at: Timestamp) -> HistorySample {
         online: false,
         players: None,
         latency_ms: None,
+        cause: None,
     }
 }
 

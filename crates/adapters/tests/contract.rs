@@ -5,7 +5,9 @@
 //!
 //! Adding a backend is one test: build a fresh instance and call
 //! `store_contract(&store)`, `cache_contract(&cache, pass)` or
-//! `lease_contract(&leases, short, pass)`.
+//! `lease_contract(&leases, short, pass)`; a history backend also runs
+//! `history_prune_contract(&store, &config)` on a fresh instance (and may run
+//! `history_contract(&store, &config)` with a config of its own).
 
 mod support;
 
@@ -56,6 +58,38 @@ mod file {
     }
 
     #[tokio::test]
+    async fn file_store_passes_the_history_contracts_with_its_config() {
+        use mcstat_core::history::HistoryConfig;
+
+        use crate::support::contract::{history_contract, history_prune_contract};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = HistoryConfig::from_retention_days(30);
+        let store = FileStore::open(dir.path().join("mcstat.redb"))
+            .await
+            .expect("open")
+            .with_history(config.clone());
+        history_contract(&store, &config).await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = FileStore::open(dir.path().join("mcstat.redb"))
+            .await
+            .expect("open")
+            .with_history(config.clone());
+        history_prune_contract(&store, &config).await;
+    }
+
+    #[tokio::test]
+    async fn file_store_passes_the_history_prune_contract() {
+        use mcstat_core::history::HistoryConfig;
+
+        use crate::support::contract::history_prune_contract;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = FileStore::open(dir.path().join("mcstat.redb"))
+            .await
+            .expect("open");
+        history_prune_contract(&store, &HistoryConfig::default()).await;
+    }
+
+    #[tokio::test]
     async fn file_store_keeps_everything_across_reopen() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("mcstat.redb");
@@ -71,8 +105,10 @@ mod file {
     async fn snapshot(store: &FileStore) -> String {
         use mcstat_core::Platform;
         use mcstat_core::Timestamp;
+        use mcstat_core::history::{HistoryReader, Stream, Tier};
         use mcstat_core::ports::{AuditLog, ChatStore, HistoryStore, WatchStore};
 
+        use crate::support::contract::HISTORY_TARGET;
         use crate::support::samples::{chat, target};
         let mut out = String::new();
         for c in [
@@ -82,12 +118,25 @@ mod file {
             out += &format!("{:?}\n", store.chat(&c).await.expect("chat"));
         }
         out += &format!("{:?}\n", store.all_watches().await.expect("watches"));
-        for t in ["history.example", "bedrock:history.example"] {
-            let samples = store
-                .samples(&target(t), Timestamp(0), Timestamp(u64::MAX))
-                .await
-                .expect("samples");
+        let reader = HistoryReader::new(store);
+        for t in [HISTORY_TARGET, "out.history.example", "m7.history.example"] {
+            let t = target(t);
+            let all = (Timestamp(0), Timestamp(u64::MAX));
+            let samples = reader.samples(&t, all.0, all.1).await.expect("samples");
+            assert!(!samples.is_empty());
             out += &format!("{samples:?}\n");
+            for tier in Tier::ROLLUPS {
+                let buckets = reader
+                    .rollups(&t, tier, all.0, all.1)
+                    .await
+                    .expect("rollups");
+                out += &format!("{buckets:?}\n");
+            }
+            out += &format!("{:?}\n", store.head(&t).await.expect("head"));
+            for stream in Stream::ALL {
+                let chunks = store.chunks(&t, stream, 0, u64::MAX).await.expect("chunks");
+                out += &format!("{chunks:?}\n");
+            }
         }
         let guild = chat(Platform::Discord, "guild:424242");
         out += &format!(

@@ -13,6 +13,7 @@ mod file {
     use std::process::{Command, Stdio};
 
     use mcstat_adapters::FileStore;
+    use mcstat_core::history::HistoryReader;
     use mcstat_core::ports::{AuditLog, ChatStore, HistoryStore, WatchStore};
     use mcstat_core::{Platform, Timestamp};
 
@@ -44,7 +45,7 @@ mod file {
                 .map(drop),
             2 => {
                 store
-                    .append_sample(&sample("history.example", T0 + i, true))
+                    .append_samples(&[sample("history.example", T0 + i, true)])
                     .await
             }
             _ => {
@@ -77,7 +78,7 @@ mod file {
                 .expect("watches")
                 .iter()
                 .any(|w| w.target == target(&format!("w{i}.example"))),
-            2 => !store
+            2 => !HistoryReader::new(store)
                 .samples(
                     &target("history.example"),
                     Timestamp(T0 + i),

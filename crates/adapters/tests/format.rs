@@ -1,4 +1,5 @@
-//! Stored-format tests: the format version, the v1 → v2 migration of the file store,
+//! Stored-format tests: the format version, the v1 → v2 → v3 migrations of the file
+//! store (v2 → v3 resumable per target),
 //! and typed errors (never a reset) for corrupt, foreign, newer or locked data.
 
 mod support;
@@ -8,11 +9,13 @@ mod file {
     use std::path::Path;
 
     use mcstat_adapters::{FileStore, FileStoreError};
-    use mcstat_core::Platform;
-    use mcstat_core::ports::{ChatStore, StoreError};
+    use mcstat_core::history::{DownCause, HistoryConfig, HistoryReader, MemoryHistory};
+    use mcstat_core::ports::{ChatStore, HistoryStore, StoreError};
+    use mcstat_core::{HistorySample, Platform, Timestamp};
     use redb::{Database, TableDefinition, TableHandle as _};
 
-    use crate::support::samples::{chat, chat_state};
+    use crate::support::contract::{assert_same_history, series};
+    use crate::support::samples::{T0, chat, chat_state, target};
 
     const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
     const V1_CHAT: TableDefinition<'_, &str, &str> = TableDefinition::new("chat");
@@ -59,11 +62,11 @@ mod file {
         let path = dir.path().join("new.redb");
         drop(FileStore::open(&path).await.expect("open"));
         assert_eq!(stored_version(&path), Some(FileStore::FORMAT_VERSION));
-        assert_eq!(FileStore::FORMAT_VERSION, 2);
+        assert_eq!(FileStore::FORMAT_VERSION, 3);
     }
 
     #[tokio::test]
-    async fn format_1_chat_state_is_migrated_to_format_2() {
+    async fn format_1_chat_state_is_migrated_to_the_current_format() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("v1.redb");
         write_file(
@@ -99,7 +102,7 @@ mod file {
         );
         drop(store);
 
-        assert_eq!(stored_version(&path), Some(2));
+        assert_eq!(stored_version(&path), Some(3));
         let tables = table_names(&path);
         assert!(!tables.contains(&"chat".to_owned()), "{tables:?}");
         assert!(tables.contains(&"chat_state".to_owned()), "{tables:?}");
@@ -150,7 +153,7 @@ mod file {
                 err,
                 FileStoreError::TooNew {
                     found: 99,
-                    supported: 2
+                    supported: 3
                 }
             ),
             "{err:?}"
@@ -253,6 +256,207 @@ mod file {
                 .expect("other chats still read"),
             None
         );
+    }
+
+    /// Format 2's history tables, as the format-2 store wrote them.
+    const V2_HISTORY: TableDefinition<'_, (&str, u64), &str> = TableDefinition::new("history");
+    const V2_HISTORY_BY_TIME: TableDefinition<'_, (u64, &str), ()> =
+        TableDefinition::new("history_by_time");
+    const HISTORY_HEAD: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("history_head");
+
+    /// A minimal format-2 writer: `meta.format_version = 2`, one chat, and every
+    /// sample as the format-2 store's `append_sample` wrote it (JSON without `cause`
+    /// in `history`, plus the `history_by_time` index). `bad` rows are written as
+    /// given (unreadable JSON).
+    fn write_v2_file(path: &Path, samples: &[HistorySample], bad: &[(&str, u64, &str)]) {
+        let db = Database::create(path).expect("create");
+        let txn = db.begin_write().expect("write");
+        {
+            let mut meta = txn.open_table(META).expect("meta");
+            meta.insert("format_version", 2).expect("insert");
+            meta.insert("audit_seq", 0).expect("insert");
+            txn.open_table(CHAT_STATE)
+                .expect("chat_state")
+                .insert("telegram:5", r#"{"last_server":"a.example","recent":[]}"#)
+                .expect("insert");
+            let mut history = txn.open_table(V2_HISTORY).expect("history");
+            let mut by_time = txn.open_table(V2_HISTORY_BY_TIME).expect("by time");
+            for s in samples {
+                let json = serde_json::to_string(s).expect("json");
+                assert!(!json.contains("cause"), "format 2 had no cause: {json}");
+                let key = s.target.key();
+                history
+                    .insert((key.as_str(), s.at.as_millis()), json.as_str())
+                    .expect("insert");
+                by_time
+                    .insert((s.at.as_millis(), key.as_str()), ())
+                    .expect("insert");
+            }
+            for (key, at, text) in bad {
+                history.insert((*key, *at), *text).expect("insert");
+                by_time.insert((*at, *key), ()).expect("insert");
+            }
+        }
+        txn.commit().expect("commit");
+    }
+
+    /// Format-2 samples (no cause) of three targets, with a week of history each.
+    fn v2_samples() -> (Vec<&'static str>, Vec<HistorySample>) {
+        let names = vec![
+            "a.history.example",
+            "b.history.example",
+            "bedrock:c.history.example",
+        ];
+        let mut all = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            all.extend(
+                series(name, T0 + i as u64 * 1000, 300)
+                    .into_iter()
+                    .map(|mut s| {
+                        s.cause = None;
+                        s
+                    }),
+            );
+        }
+        (names, all)
+    }
+
+    fn count_rows(path: &Path, table: TableDefinition<'_, (&str, u64), &str>, key: &str) -> usize {
+        let db = Database::open(path).expect("open");
+        let txn = db.begin_read().expect("read");
+        let Ok(t) = txn.open_table(table) else {
+            return 0;
+        };
+        t.range((key, 0)..=(key, u64::MAX)).expect("range").count()
+    }
+
+    fn has_head(path: &Path, key: &str) -> bool {
+        let db = Database::open(path).expect("open");
+        let txn = db.begin_read().expect("read");
+        txn.open_table(HISTORY_HEAD)
+            .ok()
+            .is_some_and(|t| t.get(key).expect("get").is_some())
+    }
+
+    /// The migrated history of every target equals a `MemoryHistory` fed the same
+    /// samples; the chat state is kept.
+    async fn assert_migrated(store: &FileStore, names: &[&str], samples: &[HistorySample]) {
+        let memory = MemoryHistory::new(HistoryConfig::default());
+        memory.append_samples(samples).await.expect("memory");
+        let last = samples.iter().map(|s| s.at.0).max().expect("samples");
+        for name in names {
+            assert_same_history(store, &memory, name, Timestamp(last + 60_000)).await;
+            let back = HistoryReader::new(store)
+                .samples(&target(name), Timestamp(0), Timestamp(u64::MAX))
+                .await
+                .expect("samples");
+            assert_eq!(back.len(), 300, "{name}");
+            assert!(
+                back.iter()
+                    .all(|s| s.online || s.cause == Some(DownCause::Unknown))
+            );
+        }
+        assert_eq!(
+            store
+                .chat(&chat(Platform::Telegram, "5"))
+                .await
+                .expect("chat"),
+            Some(mcstat_core::ChatState {
+                last_server: Some(target("a.example")),
+                ..Default::default()
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn format_2_history_is_migrated_to_format_3() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("v2.redb");
+        let (names, samples) = v2_samples();
+        write_v2_file(&path, &samples, &[]);
+
+        let store = FileStore::open(&path).await.expect("open migrates");
+        assert_migrated(&store, &names, &samples).await;
+        drop(store);
+        assert_eq!(stored_version(&path), Some(3));
+        let tables = table_names(&path);
+        assert!(
+            !tables.contains(&"history".to_owned())
+                && !tables.contains(&"history_by_time".to_owned()),
+            "{tables:?}"
+        );
+        assert!(tables.contains(&"history_head".to_owned()), "{tables:?}");
+
+        // Opening again changes nothing.
+        let store = FileStore::open(&path).await.expect("reopen");
+        assert_migrated(&store, &names, &samples).await;
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_history_migration_goes_on_at_the_next_open() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("v2-interrupted.redb");
+        let (names, samples) = v2_samples();
+        // The second target has an unreadable row: the migration stops there, after
+        // the first target's transaction committed (as a kill would leave it).
+        let bad_at = T0 + 5 * 86_400_000 + 7;
+        let bad_key = target(names[1]).key();
+        write_v2_file(&path, &samples, &[(&bad_key, bad_at, "{not json")]);
+        let err = FileStore::open(&path).await.expect_err("unreadable row");
+        assert!(
+            matches!(&err, FileStoreError::Corrupt { detail } if detail.contains(names[1])),
+            "{err:?}"
+        );
+        assert_eq!(stored_version(&path), Some(2), "still format 2");
+        // Targets migrate in key order: bedrock:c, java:a, then java:b fails.
+        let key = |i: usize| target(names[i]).key();
+        for done in [0, 2] {
+            assert!(has_head(&path, &key(done)), "{} is migrated", names[done]);
+            assert_eq!(
+                count_rows(&path, V2_HISTORY, &key(done)),
+                0,
+                "and its old rows are gone"
+            );
+        }
+        assert!(!has_head(&path, &key(1)));
+        assert_eq!(count_rows(&path, V2_HISTORY, &key(1)), 301);
+
+        // Repair the row (as it should have been: a sample between two others is
+        // simply one more sample) and open again: the migration finishes.
+        let fixed = HistorySample {
+            target: target(names[1]),
+            at: Timestamp(bad_at),
+            online: true,
+            players: Some(1),
+            latency_ms: Some(2),
+            cause: None,
+        };
+        {
+            let db = Database::open(&path).expect("open");
+            let txn = db.begin_write().expect("write");
+            txn.open_table(V2_HISTORY)
+                .expect("history")
+                .insert(
+                    (key(1).as_str(), bad_at),
+                    serde_json::to_string(&fixed).expect("json").as_str(),
+                )
+                .expect("insert");
+            txn.commit().expect("commit");
+        }
+        let store = FileStore::open(&path)
+            .await
+            .expect("open finishes the migration");
+        let mut all = samples.clone();
+        all.push(fixed);
+        let memory = MemoryHistory::new(HistoryConfig::default());
+        memory.append_samples(&all).await.expect("memory");
+        let last = all.iter().map(|s| s.at.0).max().expect("samples");
+        for name in &names {
+            assert_same_history(&store, &memory, name, Timestamp(last + 60_000)).await;
+        }
+        drop(store);
+        assert_eq!(stored_version(&path), Some(3));
+        assert!(!table_names(&path).contains(&"history".to_owned()));
     }
 }
 

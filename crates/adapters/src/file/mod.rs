@@ -1,21 +1,26 @@
 //! [`FileStore`]: the embedded, crash-safe single-file store (feature `file`).
 //!
-//! One [redb](https://docs.rs/redb) file holds chat state, watches, history samples and
+//! One [redb](https://docs.rs/redb) file holds chat state, watches, the history of
+//! watched servers ([`mcstat_core::history`]: a head and byte chunks per target) and
 //! the audit log. Every write is one redb transaction committed with redb's default
 //! (immediate) durability, so a write that returned `Ok` survives a crash of the
 //! process or the machine. redb is synchronous: every transaction runs on tokio's
-//! blocking pool (`spawn_blocking`), never on the async workers.
+//! blocking pool (`spawn_blocking`), never on the async workers, except history
+//! appends, which one writer thread commits in groups (many concurrent
+//! `append_samples` calls, one transaction).
 //!
 //! The file carries a format version (see [`FileStore::FORMAT_VERSION`]); opening an
-//! older file migrates it forward in one transaction, and a newer or corrupt file is
-//! refused with a [`FileStoreError`], never reset.
+//! older file migrates it forward (resumably: see the format module), and a newer or
+//! corrupt file is refused with a [`FileStoreError`], never reset.
 
 mod format;
+mod history;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use mcstat_core::history::{HistoryConfig, Stream};
 use mcstat_core::ports::{AuditLog, ChatStore, HistoryStore, StoreError, WatchStore};
 use mcstat_core::{AuditEntry, ChatRef, ChatState, HistorySample, Target, Timestamp, Watch};
 use redb::{Database, DatabaseError, ReadableTable, StorageError, TableDefinition, TableError};
@@ -23,7 +28,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use format::{
-    AUDIT, AUDIT_SEQ_KEY, CHAT_STATE, HISTORY, HISTORY_BY_TIME, META, WATCHES, WATCHES_BY_CHAT,
+    AUDIT, AUDIT_SEQ_KEY, CHAT_STATE, HISTORY_CHUNK, HISTORY_HEAD, META, WATCHES, WATCHES_BY_CHAT,
 };
 
 /// Why a [`FileStore`] could not be opened.
@@ -68,8 +73,13 @@ pub enum FileStoreError {
 /// alive: a second [`FileStore::open`] of the same file fails with
 /// [`FileStoreError::Locked`].
 ///
-/// History keeps one sample per (target, millisecond): appending a sample with the
-/// same target and time as an existing one replaces it. Audit entries come back
+/// History is kept as [`mcstat_core::history`] says, with the retention of the
+/// store's [`HistoryConfig`] ([`HistoryConfig::default`] unless set with
+/// [`with_history`](Self::with_history)): samples are accepted in time order per
+/// target (a sample not newer than the target's newest is dropped), and
+/// [`prune`](HistoryStore::prune) deletes the chunks past their retention.
+/// `append_samples` calls are committed together by one writer thread (see
+/// [`HistoryStore::append_samples`]; durable on return). Audit entries come back
 /// newest first by time, and by insertion order among equal times.
 ///
 /// ```
@@ -93,6 +103,10 @@ pub enum FileStoreError {
 pub struct FileStore {
     db: Arc<Database>,
     path: Arc<PathBuf>,
+    history: Arc<HistoryConfig>,
+    /// The group-commit writer of history; the last clone's drop ends it (and so
+    /// releases its handle on the database).
+    writer: Arc<history::Writer>,
 }
 
 impl std::fmt::Debug for FileStore {
@@ -108,7 +122,9 @@ impl FileStore {
     pub const FORMAT_VERSION: u64 = format::CURRENT;
 
     /// Open the store at `path`, creating the file if it does not exist and migrating
-    /// an older format forward. Runs on the blocking pool.
+    /// an older format forward (format-2 history is migrated with
+    /// [`HistoryConfig::default`]'s gap cap and outage threshold). Runs on the
+    /// blocking pool.
     ///
     /// # Errors
     /// [`FileStoreError`]: `Corrupt`, `TooNew`, `Locked`, `Io`, `Backend`.
@@ -152,11 +168,47 @@ impl FileStore {
                 });
             }
         };
-        format::prepare(&db)?;
+        let history = HistoryConfig::default();
+        format::prepare(&db, &history)?;
+        let db = Arc::new(db);
+        let writer = history::Writer::start(Arc::clone(&db)).map_err(FileStoreError::Io)?;
         Ok(Self {
-            db: Arc::new(db),
+            db,
             path: Arc::new(path),
+            history: Arc::new(history),
+            writer: Arc::new(writer),
         })
+    }
+
+    /// Keep history as `config` says (retention per stream, gap cap, outage
+    /// threshold) instead of [`HistoryConfig::default`]. Applies to this value and
+    /// the clones made from it afterwards; [`prune`](HistoryStore::prune) deletes
+    /// what `config` no longer keeps, whatever kept it before.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use mcstat_adapters::FileStore;
+    /// use mcstat_core::history::HistoryConfig;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let store = FileStore::open(dir.path().join("mcstat.redb"))
+    ///     .await?
+    ///     .with_history(HistoryConfig::from_retention_days(30));
+    /// assert_eq!(store.history_config(), &HistoryConfig::from_retention_days(30));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_history(mut self, config: HistoryConfig) -> Self {
+        self.history = Arc::new(config);
+        self
+    }
+
+    /// How history is kept.
+    #[must_use]
+    pub fn history_config(&self) -> &HistoryConfig {
+        &self.history
     }
 
     /// The file's path.
@@ -351,78 +403,62 @@ impl WatchStore for FileStore {
 
 #[async_trait]
 impl HistoryStore for FileStore {
-    async fn append_sample(&self, sample: &HistorySample) -> Result<(), StoreError> {
-        let target = sample.target.key();
-        let at = sample.at.as_millis();
-        let json = encode(sample)?;
+    /// Sends the samples to the writer thread, which commits them together with
+    /// every other call waiting (one transaction), and answers once committed.
+    async fn append_samples(&self, samples: &[HistorySample]) -> Result<(), StoreError> {
+        if samples.is_empty() {
+            return Ok(());
+        }
+        self.writer
+            .append(samples.to_vec(), Arc::clone(&self.history))
+            .await
+    }
+
+    async fn head(&self, target: &Target) -> Result<Option<Vec<u8>>, StoreError> {
+        let target = target.key();
         self.blocking(move |db| {
-            let txn = db.begin_write().db()?;
-            txn.open_table(HISTORY)
-                .db()?
-                .insert((target.as_str(), at), json.as_str())
-                .db()?;
-            txn.open_table(HISTORY_BY_TIME)
-                .db()?
-                .insert((at, target.as_str()), ())
-                .db()?;
-            txn.commit().db()
+            let txn = db.begin_read().db()?;
+            let Some(heads) = read_table(&txn, HISTORY_HEAD)? else {
+                return Ok(None);
+            };
+            Ok(heads.get(target.as_str()).db()?.map(|v| v.value().to_vec()))
         })
         .await
     }
 
-    async fn samples(
+    async fn chunks(
         &self,
         target: &Target,
-        since: Timestamp,
-        until: Timestamp,
-    ) -> Result<Vec<HistorySample>, StoreError> {
+        stream: Stream,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let target = target.key();
-        let (since, until) = (since.as_millis(), until.as_millis());
+        let code = stream.code();
         self.blocking(move |db| {
-            if since >= until {
+            if first > last {
                 return Ok(Vec::new());
             }
             let txn = db.begin_read().db()?;
-            let Some(history) = read_table(&txn, HISTORY)? else {
+            let Some(chunks) = read_table(&txn, HISTORY_CHUNK)? else {
                 return Ok(Vec::new());
             };
-            history
-                .range((target.as_str(), since)..(target.as_str(), until))
+            chunks
+                .range((target.as_str(), code, first)..=(target.as_str(), code, last))
                 .db()?
-                .map(|row| decode("history sample", row.db()?.1.value()))
+                .map(|row| {
+                    let (key, value) = row.db()?;
+                    Ok((key.value().2, value.value().to_vec()))
+                })
                 .collect()
         })
         .await
     }
 
-    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {
-        let before = before.as_millis();
-        self.blocking(move |db| {
-            let txn = db.begin_write().db()?;
-            let mut deleted = 0;
-            {
-                let mut by_time = txn.open_table(HISTORY_BY_TIME).db()?;
-                let mut history = txn.open_table(HISTORY).db()?;
-                let old: Vec<(u64, String)> = by_time
-                    .range((0, "")..(before, ""))
-                    .db()?
-                    .map(|row| {
-                        let (key, _) = row.db()?;
-                        let (at, target) = key.value();
-                        Ok((at, target.to_owned()))
-                    })
-                    .collect::<Result<_, StoreError>>()?;
-                for (at, target) in old {
-                    by_time.remove((at, target.as_str())).db()?;
-                    if history.remove((target.as_str(), at)).db()?.is_some() {
-                        deleted += 1;
-                    }
-                }
-            }
-            txn.commit().db()?;
-            Ok(deleted)
-        })
-        .await
+    async fn prune(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let config = Arc::clone(&self.history);
+        self.blocking(move |db| history::prune(db, &config, now))
+            .await
     }
 }
 

@@ -1,21 +1,29 @@
 //! The contract suites: one for every store (`&dyn SessionStore`), one for every cache
 //! (`&dyn StatusCache`). Each backend's test calls them on a fresh, empty instance.
+//!
+//! History has suites of its own on `&dyn HistoryStore` and the store's
+//! [`HistoryConfig`] ([`history_contract`], part of [`store_contract`] with the
+//! default config, and [`history_prune_contract`] on a store of its own), so every
+//! history backend runs them.
 
 use std::time::Duration;
 
-use mcstat_core::Platform;
-use mcstat_core::Timestamp;
-use mcstat_core::ports::{LeasePort, SessionStore, StatusCache};
+use mcstat_core::history::{
+    ChunkKey, DownCause, HistoryConfig, HistoryReader, MemoryHistory, OutageEvent, Stream, Tier,
+};
+use mcstat_core::ports::{HistoryStore, LeasePort, SessionStore, StatusCache};
+use mcstat_core::{HistorySample, Platform, Timestamp};
 
 use super::samples::{
-    T0, audit, chat, chat_state, no_players, offline, online, players, sample, target, watch,
+    T0, audit, chat, chat_state, no_players, offline, online, players, sample, sample_with, target,
+    watch,
 };
 
 /// Every store contract, in order, on one fresh store.
 pub(crate) async fn store_contract(store: &dyn SessionStore) {
     chat_contract(store).await;
     watch_contract(store).await;
-    history_contract(store).await;
+    history_contract(store, &HistoryConfig::default()).await;
     audit_contract(store).await;
 }
 
@@ -142,86 +150,472 @@ pub(crate) async fn watch_contract(store: &dyn SessionStore) {
     );
 }
 
-/// [`mcstat_core::ports::HistoryStore`]: time order, `since <= at < until`, per
-/// target, one sample per (target, ms), `prune` deletes exactly the older ones.
-pub(crate) async fn history_contract(store: &dyn SessionStore) {
-    let t = target("history.example");
-    let other = "bedrock:history.example";
+/// The target [`history_contract`] writes its longest series to.
+pub(crate) const HISTORY_TARGET: &str = "round.history.example";
+
+/// A deterministic series of `n` samples of `target` after `start`: steps from 30 s
+/// (several samples per 5-minute bucket) to 3 h (gaps past the gap cap), answers
+/// with and without player counts, runs of failures of every cause. 400 samples
+/// span about a week: many raw chunks, several 5-minute chunks, sealed ones among
+/// them.
+pub(crate) fn series(target: &str, start: u64, n: u64) -> Vec<HistorySample> {
+    const CAUSES: [DownCause; 5] = [
+        DownCause::Timeout,
+        DownCause::Refused,
+        DownCause::NotFound,
+        DownCause::InvalidAnswer,
+        DownCause::Unknown,
+    ];
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D ^ n;
+    let mut at = start;
+    let mut down_left = 0_u64;
+    let mut cause = DownCause::Timeout;
+    let mut out = Vec::new();
+    for _ in 0..n {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let r = x >> 20;
+        at += match r % 10 {
+            0..=3 => 30_000,
+            4..=6 => 60_000,
+            7 => 90_000,
+            8 => 600_000,
+            _ if r.is_multiple_of(7) => 3 * 3_600_000,
+            _ => 61_000,
+        };
+        if down_left == 0 && (r >> 4).is_multiple_of(9) {
+            down_left = 1 + (r >> 8) % 4;
+            cause = CAUSES[usize::try_from((r >> 12) % 5).expect("small")];
+        }
+        let online = down_left == 0;
+        down_left = down_left.saturating_sub(1);
+        let players = (!(r >> 16).is_multiple_of(11))
+            .then_some(u32::try_from((r >> 20) % 60).expect("small"));
+        let latency = Some(u32::try_from((r >> 26) % 400).expect("small"));
+        out.push(sample_with(target, at, online, players, latency, cause));
+    }
+    out
+}
+
+/// Feed `samples` to `store` and `memory` in calls of `per_call` samples, each call
+/// in reverse order (a store sorts a call's samples itself).
+async fn feed(
+    store: &dyn HistoryStore,
+    memory: &MemoryHistory,
+    samples: &[HistorySample],
+    per_call: usize,
+) {
+    for call in samples.chunks(per_call) {
+        let call: Vec<HistorySample> = call.iter().rev().cloned().collect();
+        store.append_samples(&call).await.expect("append_samples");
+        memory.append_samples(&call).await.expect("memory append");
+    }
+}
+
+/// `store` holds for `target` exactly what `memory` holds: the head's bytes, every
+/// chunk, and through [`HistoryReader`] the raw samples, the buckets of every tier,
+/// uptime over the usual spans and the outages.
+pub(crate) async fn assert_same_history(
+    store: &dyn HistoryStore,
+    memory: &MemoryHistory,
+    target: &str,
+    now: Timestamp,
+) {
+    let t = super::samples::target(target);
+    assert_eq!(
+        store.head(&t).await.expect("head"),
+        memory.head(&t).await.expect("memory head"),
+        "{target}: head"
+    );
+    for stream in Stream::ALL {
+        assert_eq!(
+            store.chunks(&t, stream, 0, u64::MAX).await.expect("chunks"),
+            memory
+                .chunks(&t, stream, 0, u64::MAX)
+                .await
+                .expect("memory chunks"),
+            "{target}: {} chunks",
+            stream.name()
+        );
+    }
+    let (ours, theirs) = (HistoryReader::new(store), HistoryReader::new(memory));
+    let all = (Timestamp(0), Timestamp(u64::MAX));
+    assert_eq!(
+        ours.samples(&t, all.0, all.1).await.expect("samples"),
+        theirs.samples(&t, all.0, all.1).await.expect("samples"),
+        "{target}: samples"
+    );
+    for tier in [Tier::Raw, Tier::Min5, Tier::Hour, Tier::Day] {
+        assert_eq!(
+            ours.rollups(&t, tier, all.0, all.1).await.expect("rollups"),
+            theirs
+                .rollups(&t, tier, all.0, all.1)
+                .await
+                .expect("rollups"),
+            "{target}: {} rollups",
+            tier.name()
+        );
+        for hours in [1, 24, 7 * 24, 30 * 24] {
+            let span = Duration::from_secs(hours * 3600);
+            assert_eq!(
+                ours.uptime(&t, tier, span, now).await.expect("uptime"),
+                theirs.uptime(&t, tier, span, now).await.expect("uptime"),
+                "{target}: {} uptime over {hours} h",
+                tier.name()
+            );
+        }
+    }
+    assert_eq!(
+        ours.outages(&t, all.0, now, 1, usize::MAX)
+            .await
+            .expect("outages"),
+        theirs
+            .outages(&t, all.0, now, 1, usize::MAX)
+            .await
+            .expect("outages"),
+        "{target}: outages"
+    );
+}
+
+/// [`HistoryStore`] on a store that keeps history as `config` says and holds none
+/// for the targets `*.history.example` (times around [`T0`]): raw samples round
+/// trip with their cause, every tier's buckets, uptime and outages equal those of a
+/// [`MemoryHistory`] fed the same calls, samples not newer than a target's newest are
+/// dropped, one call may carry many targets, outages are kept as core says.
+pub(crate) async fn history_contract(store: &dyn HistoryStore, config: &HistoryConfig) {
+    history_round_trip(store, config).await;
+    history_drops_duplicates_and_older(store, config).await;
+    history_many_targets_in_one_call(store, config).await;
+    history_outages(store, config).await;
+}
+
+/// Raw samples round trip (with their cause); everything equals [`MemoryHistory`].
+pub(crate) async fn history_round_trip(store: &dyn HistoryStore, config: &HistoryConfig) {
+    let t = target(HISTORY_TARGET);
+    let reader = HistoryReader::new(store);
+    assert_eq!(store.head(&t).await.expect("head"), None);
     assert!(
-        store
+        reader
             .samples(&t, Timestamp(0), Timestamp(u64::MAX))
             .await
             .expect("samples")
             .is_empty()
     );
-    // Out of order on purpose.
-    let s3 = sample("history.example", T0 + 3000, true);
-    let s1 = sample("history.example", T0 + 1000, false);
-    let s2 = sample("history.example", T0 + 2000, true);
-    let o1 = sample(other, T0 + 1500, true);
-    let o2 = sample(other, T0 + 2500, false);
-    for s in [&s3, &o2, &s1, &s2, &o1] {
-        store.append_sample(s).await.expect("append");
-    }
-
-    assert_eq!(
-        all(store, &t).await,
-        vec![s1.clone(), s2.clone(), s3.clone()]
-    );
-    assert_eq!(
-        all(store, &target(other)).await,
-        vec![o1.clone(), o2.clone()]
-    );
-    assert_eq!(
-        store
-            .samples(&t, Timestamp(T0 + 1000), Timestamp(T0 + 3000))
-            .await
-            .expect("samples"),
-        vec![s1.clone(), s2.clone()],
-        "since is inclusive, until exclusive"
-    );
-    assert_eq!(
-        store
-            .samples(&t, Timestamp(T0 + 1001), Timestamp(T0 + 3001))
-            .await
-            .expect("samples"),
-        vec![s2.clone(), s3.clone()]
-    );
+    let memory = MemoryHistory::new(config.clone());
+    let samples = series(HISTORY_TARGET, T0, 400);
     assert!(
-        store
-            .samples(&t, Timestamp(T0 + 3000), Timestamp(T0 + 1000))
-            .await
-            .expect("samples")
-            .is_empty(),
-        "an empty range"
+        samples.iter().any(|s| s.cause == Some(DownCause::Refused))
+            && samples.iter().any(|s| s.online && s.players.is_none()),
+        "the series has every kind of sample"
     );
+    feed(store, &memory, &samples, 37).await;
 
-    // Same target and time: the later sample replaces the earlier.
-    let s2_again = sample("history.example", T0 + 2000, false);
-    store.append_sample(&s2_again).await.expect("append");
+    // The whole series is inside the raw window of its newest sample: every sample
+    // comes back as it went in, cause included.
+    let last = samples.last().expect("samples").at;
+    assert!(last.0 - samples[0].at.0 < 9 * 86_400_000);
+    let back = reader
+        .samples(&t, Timestamp(0), Timestamp(u64::MAX))
+        .await
+        .expect("samples");
+    assert_eq!(back, samples);
+    // since inclusive, until exclusive.
+    let (a, b) = (samples[10].at, samples[20].at);
     assert_eq!(
-        all(store, &t).await,
-        vec![s1.clone(), s2_again.clone(), s3.clone()]
+        reader.samples(&t, a, b).await.expect("samples"),
+        samples[10..20].to_vec()
     );
-
-    // Deletes s1 (T0+1000) and o1 (T0+1500); keeps everything at or after T0+2000.
-    assert_eq!(store.prune(Timestamp(T0 + 2000)).await.expect("prune"), 2);
-    assert_eq!(all(store, &t).await, vec![s2_again.clone(), s3.clone()]);
-    assert_eq!(all(store, &target(other)).await, vec![o2.clone()]);
-    assert_eq!(store.prune(Timestamp(T0 + 2000)).await.expect("prune"), 0);
-    assert_eq!(store.prune(Timestamp(T0 + 2501)).await.expect("prune"), 2);
-    assert_eq!(all(store, &t).await, vec![s3.clone()]);
-    assert!(all(store, &target(other)).await.is_empty());
-    // A pruned target takes samples again.
-    store.append_sample(&o1).await.expect("append");
-    assert_eq!(all(store, &target(other)).await, vec![o1]);
+    assert!(reader.samples(&t, b, a).await.expect("samples").is_empty());
+    assert_same_history(
+        store,
+        &memory,
+        HISTORY_TARGET,
+        Timestamp(last.0 + 3_600_000),
+    )
+    .await;
+    // Other targets are untouched.
+    assert_eq!(
+        store
+            .head(&target("other.history.example"))
+            .await
+            .expect("head"),
+        None
+    );
 }
 
-async fn all(store: &dyn SessionStore, t: &mcstat_core::Target) -> Vec<mcstat_core::HistorySample> {
-    store
-        .samples(t, Timestamp(0), Timestamp(u64::MAX))
+/// A sample not newer than the target's newest is dropped: duplicates (even with
+/// other values) and late ones change nothing.
+pub(crate) async fn history_drops_duplicates_and_older(
+    store: &dyn HistoryStore,
+    config: &HistoryConfig,
+) {
+    let name = "dup.history.example";
+    let t = target(name);
+    let memory = MemoryHistory::new(config.clone());
+    let samples = series(name, T0, 60);
+    feed(store, &memory, &samples, 60).await;
+    let head = store.head(&t).await.expect("head");
+    let chunks = store
+        .chunks(&t, Stream::Raw, 0, u64::MAX)
         .await
-        .expect("samples")
+        .expect("chunks");
+
+    let last = samples.last().expect("samples");
+    let mut same_time = last.clone();
+    same_time.online = !same_time.online;
+    same_time.players = None;
+    let mut late = samples[30].clone();
+    late.at = Timestamp(late.at.0 + 1);
+    let mut first_again = samples[0].clone();
+    first_again.latency_ms = Some(1);
+    let stale = [same_time, late, first_again, last.clone()];
+    store.append_samples(&stale).await.expect("append");
+    memory.append_samples(&stale).await.expect("memory append");
+    for s in &stale {
+        store
+            .append_samples(std::slice::from_ref(s))
+            .await
+            .expect("append one");
+    }
+    assert_eq!(store.head(&t).await.expect("head"), head, "head unchanged");
+    assert_eq!(
+        store
+            .chunks(&t, Stream::Raw, 0, u64::MAX)
+            .await
+            .expect("chunks"),
+        chunks,
+        "raw chunks unchanged"
+    );
+    assert_eq!(
+        HistoryReader::new(store)
+            .samples(&t, Timestamp(0), Timestamp(u64::MAX))
+            .await
+            .expect("samples"),
+        samples
+    );
+    // In one call with a newer sample, only the newer one is taken.
+    let newer = sample(name, last.at.0 + 45_000, true);
+    let mixed = [samples[5].clone(), newer.clone(), last.clone()];
+    store.append_samples(&mixed).await.expect("append");
+    memory.append_samples(&mixed).await.expect("memory append");
+    let mut expected = samples.clone();
+    expected.push(newer.clone());
+    assert_eq!(
+        HistoryReader::new(store)
+            .samples(&t, Timestamp(0), Timestamp(u64::MAX))
+            .await
+            .expect("samples"),
+        expected
+    );
+    assert_same_history(store, &memory, name, Timestamp(newer.at.0 + 60_000)).await;
+}
+
+/// One call with the samples of many targets, interleaved: each target gets its own.
+pub(crate) async fn history_many_targets_in_one_call(
+    store: &dyn HistoryStore,
+    config: &HistoryConfig,
+) {
+    let names: Vec<String> = (0..25).map(|i| format!("m{i}.history.example")).collect();
+    let per_target: Vec<Vec<HistorySample>> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| series(n, T0 + i as u64 * 7_000, 40 + i as u64))
+        .collect();
+    let mut all: Vec<HistorySample> = Vec::new();
+    for k in 0..per_target.iter().map(Vec::len).max().unwrap_or(0) {
+        for samples in per_target.iter().rev() {
+            if let Some(s) = samples.get(k) {
+                all.push(s.clone());
+            }
+        }
+    }
+    // A bedrock and a java target with the same host are different series.
+    all.push(sample("bedrock:m0.history.example", T0 + 5, false));
+    let memory = MemoryHistory::new(config.clone());
+    store.append_samples(&all).await.expect("append_samples");
+    memory.append_samples(&all).await.expect("memory append");
+    let reader = HistoryReader::new(store);
+    for (name, samples) in names.iter().zip(&per_target) {
+        assert_eq!(
+            reader
+                .samples(&target(name), Timestamp(0), Timestamp(u64::MAX))
+                .await
+                .expect("samples"),
+            *samples,
+            "{name}"
+        );
+        let now = Timestamp(samples.last().expect("samples").at.0 + 60_000);
+        assert_same_history(store, &memory, name, now).await;
+    }
+    assert_eq!(
+        reader
+            .samples(
+                &target("bedrock:m0.history.example"),
+                Timestamp(0),
+                Timestamp(u64::MAX)
+            )
+            .await
+            .expect("samples"),
+        vec![sample("bedrock:m0.history.example", T0 + 5, false)]
+    );
+}
+
+/// Outages: a run of at least `outage_after` failures is kept once it ends (with
+/// the first failure's cause); the open run comes from the head; shorter runs are
+/// not outages.
+pub(crate) async fn history_outages(store: &dyn HistoryStore, config: &HistoryConfig) {
+    let name = "out.history.example";
+    let t = target(name);
+    let at = |i: u64| T0 + i * 60_000;
+    let pattern: [(bool, DownCause); 10] = [
+        (true, DownCause::Unknown),
+        (false, DownCause::Timeout),
+        (false, DownCause::Refused),
+        (false, DownCause::Timeout),
+        (true, DownCause::Unknown),
+        (false, DownCause::Refused),
+        (true, DownCause::Unknown),
+        (true, DownCause::Unknown),
+        (false, DownCause::NotFound),
+        (false, DownCause::Timeout),
+    ];
+    let samples: Vec<HistorySample> = pattern
+        .iter()
+        .enumerate()
+        .map(|(i, (online, cause))| {
+            sample_with(name, at(i as u64), *online, Some(3), Some(20), *cause)
+        })
+        .collect();
+    let memory = MemoryHistory::new(config.clone());
+    feed(store, &memory, &samples, 3).await;
+    let now = Timestamp(at(10));
+    let outages = HistoryReader::new(store)
+        .outages(&t, Timestamp(0), now, 1, 10)
+        .await
+        .expect("outages");
+    let closed = OutageEvent {
+        start: Timestamp(at(1)),
+        end: Some(Timestamp(at(4))),
+        failed: 3,
+        cause: DownCause::Timeout,
+    };
+    let open = OutageEvent {
+        start: Timestamp(at(8)),
+        end: None,
+        failed: 2,
+        cause: DownCause::NotFound,
+    };
+    if config.outage_after.get() <= 2 {
+        assert_eq!(
+            outages,
+            vec![open, closed],
+            "newest first, the open one included"
+        );
+    }
+    assert_eq!(
+        HistoryReader::new(store)
+            .outages(&t, Timestamp(0), now, 3, 10)
+            .await
+            .expect("outages"),
+        outages
+            .iter()
+            .filter(|o| o.failed >= 3)
+            .copied()
+            .collect::<Vec<_>>()
+    );
+    assert_same_history(store, &memory, name, now).await;
+}
+
+/// Prune on a store (keeping history as `config` says) that holds no history but
+/// this contract's: `prune(now)` deletes exactly the chunks with
+/// [`HistoryConfig::expires_at`] `<= now` (returning how many) and the heads of
+/// series past the longest retention without chunks, as [`MemoryHistory`] does; a
+/// pruned target takes samples again.
+pub(crate) async fn history_prune_contract(store: &dyn HistoryStore, config: &HistoryConfig) {
+    const P0: u64 = T0 - 400 * 86_400_000;
+    let names = ["p1.history.example", "p2.history.example"];
+    let memory = MemoryHistory::new(config.clone());
+    for (i, name) in names.iter().enumerate() {
+        let samples = series(name, P0 + i as u64 * 86_400_000, 400);
+        feed(store, &memory, &samples, 100).await;
+    }
+    let day = 86_400_000;
+    let mut total = 0;
+    for now in [
+        P0,
+        P0 + 2 * day,
+        P0 + 4 * day,
+        P0 + 10 * day,
+        P0 + 20 * day,
+        P0 + 40 * day,
+    ]
+    .into_iter()
+    .chain([100, 200, 400, 420, 1000].map(|d| P0 + d * day))
+    {
+        let now = Timestamp(now);
+        let mut expired = 0;
+        let mut kept = Vec::new();
+        for name in names {
+            for stream in Stream::ALL {
+                for (index, bytes) in store
+                    .chunks(&target(name), stream, 0, u64::MAX)
+                    .await
+                    .expect("chunks")
+                {
+                    if config.expires_at(ChunkKey { stream, index }) <= now {
+                        expired += 1;
+                    } else {
+                        kept.push((name, stream, index, bytes));
+                    }
+                }
+            }
+        }
+        let deleted = store.prune(now).await.expect("prune");
+        assert_eq!(deleted, expired, "prune at {now:?}");
+        assert_eq!(
+            memory.prune(now).await.expect("memory prune"),
+            deleted,
+            "as MemoryHistory at {now:?}"
+        );
+        total += deleted;
+        let mut left = Vec::new();
+        for name in names {
+            for stream in Stream::ALL {
+                for (index, bytes) in store
+                    .chunks(&target(name), stream, 0, u64::MAX)
+                    .await
+                    .expect("chunks")
+                {
+                    left.push((name, stream, index, bytes));
+                }
+            }
+            assert_same_history(store, &memory, name, now).await;
+        }
+        assert_eq!(left, kept, "exactly the expired chunks are gone at {now:?}");
+        assert_eq!(store.prune(now).await.expect("prune again"), 0);
+    }
+    assert!(total >= 10, "the series had many chunks to prune: {total}");
+    for name in names {
+        assert_eq!(
+            store.head(&target(name)).await.expect("head"),
+            None,
+            "a series past every retention is forgotten"
+        );
+    }
+    // A forgotten target takes samples again, even old ones.
+    let again = sample(names[0], P0 + 5_000, true);
+    store
+        .append_samples(std::slice::from_ref(&again))
+        .await
+        .expect("append");
+    assert_eq!(
+        HistoryReader::new(store)
+            .samples(&target(names[0]), Timestamp(0), Timestamp(u64::MAX))
+            .await
+            .expect("samples"),
+        vec![again]
+    );
 }
 
 /// [`mcstat_core::ports::AuditLog`]: newest first, per scope, bounded by `limit`.

@@ -1,5 +1,6 @@
 //! Sample domain values for the tests.
 
+use mcstat_core::history::DownCause;
 use mcstat_core::ports::CachedValue;
 use mcstat_core::{
     AuditEntry, ChatRef, ChatState, HistorySample, MotdText, OfflineReason, Platform, PlayerList,
@@ -45,7 +46,26 @@ pub(crate) fn sample(target_text: &str, at: u64, online: bool) -> HistorySample 
         online,
         players: online.then_some(7),
         latency_ms: online.then_some(42),
-        cause: None,
+        cause: (!online).then_some(DownCause::Timeout),
+    }
+}
+
+/// A sample with every field chosen.
+pub(crate) fn sample_with(
+    target_text: &str,
+    at: u64,
+    online: bool,
+    players: Option<u32>,
+    latency_ms: Option<u32>,
+    cause: DownCause,
+) -> HistorySample {
+    HistorySample {
+        target: target(target_text),
+        at: Timestamp(at),
+        online,
+        players: players.filter(|_| online),
+        latency_ms: latency_ms.filter(|_| online),
+        cause: (!online).then_some(cause),
     }
 }
 
