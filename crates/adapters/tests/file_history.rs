@@ -138,11 +138,11 @@ mod file {
         assert_eq!(count(&store, "good.example").await, 2);
     }
 
-    /// 20,000 samples: one call with all of them, then 500 concurrent callers of one
-    /// sample each. Each is far above 20,000 samples/s in release builds; debug
-    /// builds only check a lower bound.
+    /// 20,000 samples over 1,000 servers in one call (one transaction), then 500
+    /// concurrent callers of one sample each (group commit): every sample lands.
+    /// (How fast is measured by `scripts/bench.sh --history`, never in a test.)
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn appends_at_least_20000_samples_per_second() {
+    async fn a_large_batch_and_many_concurrent_callers_all_land() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = FileStore::open(dir.path().join("h.redb"))
             .await
@@ -156,25 +156,8 @@ mod file {
                 )
             })
             .collect();
-        let start = Instant::now();
         store.append_samples(&samples).await.expect("append");
-        let one_call = 20_000.0 / start.elapsed().as_secs_f64();
         assert_eq!(count(&store, "one7.example").await, 20);
-
-        let secs = concurrent_appends(&store, 500, 40).await;
-        let concurrent = 20_000.0 / secs;
-        eprintln!(
-            "one call: {one_call:.0} samples/s; 500 concurrent callers: {concurrent:.0} samples/s"
-        );
-        let floor = if cfg!(debug_assertions) {
-            2_000.0
-        } else {
-            20_000.0
-        };
-        assert!(one_call >= floor, "{one_call:.0} samples/s in one call");
-        assert!(
-            concurrent >= floor,
-            "{concurrent:.0} samples/s from concurrent callers"
-        );
+        let _ = concurrent_appends(&store, 500, 40).await;
     }
 }

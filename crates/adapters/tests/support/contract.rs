@@ -279,10 +279,21 @@ pub(crate) async fn assert_same_history(
 }
 
 /// [`HistoryStore`] on a store that keeps history as `config` says and holds none
-/// for the targets `*.history.example` (times around [`T0`]): raw samples round
+/// for the targets `*.history.example` (times from [`h0`]): raw samples round
 /// trip with their cause, every tier's buckets, uptime and outages equal those of a
 /// [`MemoryHistory`] fed the same calls, samples not newer than a target's newest are
 /// dropped, one call may carry many targets, outages are kept as core says.
+/// Where the history contract's samples begin: the start of today (UTC), so that a
+/// store that deletes expired chunks by itself (Redis' key expiry, against the wall
+/// clock) keeps all of them for the whole test: the series run a few days into the
+/// future, inside every tier's retention.
+pub(crate) fn h0() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
+    now - now % 86_400_000
+}
+
 pub(crate) async fn history_contract(store: &dyn HistoryStore, config: &HistoryConfig) {
     history_round_trip(store, config).await;
     history_drops_duplicates_and_older(store, config).await;
@@ -303,7 +314,7 @@ pub(crate) async fn history_round_trip(store: &dyn HistoryStore, config: &Histor
             .is_empty()
     );
     let memory = MemoryHistory::new(config.clone());
-    let samples = series(HISTORY_TARGET, T0, 400);
+    let samples = series(HISTORY_TARGET, h0(), 400);
     assert!(
         samples.iter().any(|s| s.cause == Some(DownCause::Refused))
             && samples.iter().any(|s| s.online && s.players.is_none()),
@@ -353,7 +364,7 @@ pub(crate) async fn history_drops_duplicates_and_older(
     let name = "dup.history.example";
     let t = target(name);
     let memory = MemoryHistory::new(config.clone());
-    let samples = series(name, T0, 60);
+    let samples = series(name, h0(), 60);
     feed(store, &memory, &samples, 60).await;
     let head = store.head(&t).await.expect("head");
     let chunks = store
@@ -420,7 +431,7 @@ pub(crate) async fn history_many_targets_in_one_call(
     let per_target: Vec<Vec<HistorySample>> = names
         .iter()
         .enumerate()
-        .map(|(i, n)| series(n, T0 + i as u64 * 7_000, 40 + i as u64))
+        .map(|(i, n)| series(n, h0() + i as u64 * 7_000, 40 + i as u64))
         .collect();
     let mut all: Vec<HistorySample> = Vec::new();
     for k in 0..per_target.iter().map(Vec::len).max().unwrap_or(0) {
@@ -431,7 +442,7 @@ pub(crate) async fn history_many_targets_in_one_call(
         }
     }
     // A bedrock and a java target with the same host are different series.
-    all.push(sample("bedrock:m0.history.example", T0 + 5, false));
+    all.push(sample("bedrock:m0.history.example", h0() + 5, false));
     let memory = MemoryHistory::new(config.clone());
     store.append_samples(&all).await.expect("append_samples");
     memory.append_samples(&all).await.expect("memory append");
@@ -457,7 +468,7 @@ pub(crate) async fn history_many_targets_in_one_call(
             )
             .await
             .expect("samples"),
-        vec![sample("bedrock:m0.history.example", T0 + 5, false)]
+        vec![sample("bedrock:m0.history.example", h0() + 5, false)]
     );
 }
 
@@ -467,7 +478,7 @@ pub(crate) async fn history_many_targets_in_one_call(
 pub(crate) async fn history_outages(store: &dyn HistoryStore, config: &HistoryConfig) {
     let name = "out.history.example";
     let t = target(name);
-    let at = |i: u64| T0 + i * 60_000;
+    let at = |i: u64| h0() + i * 60_000;
     let pattern: [(bool, DownCause); 10] = [
         (true, DownCause::Unknown),
         (false, DownCause::Timeout),
