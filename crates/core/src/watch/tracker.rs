@@ -402,6 +402,7 @@ mod tests {
             online,
             players: None,
             latency_ms: None,
+            cause: None,
         };
         let mut t = two();
         t.replay(&[

@@ -376,6 +376,7 @@ pub(super) mod tests {
     use super::*;
     use crate::domain::{ChatRef, Platform, Watch};
     use crate::ports::NotificationEvent;
+    use crate::history::DownCause;
     use crate::watch::Outage;
 
     pub(crate) const MIN: Duration = Duration::from_secs(60);
@@ -406,24 +407,29 @@ pub(super) mod tests {
         }
     }
 
-    /// 100 samples: 24 h fully up, 7 d 85.71 %, 30 d up but only 2 d known; an
-    /// outage ongoing for a minute and one of 2 min on day 2; the last check at
+    /// 100 samples: 24 h fully up, 7 d 85.71 %, 30 d, 90 d and 1 y up but only 2 d
+    /// known; an outage ongoing for a minute (a timeout) and one of 2 min on day 2
+    /// (cause unknown); the last check at
     /// [`NOW`] (`answered` or not).
     pub(crate) fn report(answered: bool) -> UptimeReport {
         UptimeReport {
             day: window(DAY, DAY, Duration::ZERO),
             week: window(DAY * 7, DAY * 6, DAY),
             month: window(DAY * 30, DAY * 2, Duration::ZERO),
+            quarter: window(DAY * 90, DAY * 2, Duration::ZERO),
+            year: window(DAY * 365, DAY * 2, Duration::ZERO),
             outages: vec![
                 Outage {
                     start: NOW.minus(MIN),
                     end: None,
                     duration: MIN,
+                    cause: DownCause::Timeout,
                 },
                 Outage {
                     start: Timestamp(86_400_000),
                     end: Some(Timestamp(86_400_000 + 125_000)),
                     duration: Duration::from_secs(125),
+                    cause: DownCause::Unknown,
                 },
             ],
             last_sample: Some((NOW, answered)),
@@ -513,6 +519,8 @@ pub(super) mod tests {
                 ("24 h", "100 %", None),
                 ("7 d", "85.71 %", None),
                 ("30 d", "100 %", Some("2 d")),
+                ("90 d", "100 %", Some("2 d")),
+                ("1 y", "100 %", Some("2 d")),
             ]
         );
         assert_eq!(
@@ -523,12 +531,14 @@ pub(super) mod tests {
                     start_utc: "1970-01-10 23:59 UTC".into(),
                     length: "1 min".into(),
                     ongoing: true,
+                    cause: Some("timeout"),
                 },
                 OutageLine {
                     start: Timestamp(86_400_000),
                     start_utc: "1970-01-02 00:00 UTC".into(),
                     length: "2 min".into(),
                     ongoing: false,
+                    cause: None,
                 },
             ]
         );
