@@ -220,7 +220,11 @@ mod tests {
         assert_eq!(chart_range(Some(" 1Y ")), Ok(ChartRange::Year));
         let e = chart_range(Some("fortnight")).expect_err("bad");
         assert_eq!(e.kind, UserErrorKind::BadArguments);
-        assert!(e.message.contains("24h, 7d, 30d, 90d or 1y"), "{}", e.message);
+        assert!(
+            e.message.contains("24h, 7d, 30d, 90d or 1y"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

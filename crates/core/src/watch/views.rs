@@ -375,8 +375,8 @@ impl NotificationView {
 pub(super) mod tests {
     use super::*;
     use crate::domain::{ChatRef, Platform, Watch};
-    use crate::ports::NotificationEvent;
     use crate::history::DownCause;
+    use crate::ports::NotificationEvent;
     use crate::watch::Outage;
 
     pub(crate) const MIN: Duration = Duration::from_secs(60);
