@@ -403,11 +403,11 @@ fn command_registration() {
 
 #[test]
 fn watch_views() {
+    use mcstat_core::history::DownCause;
     use mcstat_core::watch::views::{Unwatched, UptimeView, WatchAdded, WatchList, WatchView};
     use mcstat_core::watch::{
         AddOutcome, Outage, TargetState, UptimeReport, UptimeWindow, WatchSummary,
     };
-    use mcstat_core::history::DownCause;
     use mcstat_core::{ChatRef, Platform, Timestamp, Watch};
     use mcstat_discord::watch::watch_payload;
 

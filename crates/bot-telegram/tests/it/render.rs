@@ -329,11 +329,11 @@ fn escape_covers_the_html_specials() {
 fn watch_views() {
     use std::time::Duration;
 
+    use mcstat_core::history::DownCause;
     use mcstat_core::watch::views::{Unwatched, UptimeView, WatchAdded, WatchList, WatchView};
     use mcstat_core::watch::{
         AddOutcome, Outage, TargetState, UptimeReport, UptimeWindow, WatchSummary,
     };
-    use mcstat_core::history::DownCause;
     use mcstat_core::{ChatRef, Platform, Timestamp, Watch};
     use mcstat_telegram::render::watch_html;
 

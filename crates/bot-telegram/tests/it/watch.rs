@@ -251,7 +251,13 @@ async fn watch_mistakes_get_friendly_answers() {
         "{t}"
     );
     for (range, label) in [("90d", "90 d"), ("1y", "1 y"), ("year", "1 y")] {
-        let t = ask(&api, token, chat, &format!("/graph never-watched.invalid {range}")).await;
+        let t = ask(
+            &api,
+            token,
+            chat,
+            &format!("/graph never-watched.invalid {range}"),
+        )
+        .await;
         assert!(
             t.starts_with(&format!("📊 <b>never-watched.invalid</b> — last {label}"))
                 && t.contains("No history yet"),
