@@ -457,7 +457,7 @@ impl ServiceConfig {
 /// `48 h`, `14 d`: a retention in the unit it is usually set in.
 fn describe_keep(keep: Duration) -> String {
     let secs = keep.as_secs();
-    if secs % 86_400 == 0 {
+    if secs.is_multiple_of(86_400) {
         format!("{} d", secs / 86_400)
     } else {
         format!("{} h", secs / 3600)
