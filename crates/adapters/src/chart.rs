@@ -1,11 +1,15 @@
 //! [`PlottersChartRenderer`]: the core's [`ChartRenderer`] on plotters' bitmap backend.
 //!
-//! An 800×400 PNG: the players (average as a filled step area and a line, maximum as a thin line, left
-//! axis), the median latency in milliseconds (a line, right axis), offline periods
-//! shaded red (the stronger the more polls failed), the title from
-//! [`ChartRequest::title`] and UTC time labels from
-//! [`ChartRange::tick_label`](mcstat_core::chart::ChartRange::tick_label). A request
-//! without samples gives the same frame with "no data yet" in the middle.
+//! An 800×400 PNG of any range (24 h to a year; [`ChartRange::buckets`] points): the
+//! players (left axis) as the average line over a light band from the minimum to the
+//! maximum wherever a point covers more than one sample, the mean latency in
+//! milliseconds (a line, right axis), offline periods shaded red (the stronger the
+//! more polls failed), the title from [`ChartRequest::title`] and UTC time labels
+//! from [`ChartRange::tick_label`]. A request without samples gives the same frame
+//! with "no data yet" in the middle.
+//!
+//! [`ChartRange::buckets`]: mcstat_core::chart::ChartRange::buckets
+//! [`ChartRange::tick_label`]: mcstat_core::chart::ChartRange::tick_label
 //!
 //! Text is drawn with DejaVu Sans, embedded in the binary (`assets/fonts/`, Bitstream
 //! Vera license) and registered with plotters' `ab_glyph` backend: no system font is
@@ -34,6 +38,8 @@ const OFFLINE: RGBColor = RGBColor(220, 38, 38);
 const GRID: RGBColor = RGBColor(226, 232, 240);
 const AXIS: RGBColor = RGBColor(71, 85, 105);
 const MUTED: RGBColor = RGBColor(100, 116, 139);
+/// How strongly the players' min–max band is filled.
+const BAND_ALPHA: f64 = 0.22;
 
 /// Draws `/graph` charts as 800×400 PNG images with plotters. Cheap to create and to
 /// share (`Arc<dyn ChartRenderer>`); each call draws into its own buffer.
@@ -50,7 +56,7 @@ const MUTED: RGBColor = RGBColor(100, 116, 139);
 ///     name: "play.example.net".into(),
 ///     range: "7d".parse::<ChartRange>()?,
 ///     now: Timestamp(1_773_511_620_000),
-///     samples: Vec::new(), // "no data yet"
+///     points: Vec::new(), // "no data yet"
 /// };
 /// let png = PlottersChartRenderer::new().render(&request)?;
 /// assert!(png.starts_with(b"\x89PNG"));
@@ -203,7 +209,7 @@ fn draw(rgb: &mut [u8], title: &str, series: &ChartSeries) -> DrawResult {
     let from = series.from;
     let label = |x: &f64| {
         let ms = (x.max(0.0) * 1000.0).round();
-        // In range by construction: 0 ≤ x ≤ the span of a month.
+        // In range by construction: 0 ≤ x ≤ the span of a year.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let t = Timestamp(from.0.saturating_add(ms as u64));
         range.tick_label(t)
@@ -249,24 +255,24 @@ fn draw(rgb: &mut [u8], title: &str, series: &ChartSeries) -> DrawResult {
         }))
         .map_err(|x| e(&x))?;
 
-    // Players: the average as a filled step area (a bar per bucket: exact, and no
-    // polygon filling over hundreds of vertices) with its line on top, the maximum as
-    // a thin line; a lone point (a run of one bucket) as a dot.
+    // Players: a light band from the minimum to the maximum where a point covers
+    // more than one sample (a bar per bucket: exact, and no polygon filling over
+    // hundreds of vertices), the average as a line on top; a lone point (a run of one
+    // bucket) as a dot.
     chart
         .draw_series(series.buckets.iter().filter_map(|b| {
-            let avg = b.players_avg?;
-            Some(Rectangle::new(
-                [(x_of(series, b.start), 0.0), (x_of(series, b.end), avg)],
-                PLAYERS.mix(0.16).filled(),
-            ))
+            let (lo, hi) = (b.players_min?, b.players_max?);
+            (b.samples > 1 && lo < hi).then(|| {
+                Rectangle::new(
+                    [
+                        (x_of(series, b.start), f64::from(lo)),
+                        (x_of(series, b.end), f64::from(hi)),
+                    ],
+                    PLAYERS.mix(BAND_ALPHA).filled(),
+                )
+            })
         }))
         .map_err(|x| e(&x))?;
-    for run in series.runs(|b| b.players_max.map(f64::from)) {
-        let points = run.into_iter().map(|(t, v)| (x_of(series, t), v));
-        chart
-            .draw_series(LineSeries::new(points, PLAYERS.mix(0.45).stroke_width(1)))
-            .map_err(|x| e(&x))?;
-    }
     for run in series.runs(|b| b.players_avg) {
         let points: Vec<(f64, f64)> = run.iter().map(|(t, v)| (x_of(series, *t), *v)).collect();
         chart
@@ -334,8 +340,8 @@ fn draw_legend<DB: DrawingBackend>(
     let font = (FAMILY, 12).into_font().color(&AXIS);
     let mut entries: Vec<(&str, ShapeStyle)> = vec![
         ("players (avg)", PLAYERS.filled()),
-        ("players (max)", PLAYERS.mix(0.45).filled()),
-        ("latency (median)", LATENCY.filled()),
+        ("players (min–max)", PLAYERS.mix(BAND_ALPHA).filled()),
+        ("latency (mean)", LATENCY.filled()),
     ];
     if offline {
         entries.push(("offline", OFFLINE.mix(0.4).filled()));

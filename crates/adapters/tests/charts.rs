@@ -11,6 +11,7 @@ use std::time::Duration;
 use mcstat_adapters::PlottersChartRenderer;
 use mcstat_core::chart::{ChartRange, ChartRequest};
 use mcstat_core::domain::{HistorySample, Target, Timestamp};
+use mcstat_core::history::{DownCause, HistoryConfig, Point, Rollup, Tier};
 use mcstat_core::ports::ChartRenderer;
 
 /// 2026-03-14T18:07:00Z: the right edge of every fixture chart.
@@ -97,7 +98,7 @@ fn down(at: Timestamp) -> HistorySample {
         online: false,
         players: None,
         latency_ms: None,
-        cause: None,
+        cause: Some(DownCause::Timeout),
     }
 }
 
@@ -139,12 +140,32 @@ fn history(span: Duration) -> Vec<HistorySample> {
         .collect()
 }
 
+/// What the store hands the chart of `range`: the samples bucketed by the tier the
+/// range reads (raw samples for 24 h, one bucket each; 5-minute buckets for 7 d,
+/// hourly for 30 and 90 d, daily for a year), oldest first.
+fn points(range: ChartRange, samples: &[HistorySample]) -> Vec<Rollup> {
+    let tier = HistoryConfig::default().tier_for(range.span());
+    let mut out: Vec<Rollup> = Vec::new();
+    for s in samples {
+        let start = tier.align(s.at.0);
+        match out.last_mut() {
+            Some(b) if tier != Tier::Raw && b.start.0 == start => b.add(&Point::of(s)),
+            _ => {
+                let mut b = Rollup::at(start);
+                b.add(&Point::of(s));
+                out.push(b);
+            }
+        }
+    }
+    out
+}
+
 fn request(range: ChartRange, samples: Vec<HistorySample>) -> ChartRequest {
     ChartRequest {
         name: "play.example.net".into(),
         range,
         now: NOW,
-        samples,
+        points: points(range, &samples),
     }
 }
 
@@ -157,8 +178,12 @@ fn render(request: &ChartRequest) -> Image {
         let name = format!(
             "{}-{}-{}.png",
             request.range,
-            request.samples.len(),
-            request.samples.first().and_then(|s| s.players).unwrap_or(0)
+            request.points.len(),
+            request
+                .points
+                .first()
+                .and_then(|b| b.players.max())
+                .unwrap_or(0)
         );
         std::fs::write(PathBuf::from(dir).join(name), &png).expect("dump written");
     }
@@ -178,6 +203,8 @@ fn near(p: [u8; 3], c: [u8; 3], delta: u8) -> bool {
 
 const PLAYERS: [u8; 3] = [37, 99, 235];
 const LATENCY: [u8; 3] = [234, 88, 12];
+/// The players' min–max band on white (the players' colour at 22 %).
+const BAND: [u8; 3] = [207, 221, 251];
 
 fn reddish(p: [u8; 3]) -> bool {
     // The offline shade on white (and over grid lines), not the orange latency line.
@@ -276,6 +303,14 @@ fn golden_month() {
     check_golden(
         "month",
         &request(ChartRange::Month, history(ChartRange::Month.span())),
+    );
+}
+
+#[test]
+fn golden_year() {
+    check_golden(
+        "year",
+        &request(ChartRange::Year, history(ChartRange::Year.span())),
     );
 }
 
@@ -409,4 +444,70 @@ fn the_renderer_is_deterministic() {
         .join()
         .expect("thread");
     assert_eq!(a, b, "same request, same bytes (on any thread)");
+}
+
+/// Samples every minute over the last `days` days, the player count going round
+/// 0..=`spread` within each hour (0 when `spread` is 0, around 20 otherwise).
+fn swinging(days: u64, spread: u32) -> Vec<HistorySample> {
+    let minutes = days * 1440;
+    (0..minutes)
+        .map(|m| {
+            let at = Timestamp(NOW.0 - minutes * MIN + m * MIN);
+            let swing = u32::try_from(m % 60).expect("small") * spread / 59;
+            up(at, 20 - spread / 2 + swing, 40)
+        })
+        .collect()
+}
+
+#[test]
+fn a_point_of_many_samples_draws_the_players_band() {
+    for range in [ChartRange::Month, ChartRange::Quarter, ChartRange::Year] {
+        let days = range.span().as_secs() / 86_400;
+        let band = render(&request(range, swinging(days, 30)));
+        let flat = render(&request(range, swinging(days, 0)));
+        let (with, without) = (
+            band.plot_share(|p| near(p, BAND, 6)),
+            flat.plot_share(|p| near(p, BAND, 6)),
+        );
+        // Players between 5 and 35 of an axis up to about 40: most of the plot's
+        // height is band.
+        assert!(with > 0.3, "{range}: the band fills the plot: {with}");
+        assert!(
+            without < 0.001,
+            "{range}: no band when min = max: {without}"
+        );
+        assert!(
+            band.plot_share(|p| near(p, PLAYERS, 12)) > 0.001,
+            "{range}: the average line over the band"
+        );
+    }
+    // 24 h: a point is 5 minutes of raw samples, a band with a sample a minute
+    // (5 and 35 players in turn)...
+    let alternating: Vec<HistorySample> = (0..1440_u32)
+        .map(|m| {
+            let at = Timestamp(NOW.0 - 1440 * MIN + u64::from(m) * MIN);
+            up(at, if m % 2 == 0 { 5 } else { 35 }, 40)
+        })
+        .collect();
+    let day = render(&request(ChartRange::Day, alternating.clone()));
+    assert!(day.plot_share(|p| near(p, BAND, 6)) > 0.3);
+    // ... none with one sample per point, however the count moves.
+    let sparse: Vec<HistorySample> = alternating.into_iter().step_by(5).collect();
+    let day = render(&request(ChartRange::Day, sparse));
+    assert!(day.plot_share(|p| near(p, BAND, 6)) < 0.001);
+}
+
+#[test]
+fn the_legend_names_the_band_and_the_mean_latency() {
+    // The band's legend swatch is drawn in the legend row even without a band.
+    let image = render(&request(ChartRange::Day, Vec::new()));
+    let mut swatch = 0;
+    for y in 370..395 {
+        for x in 0..400 {
+            if near(image.pixel(x, y), BAND, 6) {
+                swatch += 1;
+            }
+        }
+    }
+    assert!(swatch >= 100, "a 12×10 swatch: {swatch} pixels");
 }

@@ -5,6 +5,7 @@
 //! the keys.
 
 use mc_protocol::address::Edition;
+use mcstat_core::history::{Rollup, Tier};
 use mcstat_core::{
     Freshness, Observed, OfflineReason, PlayerList, PlayerSource, Protocol, StatusOutcome,
     StatusReport, Target,
@@ -461,4 +462,159 @@ mod tests {
         let json = serde_json::to_value(&r.motd).expect("json");
         assert!(json.is_null());
     }
+}
+
+/// How far back `GET /v1/history/{address}` reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+pub enum ApiRange {
+    /// The last 24 hours (default).
+    #[default]
+    #[serde(rename = "24h")]
+    Day,
+    /// The last 7 days.
+    #[serde(rename = "7d")]
+    Week,
+    /// The last 30 days.
+    #[serde(rename = "30d")]
+    Month,
+    /// The last 90 days.
+    #[serde(rename = "90d")]
+    Quarter,
+    /// The last 365 days.
+    #[serde(rename = "1y")]
+    Year,
+}
+
+impl ApiRange {
+    /// The core's range.
+    #[must_use]
+    pub const fn chart_range(self) -> mcstat_core::chart::ChartRange {
+        use mcstat_core::chart::ChartRange;
+        match self {
+            Self::Day => ChartRange::Day,
+            Self::Week => ChartRange::Week,
+            Self::Month => ChartRange::Month,
+            Self::Quarter => ChartRange::Quarter,
+            Self::Year => ChartRange::Year,
+        }
+    }
+}
+
+/// The bucket length of `GET /v1/history/{address}`: a tier of the stored history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum ApiStep {
+    /// Every poll, one point each.
+    #[serde(rename = "raw")]
+    Raw,
+    /// 5-minute buckets.
+    #[serde(rename = "5m")]
+    Min5,
+    /// Hourly buckets.
+    #[serde(rename = "1h")]
+    Hour,
+    /// Daily buckets (UTC days).
+    #[serde(rename = "1d")]
+    Day,
+}
+
+impl From<ApiStep> for Tier {
+    fn from(s: ApiStep) -> Self {
+        match s {
+            ApiStep::Raw => Self::Raw,
+            ApiStep::Min5 => Self::Min5,
+            ApiStep::Hour => Self::Hour,
+            ApiStep::Day => Self::Day,
+        }
+    }
+}
+
+impl From<Tier> for ApiStep {
+    fn from(t: Tier) -> Self {
+        match t {
+            Tier::Raw => Self::Raw,
+            Tier::Min5 => Self::Min5,
+            Tier::Hour => Self::Hour,
+            Tier::Day => Self::Day,
+        }
+    }
+}
+
+/// Minimum, average and maximum of some values over a point.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+pub struct Spread {
+    /// The smallest value.
+    pub min: u32,
+    /// The mean of the values.
+    pub avg: f64,
+    /// The largest value.
+    pub max: u32,
+}
+
+impl Spread {
+    fn of(stat: &mcstat_core::history::Stat) -> Option<Self> {
+        Some(Self {
+            min: stat.min()?,
+            avg: stat.mean()?,
+            max: stat.max()?,
+        })
+    }
+}
+
+/// One bucket of a server's history.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct HistoryPoint {
+    /// The bucket's start, in milliseconds since the Unix epoch (UTC); for `raw`, the
+    /// poll's time.
+    pub start_ms: u64,
+    /// Polls made in the bucket.
+    pub samples: u32,
+    /// How many of them the server answered.
+    pub online: u32,
+    /// Milliseconds of the bucket whose state is known (each poll counts until the
+    /// next one, at most two poll intervals).
+    pub known_ms: u64,
+    /// Of those, milliseconds the server answered.
+    pub up_ms: u64,
+    /// `up_ms / known_ms`, `null` when nothing is known.
+    pub uptime: Option<f64>,
+    /// Player counts of the answering polls, `null` without any.
+    pub players: Option<Spread>,
+    /// Latencies (ms) of the answering polls, `null` without any.
+    pub latency_ms: Option<Spread>,
+}
+
+impl HistoryPoint {
+    /// The point of a stored bucket.
+    #[must_use]
+    pub fn new(b: &Rollup) -> Self {
+        Self {
+            start_ms: b.start.as_millis(),
+            samples: b.samples,
+            online: b.online,
+            known_ms: b.known_ms,
+            up_ms: b.up_ms,
+            uptime: (b.known_ms > 0).then(|| b.up_ms as f64 / b.known_ms as f64),
+            players: Spread::of(&b.players),
+            latency_ms: Spread::of(&b.latency),
+        }
+    }
+}
+
+/// A server's recorded history: `GET /v1/history/{address}`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct HistoryResponse {
+    /// The server, as normalised (`host[:port]`, `bedrock:` prefix for Bedrock).
+    pub address: String,
+    /// The range asked for.
+    pub range: ApiRange,
+    /// The bucket length of the points.
+    pub step: ApiStep,
+    /// The range's start: now minus the range, aligned down to the step (ms since the
+    /// epoch).
+    pub from_ms: u64,
+    /// The range's end: now (ms since the epoch).
+    pub to_ms: u64,
+    /// The buckets with anything recorded, oldest first (the one still open
+    /// included); empty for a server nobody watches.
+    pub points: Vec<HistoryPoint>,
 }

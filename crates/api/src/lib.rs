@@ -5,6 +5,7 @@
 //! | `GET /v1/status/{address}` | [`dto::StatusResponse`] (Java; `?edition=bedrock` or a `bedrock:` prefix for Bedrock) |
 //! | `GET /v1/players/{address}` | [`dto::PlayersResponse`] |
 //! | `GET /v1/icon/{address}` | the server icon (`image/png`) |
+//! | `GET /v1/history/{address}?range=24h\|7d\|30d\|90d\|1y&step=raw\|5m\|1h\|1d` | [`dto::HistoryResponse`]: the recorded history of a watched server in buckets ([`routes::history`], [`routes::allowed_steps`]) |
 //! | `GET /openapi.json` | the OpenAPI document, generated from this crate ([`openapi::ApiDoc`]) |
 //! | `GET /healthz`, `/readyz`, `/metrics` | `mcstat_service::ops` |
 //!
@@ -39,6 +40,7 @@ use axum::Router;
 use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use mcstat_core::watch::WatchService;
 use mcstat_core::{LookupConfig, LookupService};
 use mcstat_service::ServiceConfig;
 use mcstat_service::backend::Backend;
@@ -75,9 +77,11 @@ pub fn lookup_service(backend: &Backend, service: &ServiceConfig) -> Arc<LookupS
 
 /// The whole HTTP application: `/v1`, `/openapi.json` and the operations routes,
 /// with the request middleware and CORS. Serve it with [`serve`] (which provides the
-/// peer address the per-IP limit needs).
+/// peer address the per-IP limit needs). `watches` serves `/v1/history` (build it
+/// with [`Backend::watch_service`]).
 pub fn app(
     lookups: Arc<LookupService>,
+    watches: Arc<WatchService>,
     backend: &Backend,
     api: &ApiConfig,
     metrics: PrometheusHandle,
@@ -89,11 +93,16 @@ pub fn app(
         .route("/v1/status/{address}", get(routes::status))
         .route("/v1/players/{address}", get(routes::players))
         .route("/v1/icon/{address}", get(routes::icon))
+        .route("/v1/history/{address}", get(routes::history))
         .route_layer(axum::middleware::from_fn_with_state(
             limiter,
             middleware::rate_limit,
         ))
-        .with_state(AppState { lookups });
+        .with_state(AppState {
+            lookups,
+            watches,
+            clock: Arc::clone(&backend.clock),
+        });
     let router = Router::new()
         .route("/openapi.json", get(openapi_json))
         .merge(v1)
@@ -199,7 +208,8 @@ pub async fn run(service: ServiceConfig, api: ApiConfig) -> Result<(), RunError>
         Some(addr) => addr,
         None => config::DEFAULT_ADDR.parse()?,
     };
-    let router = app(Arc::clone(&lookups), &backend, &api, metrics);
+    let watches = backend.watch_service(&service);
+    let router = app(Arc::clone(&lookups), watches, &backend, &api, metrics);
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr} (MCSTAT_HTTP_ADDR): {e}"))?;

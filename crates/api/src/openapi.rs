@@ -4,8 +4,9 @@
 use utoipa::OpenApi;
 
 use crate::dto::{
-    ApiEdition, ApiPlayerSource, ApiProtocol, CacheInfo, MotdInfo, OfflineInfo, OfflineKind,
-    PlayerCounts, PlayersResponse, StatusResponse, VersionInfo,
+    ApiEdition, ApiPlayerSource, ApiProtocol, ApiRange, ApiStep, CacheInfo, HistoryPoint,
+    HistoryResponse, MotdInfo, OfflineInfo, OfflineKind, PlayerCounts, PlayersResponse, Spread,
+    StatusResponse, VersionInfo,
 };
 use crate::problem::{Problem, ProblemCode};
 
@@ -21,6 +22,7 @@ use crate::problem::{Problem, ProblemCode};
         crate::routes::status,
         crate::routes::players,
         crate::routes::icon,
+        crate::routes::history,
         healthz,
         readyz,
         metrics,
@@ -37,11 +39,17 @@ use crate::problem::{Problem, ProblemCode};
         ApiEdition,
         ApiProtocol,
         ApiPlayerSource,
+        HistoryResponse,
+        HistoryPoint,
+        Spread,
+        ApiRange,
+        ApiStep,
         Problem,
         ProblemCode,
     )),
     tags(
         (name = "lookups", description = "Server lookups"),
+        (name = "history", description = "The recorded history of watched servers"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

@@ -17,16 +17,35 @@ use mcstat_core::{
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::dto::{ApiEdition, PlayersResponse, PngBytes, StatusResponse};
+use mcstat_core::history::{HistoryConfig, MAX_READ_ENTRIES, Tier};
+use mcstat_core::ports::Clock;
+use mcstat_core::watch::WatchService;
+
+use crate::dto::{
+    ApiEdition, ApiRange, ApiStep, HistoryPoint, HistoryResponse, PlayersResponse, PngBytes,
+    StatusResponse,
+};
 use crate::metrics as m;
 use crate::middleware::ClientIp;
 use crate::problem::{ApiError, Problem, ProblemCode};
 
 /// What the handlers share.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppState {
     /// The core's lookup service (policy, per-target limit, cache, single-flight).
     pub lookups: Arc<LookupService>,
+    /// The watch service, for the recorded history.
+    pub watches: Arc<WatchService>,
+    /// The clock the history is read at.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("lookups", &self.lookups)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The query parameters of every `/v1` route.
@@ -292,6 +311,138 @@ pub async fn icon(
     }
 }
 
+/// The query parameters of `/v1/history/{address}`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// How far back: `24h` (default), `7d`, `30d`, `90d` or `1y`.
+    pub range: Option<ApiRange>,
+    /// The bucket length: `raw` (every poll), `5m`, `1h` or `1d`. By default the
+    /// finest one kept for the whole range (24h → raw, 7d → 5m, 30d and 90d → 1h,
+    /// 1y → 1d). A step is allowed when its tier keeps the whole range and the range
+    /// holds at most 2,200 of its buckets (raw: polls counted one a minute); with the
+    /// default retention: raw for 24h; 5m for 24h and 7d; 1h up to 90d; 1d always.
+    pub step: Option<ApiStep>,
+    /// The edition, as for `/v1/status/{address}`.
+    pub edition: Option<ApiEdition>,
+}
+
+/// The steps `config` allows over `range` (see [`HistoryQuery::step`]), finest first.
+#[must_use]
+pub fn allowed_steps(config: &HistoryConfig, range: ApiRange) -> Vec<ApiStep> {
+    let span = range.chart_range().span();
+    let span_ms = u64::try_from(span.as_millis()).unwrap_or(u64::MAX);
+    [Tier::Raw, Tier::Min5, Tier::Hour, Tier::Day]
+        .into_iter()
+        .filter(|tier| {
+            let per_entry = if *tier == Tier::Raw {
+                60_000
+            } else {
+                tier.bucket_ms()
+            };
+            // The coarsest tier is always read (as the watch service does), even
+            // when it is kept for less than the range.
+            *tier == Tier::Day
+                || (config.keep(tier.stream()) >= span && span_ms / per_entry <= MAX_READ_ENTRIES)
+        })
+        .map(ApiStep::from)
+        .collect()
+}
+
+/// The step to read `range` at: `step` if `config` allows it, else `bad_request`
+/// naming the steps allowed.
+///
+/// # Errors
+/// `bad_request` for a step finer than the history keeps for the range.
+pub fn history_step(
+    config: &HistoryConfig,
+    range: ApiRange,
+    step: Option<ApiStep>,
+) -> Result<ApiStep, ApiError> {
+    let allowed = allowed_steps(config, range);
+    let name = |s: ApiStep| Tier::from(s).name();
+    match step {
+        None => Ok(ApiStep::from(config.tier_for(range.chart_range().span()))),
+        Some(step) if allowed.contains(&step) => Ok(step),
+        Some(step) => {
+            let list: Vec<&str> = allowed.iter().map(|s| name(*s)).collect();
+            Err(ApiError::new(
+                ProblemCode::BadRequest,
+                format!(
+                    "step={} is not kept for range={}: use step={}",
+                    name(step),
+                    range.chart_range().as_str(),
+                    list.join(", step=")
+                ),
+            ))
+        }
+    }
+}
+
+/// The recorded history of a watched server, in buckets.
+#[utoipa::path(
+    get,
+    path = "/v1/history/{address}",
+    tag = "history",
+    params(
+        ("address" = String, Path, description = "As for `/v1/status/{address}`", example = "play.example.net"),
+        HistoryQuery,
+    ),
+    responses(
+        (status = 200, description = "The buckets with anything recorded, oldest first; no points for a server nobody watches", body = HistoryResponse),
+        (status = 400, description = "`bad_address`, or `bad_request`: an unknown range or step, or a step finer than the history keeps for the range (e.g. `raw` for `30d`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`: the store does not answer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn history(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<Json<HistoryResponse>, ApiError> {
+    let Path(address) = path.map_err(|e| {
+        ApiError::new(
+            ProblemCode::BadAddress,
+            format!("not a server address: {e}"),
+        )
+    })?;
+    let Query(query) = query.map_err(|e| {
+        ApiError::new(
+            ProblemCode::BadRequest,
+            format!(
+                "{} (range is 24h, 7d, 30d, 90d or 1y; step is raw, 5m, 1h or 1d; edition is java or bedrock)",
+                e.body_text()
+            ),
+        )
+    })?;
+    let target = parse_target(&address, query.edition)?;
+    let range = query.range.unwrap_or_default();
+    let config = state.watches.config().history_config();
+    let step = history_step(&config, range, query.step)?;
+    let span = range.chart_range().span();
+    let now = state.clock.now();
+    let (tier, points) = state
+        .watches
+        .series(&target, span, Some(step.into()))
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = &e as &dyn std::error::Error, "history read failed");
+            ApiError::new(
+                ProblemCode::Unavailable,
+                "the history could not be read; retry later",
+            )
+        })?;
+    Ok(Json(HistoryResponse {
+        address: target.to_string(),
+        range,
+        step: tier.into(),
+        from_ms: tier.align(now.minus(span).as_millis()),
+        to_ms: now.as_millis(),
+        points: points.iter().map(HistoryPoint::new).collect(),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,6 +472,54 @@ mod tests {
             let e = parse_target(bad, None).expect_err(bad);
             assert_eq!(e.code, ProblemCode::BadAddress, "{bad}");
         }
+    }
+
+    #[test]
+    fn history_steps_follow_what_each_tier_keeps() {
+        let config = HistoryConfig::default();
+        let allowed = |r| allowed_steps(&config, r);
+        assert_eq!(
+            allowed(ApiRange::Day),
+            [ApiStep::Raw, ApiStep::Min5, ApiStep::Hour, ApiStep::Day]
+        );
+        assert_eq!(
+            allowed(ApiRange::Week),
+            [ApiStep::Min5, ApiStep::Hour, ApiStep::Day]
+        );
+        assert_eq!(allowed(ApiRange::Month), [ApiStep::Hour, ApiStep::Day]);
+        assert_eq!(allowed(ApiRange::Quarter), [ApiStep::Hour, ApiStep::Day]);
+        assert_eq!(allowed(ApiRange::Year), [ApiStep::Day]);
+        let default = |r| history_step(&config, r, None).expect("default");
+        assert_eq!(
+            [
+                ApiRange::Day,
+                ApiRange::Week,
+                ApiRange::Month,
+                ApiRange::Quarter,
+                ApiRange::Year
+            ]
+            .map(default),
+            [
+                ApiStep::Raw,
+                ApiStep::Min5,
+                ApiStep::Hour,
+                ApiStep::Hour,
+                ApiStep::Day
+            ]
+        );
+        let e = history_step(&config, ApiRange::Month, Some(ApiStep::Raw)).expect_err("raw");
+        assert_eq!(e.code, ProblemCode::BadRequest);
+        assert_eq!(
+            e.detail,
+            "step=raw is not kept for range=30d: use step=1h, step=1d"
+        );
+        // The old single retention of 30 days keeps no hourly buckets for 90 days.
+        let short = HistoryConfig::from_retention_days(30);
+        assert_eq!(
+            allowed_steps(&short, ApiRange::Quarter),
+            [ApiStep::Day],
+            "daily buckets are read even when they hold less than the range"
+        );
     }
 
     #[test]

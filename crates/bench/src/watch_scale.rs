@@ -34,6 +34,7 @@ use async_trait::async_trait;
 use mc_protocol::address::Edition;
 use mc_protocol::net::java::JavaResponder;
 use mcstat_adapters::{ClientOptions, NetworkSource, SystemClock};
+use mcstat_core::history::Stream;
 use mcstat_core::ports::{
     Clock, HistoryStore, Notification, Notifier, NotifyError, StoreError, WatchStore,
 };
@@ -221,26 +222,31 @@ impl WatchStore for MemStore {
 
 #[async_trait]
 impl HistoryStore for MemStore {
-    async fn append_sample(&self, sample: &HistorySample) -> Result<(), StoreError> {
-        let counter = if sample.online {
-            &self.online
-        } else {
-            &self.offline
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+    /// Counts the samples, keeps nothing (no head, no chunk: a restarted scheduler
+    /// finds no history, as with a fresh store).
+    async fn append_samples(&self, samples: &[HistorySample]) -> Result<(), StoreError> {
+        let online = samples.iter().filter(|s| s.online).count() as u64;
+        self.online.fetch_add(online, Ordering::Relaxed);
+        self.offline
+            .fetch_add(samples.len() as u64 - online, Ordering::Relaxed);
         Ok(())
     }
 
-    async fn samples(
+    async fn head(&self, _target: &Target) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(None)
+    }
+
+    async fn chunks(
         &self,
         _target: &Target,
-        _from: Timestamp,
-        _to: Timestamp,
-    ) -> Result<Vec<HistorySample>, StoreError> {
+        _stream: Stream,
+        _first: u64,
+        _last: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         Ok(Vec::new())
     }
 
-    async fn prune(&self, _before: Timestamp) -> Result<u64, StoreError> {
+    async fn prune(&self, _now: Timestamp) -> Result<u64, StoreError> {
         Ok(0)
     }
 }

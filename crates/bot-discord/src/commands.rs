@@ -55,12 +55,12 @@ pub const DISCORD_COMMANDS: &[DiscordCommand] = &[
     DiscordCommand {
         name: "uptime",
         usage: " address",
-        description: "Uptime over 24 h, 7 d and 30 d, and the last outages",
+        description: "Uptime over 24 h, 7 d, 30 d, 90 d and 1 y, and the last outages",
     },
     DiscordCommand {
         name: "graph",
         usage: " address [range]",
-        description: "A chart of players, latency and outages (24h, 7d or 30d)",
+        description: "A chart of players, latency and outages (24h, 7d, 30d, 90d or 1y)",
     },
     DiscordCommand {
         name: "help",
@@ -145,6 +145,8 @@ pub fn registration() -> Value {
                     {"name": "24 hours", "value": "24h"},
                     {"name": "7 days", "value": "7d"},
                     {"name": "30 days", "value": "30d"},
+                    {"name": "90 days", "value": "90d"},
+                    {"name": "1 year", "value": "1y"},
                  ]},
             ],
         },

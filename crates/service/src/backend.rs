@@ -130,15 +130,21 @@ impl Backend {
                 Arc::new(RedisCache::new(&redis_config(config)?).map_err(BackendError::Redis)?)
             }
         };
+        // How long each history tier is kept, with the gap cap and outage threshold
+        // of the configured interval and debounce.
+        let history = config.watch_config().history_config();
         let (chats, watches, history, audit, leases): (_, _, _, _, Arc<dyn LeasePort>) =
             match config.store {
                 StoreKind::File => {
-                    let store = Arc::new(FileStore::open(&config.store_path).await.map_err(
-                        |source| BackendError::FileStore {
-                            path: config.store_path.display().to_string(),
-                            source,
-                        },
-                    )?);
+                    let store = Arc::new(
+                        FileStore::open(&config.store_path)
+                            .await
+                            .map_err(|source| BackendError::FileStore {
+                                path: config.store_path.display().to_string(),
+                                source,
+                            })?
+                            .with_history(history.clone()),
+                    );
                     let (c, w, h, a) = ports(store);
                     (c, w, h, a, Arc::new(MemoryLeases::new(Arc::clone(&clock))))
                 }
@@ -146,7 +152,8 @@ impl Backend {
                     let store = Arc::new(
                         RedisStore::connect(&redis_config(config)?)
                             .await
-                            .map_err(BackendError::Redis)?,
+                            .map_err(BackendError::Redis)?
+                            .with_history(history.clone()),
                     );
                     let leases = Arc::new(store.leases());
                     let (c, w, h, a) = ports(store);

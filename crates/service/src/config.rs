@@ -18,6 +18,7 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use mcstat_core::TargetPolicy;
+use mcstat_core::history::HistoryConfig;
 use mcstat_core::policy::IpNet;
 use mcstat_core::watch::WatchConfig;
 use serde::de::DeserializeOwned;
@@ -170,8 +171,19 @@ pub enum CacheKind {
 /// | `lookup_timeout_ms` | `MCSTAT_LOOKUP_TIMEOUT_MS` | `5000` | the deadline of one server lookup |
 /// | `watch_interval_secs` | `MCSTAT_WATCH_INTERVAL_SECS` | `60` | how often each watched server is polled (1–86400) |
 /// | `watch_down_after` | `MCSTAT_WATCH_DOWN_AFTER` | `2` | failed polls in a row that make an outage (1–100) |
-/// | `watch_retention_days` | `MCSTAT_WATCH_RETENTION_DAYS` | `30` | how long poll history is kept (1–3650) |
+/// | `history_raw_hours` | `MCSTAT_HISTORY_RAW_HOURS` | `48` | how long raw poll samples are kept, in hours (1–8760) |
+/// | `history_5m_days` | `MCSTAT_HISTORY_5M_DAYS` | `14` | how long 5-minute buckets are kept, in days (1–3650) |
+/// | `history_hourly_days` | `MCSTAT_HISTORY_HOURLY_DAYS` | `90` | how long hourly buckets are kept, in days (1–3650) |
+/// | `history_daily_days` | `MCSTAT_HISTORY_DAILY_DAYS` | `400` | how long daily buckets and outages are kept, in days (1–3650) |
+/// | `watch_retention_days` | `MCSTAT_WATCH_RETENTION_DAYS` | — | the former single retention (1–3650), see below |
 /// | `watch_concurrency` | `MCSTAT_WATCH_CONCURRENCY` | `64` | how many watch polls may run at once (1–4096) |
+///
+/// History is kept in tiers (see `mcstat_core::history`); a coarser tier must keep at
+/// least as long as a finer one (raw ≤ 5-minute ≤ hourly ≤ daily). The former
+/// `watch_retention_days = N` still works: it caps every tier at `N` days (raw
+/// `min(48 h, N d)`, 5-minute `min(14, N)` days, hourly `min(90, N)` days, daily
+/// `N` days: `HistoryConfig::from_retention_days`), and a `history_*` key set next
+/// to it overrides its own tier.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct ServiceConfig {
@@ -200,8 +212,18 @@ pub struct ServiceConfig {
     pub watch_interval_secs: u64,
     /// How many failed polls in a row make an outage.
     pub watch_down_after: u32,
-    /// How long poll history is kept, in days.
-    pub watch_retention_days: u64,
+    /// How long raw samples are kept, in hours (`None`: 48, or the legacy mapping).
+    pub history_raw_hours: Option<u64>,
+    /// How long 5-minute buckets are kept, in days (`None`: 14, or the legacy mapping).
+    pub history_5m_days: Option<u64>,
+    /// How long hourly buckets are kept, in days (`None`: 90, or the legacy mapping).
+    pub history_hourly_days: Option<u64>,
+    /// How long daily buckets and outages are kept, in days (`None`: 400, or the
+    /// legacy mapping).
+    pub history_daily_days: Option<u64>,
+    /// The former single history retention, in days: mapped onto the tiers by
+    /// `HistoryConfig::from_retention_days` (the `history_*` keys win).
+    pub watch_retention_days: Option<u64>,
     /// How many watch polls may run at once.
     pub watch_concurrency: u64,
 }
@@ -221,7 +243,11 @@ impl Default for ServiceConfig {
             lookup_timeout_ms: 5000,
             watch_interval_secs: 60,
             watch_down_after: 2,
-            watch_retention_days: 30,
+            history_raw_hours: None,
+            history_5m_days: None,
+            history_hourly_days: None,
+            history_daily_days: None,
+            watch_retention_days: None,
             watch_concurrency: 64,
         }
     }
@@ -301,13 +327,32 @@ impl ServiceConfig {
                 u64::from(self.watch_down_after),
                 1..=100,
             ),
-            (
-                "MCSTAT_WATCH_RETENTION_DAYS",
-                self.watch_retention_days,
-                1..=3650,
-            ),
             ("MCSTAT_WATCH_CONCURRENCY", self.watch_concurrency, 1..=4096),
-        ] {
+        ]
+        .into_iter()
+        .chain(
+            [
+                (
+                    "MCSTAT_WATCH_RETENTION_DAYS",
+                    self.watch_retention_days,
+                    1..=3650,
+                ),
+                ("MCSTAT_HISTORY_RAW_HOURS", self.history_raw_hours, 1..=8760),
+                ("MCSTAT_HISTORY_5M_DAYS", self.history_5m_days, 1..=3650),
+                (
+                    "MCSTAT_HISTORY_HOURLY_DAYS",
+                    self.history_hourly_days,
+                    1..=3650,
+                ),
+                (
+                    "MCSTAT_HISTORY_DAILY_DAYS",
+                    self.history_daily_days,
+                    1..=3650,
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(name, value, range)| Some((name, value?, range))),
+        ) {
             if !range.contains(&value) {
                 return Err(ConfigError::Check(format!(
                     "{name} is {value} but must be between {} and {}",
@@ -316,9 +361,63 @@ impl ServiceConfig {
                 )));
             }
         }
+        let h = self.history_config();
+        for ((finer, finer_keep), (coarser, coarser_keep)) in [
+            (
+                ("MCSTAT_HISTORY_RAW_HOURS", h.raw),
+                ("MCSTAT_HISTORY_5M_DAYS", h.min5),
+            ),
+            (
+                ("MCSTAT_HISTORY_5M_DAYS", h.min5),
+                ("MCSTAT_HISTORY_HOURLY_DAYS", h.hour),
+            ),
+            (
+                ("MCSTAT_HISTORY_HOURLY_DAYS", h.hour),
+                ("MCSTAT_HISTORY_DAILY_DAYS", h.day),
+            ),
+        ] {
+            if coarser_keep < finer_keep {
+                return Err(ConfigError::Check(format!(
+                    "{coarser} keeps history for {} but {finer} for {}: a coarser tier must \
+                     keep at least as long as a finer one{}",
+                    describe_keep(coarser_keep),
+                    describe_keep(finer_keep),
+                    if self.watch_retention_days.is_some() {
+                        " (MCSTAT_WATCH_RETENTION_DAYS caps every tier it is not set for)"
+                    } else {
+                        ""
+                    }
+                )));
+            }
+        }
         crate::logging::parse_filter(&self.log)
             .map_err(|e| ConfigError::Check(format!("MCSTAT_LOG: {e}")))?;
         Ok(())
+    }
+
+    /// How long each history tier is kept: the defaults (raw 48 h, 5-minute 14 d,
+    /// hourly 90 d, daily 400 d), or `watch_retention_days` mapped by
+    /// [`HistoryConfig::from_retention_days`] when set, each `history_*` key set
+    /// overriding its tier. The gap cap and outage threshold are the core's defaults
+    /// here; [`watch_config`](Self::watch_config)`.history_config()` derives them
+    /// from the interval and debounce.
+    #[must_use]
+    pub fn history_config(&self) -> HistoryConfig {
+        const HOUR: u64 = 3600;
+        const DAY: u64 = 86_400;
+        let base = self
+            .watch_retention_days
+            .map_or_else(HistoryConfig::default, HistoryConfig::from_retention_days);
+        let keep = |value: Option<u64>, unit: u64, default: Duration| {
+            value.map_or(default, |v| Duration::from_secs(v.saturating_mul(unit)))
+        };
+        HistoryConfig {
+            raw: keep(self.history_raw_hours, HOUR, base.raw),
+            min5: keep(self.history_5m_days, DAY, base.min5),
+            hour: keep(self.history_hourly_days, DAY, base.hour),
+            day: keep(self.history_daily_days, DAY, base.day),
+            ..base
+        }
     }
 
     /// The target policy these settings ask for.
@@ -331,13 +430,14 @@ impl ServiceConfig {
     }
 
     /// The watch settings: the core's defaults with the configured interval, debounce,
-    /// retention and target policy.
+    /// history retention ([`history_config`](Self::history_config)) and target policy.
+    /// Stores are opened with its `history_config()`.
     #[must_use]
     pub fn watch_config(&self) -> WatchConfig {
         WatchConfig {
             interval: Duration::from_secs(self.watch_interval_secs),
             down_after: NonZeroU32::new(self.watch_down_after).unwrap_or(NonZeroU32::MIN),
-            retention: Duration::from_secs(self.watch_retention_days.saturating_mul(86_400)),
+            history: self.history_config(),
             // A short interval (tests, small setups) also picks up new watches sooner.
             reload_every: Duration::from_secs(self.watch_interval_secs.clamp(1, 10)),
             max_concurrency: usize::try_from(self.watch_concurrency).unwrap_or(usize::MAX),
@@ -351,6 +451,16 @@ impl ServiceConfig {
     #[must_use]
     pub const fn lookup_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.lookup_timeout_ms)
+    }
+}
+
+/// `48 h`, `14 d`: a retention in the unit it is usually set in.
+fn describe_keep(keep: Duration) -> String {
+    let secs = keep.as_secs();
+    if secs.is_multiple_of(86_400) {
+        format!("{} d", secs / 86_400)
+    } else {
+        format!("{} h", secs / 3600)
     }
 }
 
@@ -394,7 +504,18 @@ mod tests {
         let w = c.watch_config();
         assert_eq!(w.interval, Duration::from_secs(60));
         assert_eq!(w.down_after.get(), 2);
-        assert_eq!(w.retention, Duration::from_secs(30 * 86_400));
+        assert_eq!(w.history, HistoryConfig::default());
+        let h = w.history_config();
+        assert_eq!(
+            (h.raw, h.min5, h.hour, h.day),
+            (
+                Duration::from_secs(48 * 3600),
+                Duration::from_secs(14 * 86_400),
+                Duration::from_secs(90 * 86_400),
+                Duration::from_secs(400 * 86_400)
+            )
+        );
+        assert_eq!(h.gap_cap, Duration::from_secs(120), "two intervals");
         assert_eq!(w.max_concurrency, 64);
         let c = ServiceConfig::from_source(&ConfigSource::from_toml("watch_concurrency = 4096"))
             .expect("the largest concurrency");
@@ -409,7 +530,86 @@ mod tests {
         let w = c.watch_config();
         assert_eq!(w.interval, Duration::from_secs(5));
         assert_eq!(w.down_after.get(), 3);
-        assert_eq!(w.retention, Duration::from_secs(7 * 86_400));
+        assert_eq!(w.history, HistoryConfig::from_retention_days(7));
+        let day = Duration::from_secs(86_400);
+        assert_eq!(
+            (w.history.raw, w.history.min5, w.history.hour, w.history.day),
+            (2 * day, 7 * day, 7 * day, 7 * day)
+        );
+        assert_eq!(w.history_config().gap_cap, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn history_tiers_are_set_per_tier_and_the_old_retention_maps_onto_them() {
+        let day = Duration::from_secs(86_400);
+        let read = |toml: &str| ServiceConfig::from_source(&ConfigSource::from_toml(toml));
+        let c = read(
+            "history_raw_hours = 24\nhistory_5m_days = 7\nhistory_hourly_days = 30\n\
+             history_daily_days = 730",
+        )
+        .expect("valid");
+        let h = c.watch_config().history;
+        assert_eq!(
+            (h.raw, h.min5, h.hour, h.day),
+            (day, 7 * day, 30 * day, 730 * day)
+        );
+        // The old default, 30 days: raw 48 h, 5-minute 14 d, hourly and daily 30 d.
+        let h = read("watch_retention_days = 30")
+            .expect("valid")
+            .history_config();
+        assert_eq!(
+            (h.raw, h.min5, h.hour, h.day),
+            (2 * day, 14 * day, 30 * day, 30 * day)
+        );
+        // A new key wins for its tier; the others keep the old mapping.
+        let h = read("watch_retention_days = 365\nhistory_hourly_days = 60")
+            .expect("valid")
+            .history_config();
+        assert_eq!(
+            (h.raw, h.min5, h.hour, h.day),
+            (2 * day, 14 * day, 60 * day, 365 * day)
+        );
+        for (toml, says) in [
+            (
+                "history_raw_hours = 0",
+                "MCSTAT_HISTORY_RAW_HOURS is 0 but must be between 1 and 8760",
+            ),
+            (
+                "history_5m_days = 4000",
+                "MCSTAT_HISTORY_5M_DAYS is 4000 but must be between 1 and 3650",
+            ),
+            (
+                "history_hourly_days = 0",
+                "MCSTAT_HISTORY_HOURLY_DAYS is 0 but must be between 1 and 3650",
+            ),
+            (
+                "history_daily_days = 3651",
+                "MCSTAT_HISTORY_DAILY_DAYS is 3651 but must be between 1 and 3650",
+            ),
+            (
+                "watch_retention_days = 0",
+                "MCSTAT_WATCH_RETENTION_DAYS is 0 but must be between 1 and 3650",
+            ),
+            (
+                "history_hourly_days = 10",
+                "MCSTAT_HISTORY_HOURLY_DAYS keeps history for 10 d but MCSTAT_HISTORY_5M_DAYS for 14 d: a coarser tier must keep at least as long as a finer one",
+            ),
+            (
+                "history_raw_hours = 400",
+                "MCSTAT_HISTORY_5M_DAYS keeps history for 14 d but MCSTAT_HISTORY_RAW_HOURS for 400 h",
+            ),
+            (
+                "history_daily_days = 30",
+                "MCSTAT_HISTORY_DAILY_DAYS keeps history for 30 d but MCSTAT_HISTORY_HOURLY_DAYS for 90 d",
+            ),
+            (
+                "watch_retention_days = 30\nhistory_5m_days = 60",
+                "MCSTAT_HISTORY_HOURLY_DAYS keeps history for 30 d but MCSTAT_HISTORY_5M_DAYS for 60 d: a coarser tier must keep at least as long as a finer one (MCSTAT_WATCH_RETENTION_DAYS caps every tier it is not set for)",
+            ),
+        ] {
+            let err = read(toml).expect_err(toml).to_string();
+            assert!(err.contains(says), "{toml}: {err}");
+        }
     }
 
     #[test]

@@ -225,6 +225,7 @@ async fn openapi_health_and_readiness() {
         "/v1/status/{address}",
         "/v1/players/{address}",
         "/v1/icon/{address}",
+        "/v1/history/{address}",
     ] {
         assert!(doc["paths"][path]["get"].is_object(), "{path}");
     }

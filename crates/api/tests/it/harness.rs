@@ -57,12 +57,42 @@ impl TestApi {
 
     /// Start with `api` settings and a lookup deadline.
     pub(crate) async fn with_timeout(api: ApiConfig, lookup_timeout_ms: u64) -> Self {
+        Self::start_with(api, lookup_timeout_ms, &[]).await
+    }
+
+    /// Start without a per-IP limit over a store that already holds `samples` (as
+    /// the watch scheduler records them).
+    pub(crate) async fn with_history(samples: &[mcstat_core::HistorySample]) -> Self {
+        Self::start_with(
+            ApiConfig {
+                api_rate_per_minute: 0,
+                ..ApiConfig::default()
+            },
+            3000,
+            samples,
+        )
+        .await
+    }
+
+    async fn start_with(
+        api: ApiConfig,
+        lookup_timeout_ms: u64,
+        samples: &[mcstat_core::HistorySample],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let service = service_config(&dir, lookup_timeout_ms);
         let metrics = mcstat_service::ops::install_metrics().expect("metrics recorder");
         let backend = Backend::build(&service).await.expect("backend");
+        if !samples.is_empty() {
+            backend
+                .history
+                .append_samples(samples)
+                .await
+                .expect("history stored");
+        }
         let lookups = mcstat_api::lookup_service(&backend, &service);
-        let router = mcstat_api::app(lookups, &backend, &api, metrics);
+        let watches = backend.watch_service(&service);
+        let router = mcstat_api::app(lookups, watches, &backend, &api, metrics);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -9,5 +9,6 @@ mod support;
 mod e2e;
 mod errors;
 mod harness;
+mod history;
 mod packaging;
 mod schemathesis;

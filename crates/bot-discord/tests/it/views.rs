@@ -403,6 +403,7 @@ fn command_registration() {
 
 #[test]
 fn watch_views() {
+    use mcstat_core::history::DownCause;
     use mcstat_core::watch::views::{Unwatched, UptimeView, WatchAdded, WatchList, WatchView};
     use mcstat_core::watch::{
         AddOutcome, Outage, TargetState, UptimeReport, UptimeWindow, WatchSummary,
@@ -446,11 +447,22 @@ fn watch_views() {
         day: window(24 * hour, Duration::from_secs(600)),
         week: window(7 * 24 * hour, Duration::from_secs(600)),
         month: window(30 * 24 * hour, Duration::from_secs(600)),
-        outages: vec![Outage {
-            start: Timestamp(now.as_millis() - 3_600_000),
-            end: Some(Timestamp(now.as_millis() - 3_000_000)),
-            duration: Duration::from_secs(600),
-        }],
+        quarter: window(90 * 24 * hour, Duration::from_secs(600)),
+        year: window(365 * 24 * hour, Duration::from_secs(3600)),
+        outages: vec![
+            Outage {
+                start: Timestamp(now.as_millis() - 3_600_000),
+                end: Some(Timestamp(now.as_millis() - 3_000_000)),
+                duration: Duration::from_secs(600),
+                cause: DownCause::Timeout,
+            },
+            Outage {
+                start: Timestamp(now.as_millis() - 200 * 86_400_000),
+                end: Some(Timestamp(now.as_millis() - 200 * 86_400_000 + 3_000_000)),
+                duration: Duration::from_secs(3000),
+                cause: DownCause::NotFound,
+            },
+        ],
         last_sample: Some((now, true)),
         samples: 1440,
     };

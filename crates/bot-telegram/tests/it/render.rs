@@ -329,6 +329,7 @@ fn escape_covers_the_html_specials() {
 fn watch_views() {
     use std::time::Duration;
 
+    use mcstat_core::history::DownCause;
     use mcstat_core::watch::views::{Unwatched, UptimeView, WatchAdded, WatchList, WatchView};
     use mcstat_core::watch::{
         AddOutcome, Outage, TargetState, UptimeReport, UptimeWindow, WatchSummary,
@@ -408,16 +409,20 @@ fn watch_views() {
         day: window(day, day, Duration::ZERO),
         week: window(day * 7, day * 6, day),
         month: window(day * 30, day * 2, Duration::ZERO),
+        quarter: window(day * 90, day * 2, Duration::ZERO),
+        year: window(day * 365, day * 2, Duration::ZERO),
         outages: vec![
             Outage {
                 start: now.minus(min),
                 end: None,
                 duration: min,
+                cause: DownCause::Refused,
             },
             Outage {
                 start: Timestamp(86_400_000),
                 end: Some(Timestamp(86_400_000 + 125_000)),
                 duration: Duration::from_secs(125),
+                cause: DownCause::Unknown,
             },
         ],
         last_sample: Some((now, false)),
@@ -428,7 +433,7 @@ fn watch_views() {
             &"a.example".parse().expect("valid"),
             &report
         ))),
-        "📈 <b>Uptime of a.example</b>\n24 h: <b>100 %</b>\n7 d: <b>85.71 %</b>\n30 d: <b>100 %</b> <i>(of the 2 d with data)</i>\n\n<b>Last outages</b>\n• 1970-01-10 23:59 UTC — <b>ongoing</b>, 1 min so far\n• 1970-01-02 00:00 UTC — 2 min\nLast check: 1970-01-11 00:00 UTC (no answer)"
+        "📈 <b>Uptime of a.example</b>\n24 h: <b>100 %</b>\n7 d: <b>85.71 %</b>\n30 d: <b>100 %</b> <i>(of the 2 d with data)</i>\n90 d: <b>100 %</b> <i>(of the 2 d with data)</i>\n1 y: <b>100 %</b> <i>(of the 2 d with data)</i>\n\n<b>Last outages</b>\n• 1970-01-10 23:59 UTC — <b>ongoing</b>, 1 min so far (connection refused)\n• 1970-01-02 00:00 UTC — 2 min\nLast check: 1970-01-11 00:00 UTC (no answer)"
     );
     let empty = UptimeReport {
         outages: Vec::new(),

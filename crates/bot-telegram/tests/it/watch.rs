@@ -235,7 +235,7 @@ async fn watch_mistakes_get_friendly_answers() {
     assert!(t.starts_with("📈") && t.contains("s3.invalid"), "{t}");
     let t = ask(&api, token, chat, "/graph a.example fortnight").await;
     assert!(
-        t.contains("“fortnight” is not a chart range: use 24h, 7d or 30d"),
+        t.contains("“fortnight” is not a chart range: use 24h, 7d, 30d, 90d or 1y"),
         "{t}"
     );
     let t = ask(&api, token, chat, "/graph").await;
@@ -250,6 +250,20 @@ async fn watch_mistakes_get_friendly_answers() {
             && t.contains("No history yet"),
         "{t}"
     );
+    for (range, label) in [("90d", "90 d"), ("1y", "1 y"), ("year", "1 y")] {
+        let t = ask(
+            &api,
+            token,
+            chat,
+            &format!("/graph never-watched.invalid {range}"),
+        )
+        .await;
+        assert!(
+            t.starts_with(&format!("📊 <b>never-watched.invalid</b> — last {label}"))
+                && t.contains("No history yet"),
+            "{t}"
+        );
+    }
     // /help lists the watch commands.
     let t = ask(&api, token, chat, "/help").await;
     for c in [

@@ -54,12 +54,13 @@ pub enum WatchCommand {
     },
     /// `/watches`: this chat's watches with their state and 24 h uptime.
     List,
-    /// `/uptime address`: uptime over 24 h, 7 d and 30 d and the last outages.
+    /// `/uptime address`: uptime over 24 h, 7 d, 30 d, 90 d and a year and the last
+    /// outages (with their causes).
     Uptime {
         /// What the user typed, unparsed.
         address: Option<String>,
     },
-    /// `/graph address [24h|7d|30d]`: a chart of players and latency (a PNG drawn by
+    /// `/graph address [24h|7d|30d|90d|1y]`: a chart of players and latency (a PNG drawn by
     /// a [`ChartRenderer`](crate::ports::ChartRenderer)).
     Graph {
         /// What the user typed, unparsed.
@@ -142,7 +143,7 @@ const WATCH_ADDRESS_OPTION: CommandOption = CommandOption {
 
 const RANGE_OPTION: CommandOption = CommandOption {
     name: "range",
-    description: "24h (default), 7d or 30d",
+    description: "24h (default), 7d, 30d, 90d or 1y",
     kind: OptionKind::Text,
     required: false,
 };
@@ -207,13 +208,13 @@ pub const COMMANDS: &[CommandInfo] = &[
     CommandInfo {
         name: "uptime",
         args: "address",
-        description: "Uptime of a server over 24 h, 7 d and 30 d, and its last outages",
+        description: "Uptime of a server over 24 h, 7 d, 30 d, 90 d and 1 y, and its last outages",
         options: &[WATCH_ADDRESS_OPTION],
     },
     CommandInfo {
         name: "graph",
         args: "address [range]",
-        description: "A chart of a server's players and latency over 24h, 7d or 30d (range; default 24h)",
+        description: "A chart of a server's players and latency over 24h, 7d, 30d, 90d or 1y (range; default 24h)",
         options: &[WATCH_ADDRESS_OPTION, RANGE_OPTION],
     },
 ];

@@ -216,9 +216,15 @@ mod tests {
     fn chart_ranges_default_to_a_day() {
         assert_eq!(chart_range(None), Ok(ChartRange::Day));
         assert_eq!(chart_range(Some("30D")), Ok(ChartRange::Month));
+        assert_eq!(chart_range(Some("90d")), Ok(ChartRange::Quarter));
+        assert_eq!(chart_range(Some(" 1Y ")), Ok(ChartRange::Year));
         let e = chart_range(Some("fortnight")).expect_err("bad");
         assert_eq!(e.kind, UserErrorKind::BadArguments);
-        assert!(e.message.contains("24h, 7d or 30d"), "{}", e.message);
+        assert!(
+            e.message.contains("24h, 7d, 30d, 90d or 1y"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

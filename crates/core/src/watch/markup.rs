@@ -436,10 +436,10 @@ mod tests {
         let view = UptimeView::new(&target("a.example"), &report(true));
         assert_eq!(
             view.compose(&Marks),
-            "📈 [b:Uptime of a.example]\n24 h: [b:100 %]\n7 d: [b:85.71 %]\n30 d: [b:100 %] [i:(of the 2 d with data)]\n\n[b:Last outages]\n• [t:863940000] — [b:ongoing], 1 min so far\n• [t:86400000] — 2 min\nLast check: [t:864000000] (answered)"
+            "📈 [b:Uptime of a.example]\n24 h: [b:100 %]\n7 d: [b:85.71 %]\n30 d: [b:100 %] [i:(of the 2 d with data)]\n90 d: [b:100 %] [i:(of the 2 d with data)]\n1 y: [b:100 %] [i:(of the 2 d with data)]\n\n[b:Last outages]\n• [t:863940000] — [b:ongoing], 1 min so far (timeout)\n• [t:86400000] — 2 min\nLast check: [t:864000000] (answered)"
         );
         assert!(view.compose(&Plain).contains(
-            "• 1970-01-10 23:59 UTC — ongoing, 1 min so far\n• 1970-01-02 00:00 UTC — 2 min"
+            "• 1970-01-10 23:59 UTC — ongoing, 1 min so far (timeout)\n• 1970-01-02 00:00 UTC — 2 min\n"
         ));
         let quiet = UptimeView {
             outages: Vec::new(),

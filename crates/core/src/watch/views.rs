@@ -375,6 +375,7 @@ impl NotificationView {
 pub(super) mod tests {
     use super::*;
     use crate::domain::{ChatRef, Platform, Watch};
+    use crate::history::DownCause;
     use crate::ports::NotificationEvent;
     use crate::watch::Outage;
 
@@ -406,8 +407,9 @@ pub(super) mod tests {
         }
     }
 
-    /// 100 samples: 24 h fully up, 7 d 85.71 %, 30 d up but only 2 d known; an
-    /// outage ongoing for a minute and one of 2 min on day 2; the last check at
+    /// 100 samples: 24 h fully up, 7 d 85.71 %, 30 d, 90 d and 1 y up but only 2 d
+    /// known; an outage ongoing for a minute (a timeout) and one of 2 min on day 2
+    /// (cause unknown); the last check at
     /// [`NOW`] (`answered` or not).
     pub(crate) fn report(answered: bool) -> UptimeReport {
         UptimeReport {
@@ -421,13 +423,13 @@ pub(super) mod tests {
                     start: NOW.minus(MIN),
                     end: None,
                     duration: MIN,
-                    cause: crate::history::DownCause::Timeout,
+                    cause: DownCause::Timeout,
                 },
                 Outage {
                     start: Timestamp(86_400_000),
                     end: Some(Timestamp(86_400_000 + 125_000)),
                     duration: Duration::from_secs(125),
-                    cause: crate::history::DownCause::Unknown,
+                    cause: DownCause::Unknown,
                 },
             ],
             last_sample: Some((NOW, answered)),
@@ -517,6 +519,8 @@ pub(super) mod tests {
                 ("24 h", "100 %", None),
                 ("7 d", "85.71 %", None),
                 ("30 d", "100 %", Some("2 d")),
+                ("90 d", "100 %", Some("2 d")),
+                ("1 y", "100 %", Some("2 d")),
             ]
         );
         assert_eq!(

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use mcstat_core::domain::{
     ChatRef, HistorySample, PlayerList, PlayerSource, StatusOutcome, Target, Timestamp, Watch,
 };
+use mcstat_core::history::{DownCause, HistoryReader, MemoryHistory, Tier};
 use mcstat_core::policy::TargetPolicy;
 use mcstat_core::ports::{
     Clock, HistoryStore, LeasePort, ManualClock, MockNotifier, Notification, NotificationEvent,
@@ -195,56 +196,12 @@ impl WatchStore for MemWatches {
     }
 }
 
-#[derive(Default)]
-pub(crate) struct MemHistory {
-    samples: Mutex<Vec<HistorySample>>,
-    prunes: Mutex<Vec<Timestamp>>,
-}
-
-impl MemHistory {
-    fn of(&self, t: &Target) -> Vec<HistorySample> {
-        self.samples
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|s| s.target.key() == t.key())
-            .cloned()
-            .collect()
-    }
-}
-
-#[async_trait]
-impl HistoryStore for MemHistory {
-    async fn append_sample(&self, sample: &HistorySample) -> Result<(), StoreError> {
-        let mut samples = self.samples.lock().expect("lock");
-        samples.push(sample.clone());
-        samples.sort_by_key(|s| s.at);
-        Ok(())
-    }
-
-    async fn samples(
-        &self,
-        t: &Target,
-        since: Timestamp,
-        until: Timestamp,
-    ) -> Result<Vec<HistorySample>, StoreError> {
-        Ok(self
-            .samples
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|s| s.target.key() == t.key() && since <= s.at && s.at < until)
-            .cloned()
-            .collect())
-    }
-
-    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {
-        self.prunes.lock().expect("lock").push(before);
-        let mut samples = self.samples.lock().expect("lock");
-        let n = samples.len();
-        samples.retain(|s| s.at >= before);
-        Ok(u64::try_from(n - samples.len()).expect("small"))
-    }
+/// Every raw sample of `t` kept in `history`, oldest first.
+pub(crate) async fn samples_of(history: &MemoryHistory, t: &Target) -> Vec<HistorySample> {
+    HistoryReader::new(history)
+        .samples(t, Timestamp(0), Timestamp(u64::MAX))
+        .await
+        .expect("readable")
 }
 
 /// Records every notification; chats in `gone` answer `ChatGone`.
@@ -317,7 +274,7 @@ struct World {
     clock: Arc<ManualClock>,
     source: Arc<FakeSource>,
     watches: Arc<MemWatches>,
-    history: Arc<MemHistory>,
+    history: Arc<MemoryHistory>,
     recorder: Arc<Recorder>,
     leases: Arc<MemoryLeases>,
 }
@@ -338,7 +295,7 @@ impl World {
         Self {
             source: Arc::new(FakeSource::new(&clock)),
             watches: Arc::default(),
-            history: Arc::default(),
+            history: Arc::new(MemoryHistory::new(config().history_config())),
             recorder: Arc::default(),
             leases: Arc::new(MemoryLeases::new(Arc::clone(&clock) as Arc<dyn Clock>)),
             clock,
@@ -463,7 +420,11 @@ async fn one_lost_poll_is_silent_two_make_one_outage_and_one_comeback() {
             up_for: Some(3 * MIN)
         }
     );
-    assert_eq!(w.history.of(&t).len(), 13, "a sample per poll");
+    assert_eq!(
+        samples_of(&w.history, &t).await.len(),
+        13,
+        "a sample per poll"
+    );
 }
 
 #[tokio::test]
@@ -804,23 +765,63 @@ async fn run_sleeps_on_the_clock_until_shutdown_and_releases_its_leases() {
 }
 
 #[tokio::test]
-async fn history_is_pruned_to_the_retention_once_per_period() {
+async fn history_is_pruned_to_each_tiers_retention_once_per_period() {
     let w = World::new();
+    let t = target("old.example.net");
+    let day = Duration::from_secs(86_400);
+    let up = |at: Timestamp| HistorySample {
+        target: t.clone(),
+        at,
+        online: true,
+        players: Some(1),
+        latency_ms: Some(20),
+        cause: None,
+    };
+    // 600 days ago: a raw chunk, and (closed by the next sample) a 5-minute, an
+    // hourly and a daily chunk, all past their retention. 3 days ago: a raw chunk
+    // past the 48 h of raw samples, its buckets closed an hour ago into chunks kept
+    // 14, 90 and 400 days.
+    let long_ago = T0.minus(600 * day);
+    let days_ago = T0.minus(3 * day);
+    let hour_ago = T0.minus(Duration::from_secs(3600));
+    w.history
+        .append_samples(&[
+            up(long_ago),
+            up(long_ago.plus(MIN)),
+            up(days_ago),
+            up(hour_ago),
+        ])
+        .await
+        .expect("stored");
+    let reader = HistoryReader::new(w.history.as_ref());
+    let hourly = || reader.rollups(&t, Tier::Hour, T0.minus(90 * day), T0);
+
     let s = w.scheduler("a");
     let first = s.poll_once(w.clock.now()).await;
-    assert_eq!(first.pruned, Some(0));
     assert_eq!(
-        *w.history.prunes.lock().expect("lock"),
-        vec![T0.minus(Duration::from_secs(30 * 24 * 3600))]
+        first.pruned,
+        Some(5),
+        "4 chunks of 600 days ago, 1 raw chunk"
+    );
+    assert_eq!(
+        samples_of(&w.history, &t).await,
+        vec![up(hour_ago)],
+        "raw samples are kept 48 h"
+    );
+    let kept = hourly().await.expect("readable");
+    assert_eq!(
+        kept.iter().map(|b| b.start).collect::<Vec<_>>(),
+        vec![days_ago, hour_ago],
+        "hourly buckets are kept 90 days (the open one from the head)"
     );
     w.clock.advance(Duration::from_secs(3599));
     assert_eq!(s.poll_once(w.clock.now()).await.pruned, None);
     w.clock.advance(Duration::from_secs(1));
-    assert!(s.poll_once(w.clock.now()).await.pruned.is_some());
+    assert_eq!(s.poll_once(w.clock.now()).await.pruned, Some(0));
     // A second replica does not prune in the same period.
     let other = w.scheduler("b");
     assert_eq!(other.poll_once(w.clock.now()).await.pruned, None);
-    assert_eq!(w.history.prunes.lock().expect("lock").len(), 2);
+    assert_eq!(hourly().await.expect("readable"), kept);
 }
 
 // ---------------------------------------------------------------- replicas
@@ -1012,11 +1013,27 @@ async fn watches_lists_state_and_uptime_and_uptime_reports_outages() {
     assert_eq!(report.outages.len(), 1);
     assert_eq!(report.outages[0].end, None, "ongoing");
     assert!(report.outages[0].duration >= 9 * MIN);
-    assert_eq!(
-        (report.day.up, report.day.down),
-        (report.month.up, report.month.down),
-        "all history is within a day"
+    assert_eq!(report.outages[0].cause, DownCause::Timeout);
+    // All history is within a day: every tier (raw, 5-minute, hourly, daily) counts
+    // exactly the same up and down time.
+    let raw = samples_of(&w.history, &down).await;
+    let expected = mcstat_core::watch::uptime::window_uptime(
+        &raw,
+        w.clock.now(),
+        mcstat_core::watch::uptime::DAY,
+        config().interval,
     );
+    let day = (report.day.up, report.day.down);
+    assert_eq!(day, (expected.up, expected.down));
+    assert_eq!(
+        day.0 + day.1,
+        40 * MIN,
+        "known from the first poll until now"
+    );
+    for w in [report.week, report.month, report.quarter, report.year] {
+        assert_eq!((w.up, w.down), day, "{:?}", w.span);
+    }
+    assert_eq!(report.samples, 41, "a poll a minute over 40 minutes");
     assert_eq!(report.last_sample.map(|(_, online)| online), Some(false));
 
     let history = svc
@@ -1090,7 +1107,7 @@ async fn chat_answers_are_views_of_the_service_results() {
         .await
         .expect("graph");
     assert_eq!((view.range_label, view.has_history), ("7 d", false));
-    assert!(request.samples.is_empty());
+    assert!(request.points.is_empty());
     assert!(
         chart_failed(&view)
             .message
@@ -1099,7 +1116,106 @@ async fn chat_answers_are_views_of_the_service_results() {
     let e = graph_request(&svc, Some("a.example.net"), Some("fortnight"))
         .await
         .expect_err("bad range");
-    assert!(e.message.contains("24h, 7d or 30d"), "{}", e.message);
+    assert!(
+        e.message.contains("24h, 7d, 30d, 90d or 1y"),
+        "{}",
+        e.message
+    );
+}
+
+#[tokio::test]
+async fn graph_and_uptime_cover_90_days_and_a_year() {
+    use mcstat_core::chart::ChartRange;
+    use mcstat_core::chat::WatchCommand;
+    use mcstat_core::chat::watch::{answer, graph_request};
+    use mcstat_core::watch::views::WatchView;
+
+    let w = World::new();
+    let t = target("play.example.net");
+    let c = chat("1");
+    w.watch(&c, &t, &[]).await;
+    let s = w.scheduler("a");
+    s.poll_once(w.clock.now()).await;
+    w.run_for(&[&s], 20 * MIN).await;
+    w.source.set_down(&t, true);
+    w.run_for(&[&s], 5 * MIN).await;
+    let polls = w.source.polls_of(&t).len();
+    let svc = w.service();
+
+    for (typed, range, label) in [
+        ("90d", ChartRange::Quarter, "90 d"),
+        ("quarter", ChartRange::Quarter, "90 d"),
+        ("1y", ChartRange::Year, "1 y"),
+        ("year", ChartRange::Year, "1 y"),
+    ] {
+        let (view, request) = graph_request(&svc, Some("play.example.net"), Some(typed))
+            .await
+            .expect("graph");
+        assert_eq!(
+            (view.range_label, view.has_history),
+            (label, true),
+            "{typed}"
+        );
+        assert_eq!(request.range, range);
+        let series = request.series();
+        assert_eq!(series.buckets.len(), range.buckets());
+        assert_eq!(series.samples, polls, "{typed}: every poll is in the chart");
+        let with_data: Vec<_> = series.buckets.iter().filter(|b| b.has_data()).collect();
+        assert_eq!(with_data.len(), 1, "{typed}: 25 minutes fit one bucket");
+        assert!(with_data[0].offline > 0 && with_data[0].players_max.is_some());
+    }
+
+    let Ok(WatchView::Uptime(view)) = answer(
+        &svc,
+        &c,
+        &user("7"),
+        WatchCommand::Uptime {
+            address: Some("play.example.net".into()),
+        },
+        w.clock.now(),
+    )
+    .await
+    else {
+        panic!("uptime");
+    };
+    assert!(view.has_history);
+    assert_eq!(
+        view.windows.iter().map(|l| l.label).collect::<Vec<_>>(),
+        ["24 h", "7 d", "30 d", "90 d", "1 y"]
+    );
+    let day = &view.windows[0];
+    assert!(
+        view.windows
+            .iter()
+            .all(|l| l.ratio == day.ratio && l.known == day.known),
+        "{:?}",
+        view.windows
+    );
+    assert_eq!(view.outages.len(), 1);
+    assert!(view.outages[0].ongoing);
+    assert_eq!(view.outages[0].cause, Some("timeout"));
+    struct Plain;
+    impl mcstat_core::watch::markup::Markup for Plain {
+        fn place(&self) -> &'static str {
+            "chat"
+        }
+        fn text(&self, s: &str) -> String {
+            s.to_owned()
+        }
+        fn bold(&self, marked: &str) -> String {
+            marked.to_owned()
+        }
+        fn italic(&self, marked: &str) -> String {
+            marked.to_owned()
+        }
+        fn code(&self, s: &str) -> String {
+            s.to_owned()
+        }
+    }
+    let text = view.compose(&Plain);
+    assert!(text.contains("\n90 d: "), "{text}");
+    assert!(text.contains("\n1 y: "), "{text}");
+    assert!(text.contains("so far (timeout)"), "{text}");
 }
 
 #[tokio::test]
@@ -1226,8 +1342,11 @@ async fn watch_service_audits_changes_and_reports_store_failures() {
         .returning(|_| Err(StoreError::Unavailable("down".into())));
     let mut history = MockHistoryStore::new();
     history
-        .expect_samples()
-        .returning(|_, _, _| Err(StoreError::Unavailable("down".into())));
+        .expect_head()
+        .returning(|_| Err(StoreError::Unavailable("down".into())));
+    history
+        .expect_chunks()
+        .returning(|_, _, _, _| Err(StoreError::Unavailable("down".into())));
     let svc = WatchService::new(
         Arc::new(failing),
         Arc::new(history),
