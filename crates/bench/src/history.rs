@@ -28,7 +28,7 @@ use mcstat_core::chart::{ChartRange, ChartSeries};
 use mcstat_core::history::{DownCause, HistoryConfig, HistoryReader};
 use mcstat_core::ports::HistoryStore;
 use mcstat_core::{HistorySample, Target, Timestamp};
-use redb::{ReadableTable as _, TableDefinition};
+use redb::TableDefinition;
 
 const MIN: u64 = 60_000;
 const YEAR: u64 = 525_600;
@@ -36,13 +36,13 @@ const DAY: u64 = 1_440;
 
 /// Options of the run.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// How many servers' years go into the file store (file growth is per server).
-    pub servers: usize,
+    pub(crate) servers: usize,
     /// How many samples the append-throughput runs write.
-    pub appends: usize,
+    pub(crate) appends: usize,
     /// Where to write every figure as JSON.
-    pub json: Option<String>,
+    pub(crate) json: Option<String>,
 }
 
 /// A server's polls: deterministic noise from `seed`.
@@ -279,7 +279,7 @@ async fn chart_read(
 ///
 /// # Errors
 /// A store or redis-server that cannot be used.
-pub fn run(options: &Options) -> Result<(), String> {
+pub(crate) fn run(options: &Options) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -298,10 +298,9 @@ async fn run_async(options: &Options) -> Result<(), String> {
 
     // ---- bytes per server-year ------------------------------------------------------
     let target: Target = "year.example.net".parse().map_err(|e| format!("{e}"))?;
-    let store = RedisStore::connect(&RedisConfig::new(&redis.url()))
+    let store = RedisStore::connect(&RedisConfig::new(redis.url()).history(config.clone()))
         .await
-        .map_err(|e| e.to_string())?
-        .with_history(config.clone());
+        .map_err(|e| e.to_string())?;
     let cpu_before = redis.cpu_secs();
     let t = Instant::now();
     let year: Vec<HistorySample> = polls(&target, 1, end, YEAR).collect();

@@ -126,7 +126,7 @@ fn dispatch(args: &[String]) -> Result<(), String> {
                 match flag {
                     "--servers" => opts.servers = number(value, "servers")?,
                     "--appends" => opts.appends = number(value, "appends")?,
-                    "--json" => opts.json = Some(value.clone()),
+                    "--json" => opts.json = Some((*value).to_owned()),
                     other => return Err(format!("unknown option {other}\n{USAGE}")),
                 }
             }

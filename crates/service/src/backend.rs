@@ -150,10 +150,9 @@ impl Backend {
                 }
                 StoreKind::Redis => {
                     let store = Arc::new(
-                        RedisStore::connect(&redis_config(config)?)
+                        RedisStore::connect(&redis_config(config)?.history(history.clone()))
                             .await
-                            .map_err(BackendError::Redis)?
-                            .with_history(history.clone()),
+                            .map_err(BackendError::Redis)?,
                     );
                     let leases = Arc::new(store.leases());
                     let (c, w, h, a) = ports(store);

@@ -273,7 +273,7 @@ fn closed_chunks_are_sealed_and_still_read() {
             )
         })
         .collect();
-    let store = store_of(&[samples.clone()]);
+    let store = store_of(std::slice::from_ref(&samples));
     let t = target();
     let raw = block_on(store.chunks(&t, Stream::Raw, 0, u64::MAX)).expect("chunks");
     assert_eq!(raw.len(), 6);
