@@ -16,7 +16,9 @@
 # (`mcstat-bench watch-scale`: the real scheduler polling N loopback Java responders,
 # N = 1,000, 10,000 and 100,000 at a 60 s interval; CPU share, peak RSS, polls/s).
 # ARGS: --n 1000,10000 --interval SECS --window SECS --concurrency C --current-thread
-# --min-round-ms MS (rounds at least MS apart) --json FILE.
+# --min-round-ms MS (rounds at least MS apart) --json FILE, --redis-history (keep the
+# history in a real Redis store on a redis-server the driver starts; reports its CPU
+# share and memory per server next to the scheduler's).
 # Needs no peers; about 5 minutes. Binds up to N listeners on 127.10.x.y (ports
 # 20000-20009) and raises its own open-file limit (above the hard limit only as root).
 #

@@ -80,15 +80,26 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// CPU seconds (user + system) process `pid` used so far: fields 14 and 15 of
+/// /proc/PID/stat, in clock ticks (100 a second on Linux).
+pub(crate) fn proc_cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 /// A `redis-server` of the benchmark's own, without persistence, killed on drop.
-struct Redis {
+pub(crate) struct Redis {
     child: Child,
     port: u16,
     _dir: tempfile::TempDir,
 }
 
 impl Redis {
-    fn start() -> Result<Self, String> {
+    pub(crate) fn start() -> Result<Self, String> {
         let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -123,23 +134,13 @@ impl Redis {
         })
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
     /// CPU seconds the server used so far (utime + stime from /proc).
     fn cpu_secs(&self) -> f64 {
-        // Fields 14 and 15 of /proc/PID/stat, in clock ticks (100 a second on Linux).
-        std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
-            .ok()
-            .and_then(|stat| {
-                let rest = stat.rsplit_once(')')?.1;
-                let fields: Vec<&str> = rest.split_whitespace().collect();
-                let utime: f64 = fields.get(11)?.parse().ok()?;
-                let stime: f64 = fields.get(12)?.parse().ok()?;
-                Some((utime + stime) / 100.0)
-            })
-            .unwrap_or(0.0)
+        proc_cpu_secs(self.child.id()).unwrap_or(0.0)
     }
 }
 

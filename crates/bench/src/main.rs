@@ -8,7 +8,7 @@
 //! mcstat-bench heap HOST PORTS_JSON CONCURRENCY
 //! mcstat-bench watch-scale [--n 1000,10000,100000] [--interval SECS] [--window SECS]
 //!                          [--concurrency C] [--current-thread] [--min-round-ms MS]
-//!                          [--json FILE]
+//!                          [--redis-history] [--json FILE]
 //! mcstat-bench history [--servers N] [--appends N] [--json FILE]
 //! mcstat-bench watch-serve FROM COUNT
 //! mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY multi-thread|current-thread MIN_ROUND_MS
@@ -38,7 +38,7 @@ const USAGE: &str = "usage:
   mcstat-bench serve
   mcstat-bench client TOOL WORKLOAD HOST PORT N CONCURRENCY WARMUP
   mcstat-bench heap HOST PORTS_JSON CONCURRENCY
-  mcstat-bench watch-scale [--n 1000,10000,100000] [--interval SECS] [--window SECS] [--concurrency C] [--current-thread] [--min-round-ms MS] [--json FILE]
+  mcstat-bench watch-scale [--n 1000,10000,100000] [--interval SECS] [--window SECS] [--concurrency C] [--current-thread] [--min-round-ms MS] [--redis-history] [--json FILE]
   mcstat-bench history [--servers N] [--appends N] [--json FILE]
   mcstat-bench watch-serve FROM COUNT
   mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY multi-thread|current-thread MIN_ROUND_MS
@@ -141,11 +141,16 @@ fn dispatch(args: &[String]) -> Result<(), String> {
                 current_thread: false,
                 min_round: None,
                 json_out: None,
+                redis_history: false,
             };
             let mut rest = rest.iter();
             while let Some(&flag) = rest.next() {
                 if flag == "--current-thread" {
                     opts.current_thread = true;
+                    continue;
+                }
+                if flag == "--redis-history" {
+                    opts.redis_history = true;
                     continue;
                 }
                 let value = rest.next().ok_or(format!("{flag} needs a value"))?;

@@ -48,6 +48,10 @@ const BASE_PORT: u16 = 20_000;
 const PORTS: usize = 10;
 /// The most targets [`target_addr`] spreads without repeating.
 pub(crate) const MAX_N: usize = 1_000_000;
+/// The environment variable that hands the Redis URL to `watch-poll` (empty: the
+/// counting store only).
+const REDIS_ENV: &str = "MCSTAT_BENCH_REDIS_URL";
+
 /// Targets per `watch-serve` process: under the usual hard open-file limit (20,000
 /// here) that an unprivileged process cannot raise.
 const PER_SERVER: usize = 15_000;
@@ -251,6 +255,83 @@ impl HistoryStore for MemStore {
     }
 }
 
+/// History that goes to the real Redis store, counted on the way.
+struct Tee {
+    counting: Arc<MemStore>,
+    redis: mcstat_adapters::RedisStore,
+}
+
+#[async_trait]
+impl HistoryStore for Tee {
+    async fn append_samples(&self, samples: &[HistorySample]) -> Result<(), StoreError> {
+        self.redis.append_samples(samples).await?;
+        self.counting.append_samples(samples).await
+    }
+
+    async fn head(&self, target: &Target) -> Result<Option<Vec<u8>>, StoreError> {
+        self.redis.head(target).await
+    }
+
+    async fn chunks(
+        &self,
+        target: &Target,
+        stream: Stream,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.redis.chunks(target, stream, first, last).await
+    }
+
+    async fn prune(&self, now: Timestamp) -> Result<u64, StoreError> {
+        self.redis.prune(now).await
+    }
+}
+
+/// The benchmark's view of its `redis-server`: memory used and CPU time.
+struct RedisProbe {
+    conn: redis::aio::MultiplexedConnection,
+    pid: Option<u32>,
+}
+
+impl RedisProbe {
+    async fn connect(url: &str) -> Result<Self, String> {
+        let mut conn = redis::Client::open(url)
+            .map_err(|e| e.to_string())?
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|e| e.to_string())?;
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        let pid = info_field(&info, "process_id").and_then(|v| v.parse().ok());
+        Ok(Self { conn, pid })
+    }
+
+    async fn used_memory(&self) -> Result<u64, String> {
+        let mut conn = self.conn.clone();
+        let info: String = redis::cmd("INFO")
+            .arg("memory")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        info_field(&info, "used_memory")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| "INFO memory without used_memory".to_owned())
+    }
+
+    fn cpu_secs(&self) -> Option<f64> {
+        crate::history::proc_cpu_secs(self.pid?)
+    }
+}
+
+fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
+    info.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
+}
+
 /// Counts notifications, delivers none.
 #[derive(Debug, Default)]
 struct CountingNotifier(AtomicU64);
@@ -363,9 +444,32 @@ async fn measure(spec: PollSpec, nofile: u64) -> Result<serde_json::Value, Strin
         policy: TargetPolicy::with_loopback(),
         ..WatchConfig::default()
     };
+    // With a Redis URL: every sample also goes to the real Redis store.
+    let redis_url = std::env::var(REDIS_ENV).unwrap_or_default();
+    let (history, redis): (Arc<dyn HistoryStore>, Option<RedisProbe>) = if redis_url.is_empty() {
+        (store.clone(), None)
+    } else {
+        let config_redis =
+            mcstat_adapters::RedisConfig::new(redis_url.clone()).history(config.history_config());
+        let redis_store = mcstat_adapters::RedisStore::connect(&config_redis)
+            .await
+            .map_err(|e| format!("redis: {e}"))?;
+        let probe = RedisProbe::connect(&redis_url).await?;
+        (
+            Arc::new(Tee {
+                counting: store.clone(),
+                redis: redis_store,
+            }),
+            Some(probe),
+        )
+    };
+    let redis_mem_start = match &redis {
+        Some(p) => p.used_memory().await?,
+        None => 0,
+    };
     let ports = SchedulerPorts {
         watches: store.clone(),
-        history: store.clone(),
+        history: history.clone(),
         source: Arc::new(source),
         notifier: notifier.clone(),
         leases: Arc::new(MemoryLeases::new(Arc::clone(&clock))),
@@ -436,6 +540,7 @@ async fn measure(spec: PollSpec, nofile: u64) -> Result<serde_json::Value, Strin
     tokio::time::sleep(SETTLE).await;
 
     let load_start = loadavg();
+    let redis_cpu0 = redis.as_ref().and_then(RedisProbe::cpu_secs);
     let (w0, c0, (on0, off0), f0, r0) = (
         Instant::now(),
         cpu_time(),
@@ -452,6 +557,12 @@ async fn measure(spec: PollSpec, nofile: u64) -> Result<serde_json::Value, Strin
         rounds.load(Ordering::Relaxed),
     );
     let load_end = loadavg();
+    let redis_cpu1 = redis.as_ref().and_then(RedisProbe::cpu_secs);
+    let redis_mem_end = match &redis {
+        Some(p) => p.used_memory().await?,
+        None => 0,
+    };
+    let history_minutes = start.elapsed().as_secs_f64() / 60.0;
     let (rss_end, peak) = (vm_kib("VmRSS"), vm_kib("VmHWM"));
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
@@ -483,6 +594,13 @@ async fn measure(spec: PollSpec, nofile: u64) -> Result<serde_json::Value, Strin
         "peak_rss_kib": peak,
         "load_start": load_start,
         "load_end": load_end,
+        "redis_cpu_share": match (redis_cpu0, redis_cpu1) {
+            (Some(a), Some(b)) => Some((b - a) / secs),
+            _ => None,
+        },
+        "redis_bytes_per_server": redis.as_ref().map(|_| redis_mem_end.saturating_sub(redis_mem_start) as f64 / n as f64),
+        "redis_history_minutes": redis.as_ref().map(|_| history_minutes),
+        "redis_bytes_per_server_minute": redis.as_ref().map(|_| redis_mem_end.saturating_sub(redis_mem_start) as f64 / n as f64 / history_minutes.max(1.0 / 60.0)),
     }))
 }
 
@@ -501,6 +619,9 @@ pub(crate) struct ScaleOptions {
     /// Rounds at least this far apart (`None`: `Scheduler::run_with`).
     pub(crate) min_round: Option<Duration>,
     pub(crate) json_out: Option<std::path::PathBuf>,
+    /// Keep the history in a real Redis store (a `redis-server` the driver starts)
+    /// instead of only counting samples.
+    pub(crate) redis_history: bool,
 }
 
 pub(crate) fn scale(opts: &ScaleOptions) -> Result<(), String> {
@@ -511,10 +632,21 @@ pub(crate) fn scale(opts: &ScaleOptions) -> Result<(), String> {
         "| N | interval | window | polls/s (expected) | offline+failed | CPU share | peak RSS (VmHWM) | RSS at end | warm-up burst (wall, CPU) | load avg (start → end) |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    if opts.redis_history {
+        println!(
+            "(history in Redis: redis-server CPU share and Redis memory per server at the end of the window are in the JSON and the table below)"
+        );
+    }
+    let mut redis_rows = Vec::new();
     for &n in &opts.ns {
         if n == 0 || n > MAX_N {
             return Err(format!("N must be 1..={MAX_N}"));
         }
+        let redis = if opts.redis_history {
+            Some(crate::history::Redis::start()?)
+        } else {
+            None
+        };
         let mut servers = Vec::new();
         for from in (0..n).step_by(PER_SERVER) {
             let count = PER_SERVER.min(n - from);
@@ -556,8 +688,16 @@ pub(crate) fn scale(opts: &ScaleOptions) -> Result<(), String> {
                     .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
                     .to_string(),
             ])
+            .env(
+                REDIS_ENV,
+                redis
+                    .as_ref()
+                    .map(crate::history::Redis::url)
+                    .unwrap_or_default(),
+            )
             .stderr(Stdio::inherit())
             .output();
+        drop(redis);
         for server in &mut servers {
             drop(server.stdin.take());
         }
@@ -591,7 +731,26 @@ pub(crate) fn scale(opts: &ScaleOptions) -> Result<(), String> {
             r["load_start"].as_str().unwrap_or(""),
             r["load_end"].as_str().unwrap_or(""),
         );
+        if opts.redis_history {
+            redis_rows.push(format!(
+                "| {n} | {:.2} % | {:.2} % | {:.1} KiB over {:.1} min of history | {:.0} B |",
+                f("cpu_share") * 100.0,
+                f("redis_cpu_share") * 100.0,
+                f("redis_bytes_per_server") / 1024.0,
+                f("redis_history_minutes"),
+                f("redis_bytes_per_server_minute"),
+            ));
+        }
         results.push(r);
+    }
+    if !redis_rows.is_empty() {
+        println!(
+            "\n| N | scheduler CPU share | redis-server CPU share | Redis memory per server | per server-minute |"
+        );
+        println!("|---:|---:|---:|---:|---:|");
+        for row in redis_rows {
+            println!("{row}");
+        }
     }
     if let Some(path) = &opts.json_out {
         let json = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
