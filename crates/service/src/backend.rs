@@ -137,13 +137,12 @@ impl Backend {
             match config.store {
                 StoreKind::File => {
                     let store = Arc::new(
-                        FileStore::open(&config.store_path)
+                        FileStore::open_with(&config.store_path, history.clone())
                             .await
                             .map_err(|source| BackendError::FileStore {
                                 path: config.store_path.display().to_string(),
                                 source,
-                            })?
-                            .with_history(history.clone()),
+                            })?,
                     );
                     let (c, w, h, a) = ports(store);
                     (c, w, h, a, Arc::new(MemoryLeases::new(Arc::clone(&clock))))

@@ -122,15 +122,28 @@ impl FileStore {
     pub const FORMAT_VERSION: u64 = format::CURRENT;
 
     /// Open the store at `path`, creating the file if it does not exist and migrating
-    /// an older format forward (format-2 history is migrated with
-    /// [`HistoryConfig::default`]'s gap cap and outage threshold). Runs on the
-    /// blocking pool.
+    /// an older format forward, keeping history as [`HistoryConfig::default`] says
+    /// (see [`open_with`](Self::open_with)). Runs on the blocking pool.
     ///
     /// # Errors
     /// [`FileStoreError`]: `Corrupt`, `TooNew`, `Locked`, `Io`, `Backend`.
     pub async fn open(path: impl Into<PathBuf>) -> Result<Self, FileStoreError> {
+        Self::open_with(path, HistoryConfig::default()).await
+    }
+
+    /// [`open`](Self::open), keeping history as `history` says; format-2 history is
+    /// migrated with it too (its gap cap and outage threshold: open with the
+    /// deployment's [`WatchConfig::history_config`](mcstat_core::WatchConfig::history_config)
+    /// so migrated rollups count time as the running bot will).
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub async fn open_with(
+        path: impl Into<PathBuf>,
+        history: HistoryConfig,
+    ) -> Result<Self, FileStoreError> {
         let path = path.into();
-        tokio::task::spawn_blocking(move || Self::open_blocking(path))
+        tokio::task::spawn_blocking(move || Self::open_blocking_with(path, history))
             .await
             .map_err(|e| FileStoreError::Backend {
                 detail: e.to_string(),
@@ -142,6 +155,17 @@ impl FileStore {
     /// # Errors
     /// As [`FileStore::open`].
     pub fn open_blocking(path: impl Into<PathBuf>) -> Result<Self, FileStoreError> {
+        Self::open_blocking_with(path, HistoryConfig::default())
+    }
+
+    /// [`FileStore::open_with`] for synchronous callers.
+    ///
+    /// # Errors
+    /// As [`FileStore::open`].
+    pub fn open_blocking_with(
+        path: impl Into<PathBuf>,
+        history: HistoryConfig,
+    ) -> Result<Self, FileStoreError> {
         let path = path.into();
         let db = match Database::builder().create(&path) {
             Ok(db) => db,
@@ -168,7 +192,6 @@ impl FileStore {
                 });
             }
         };
-        let history = HistoryConfig::default();
         format::prepare(&db, &history)?;
         let db = Arc::new(db);
         let writer = history::Writer::start(Arc::clone(&db)).map_err(FileStoreError::Io)?;

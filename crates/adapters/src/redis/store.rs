@@ -486,8 +486,17 @@ async fn migrate_v1_history(conn: &Conn, config: &HistoryConfig) -> Result<bool,
             migrate_v1_target(&mut con, conn, config, &target).await?;
         }
     }
+    // Replicas of an older build may still be writing format-1 history (a rolling
+    // upgrade): do not wait for them (the rollout would wait for this replica to be
+    // ready); `prune` moves what they write later.
     let left: u64 = on(&mut con, redis::cmd("SCARD").arg(&targets_key)).await?;
-    Ok(left == 0)
+    if left > 0 {
+        tracing::warn!(
+            left,
+            "format-1 history is still being written (an older replica?); prune moves it"
+        );
+    }
+    Ok(true)
 }
 
 /// Move one format-1 target (see [`migrate_v1_history`]); `false` when another

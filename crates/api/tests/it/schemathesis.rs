@@ -79,7 +79,7 @@ values = ["127.0.0.1:{port}", "java:127.0.0.1:{port}", "127.0.0.1:{closed}"]
     eprintln!("{stdout}");
     // It really tested every route (not just the document), and reached the real
     // server: without it, every icon request would be a 404 and schemathesis warns.
-    assert!(stdout.contains("Tested: 6"), "{stdout}");
+    assert!(stdout.contains("Tested: 7"), "{stdout}");
     assert!(!stdout.contains("Missing test data"), "{stdout}");
 }
 

@@ -293,7 +293,7 @@ pub(crate) fn put_rollup(out: &mut Vec<u8>, base: &mut RollupBase, bucket_ms: u6
         put_varint(out, u64::from(b.latency.n));
     }
     put_stat(out, &b.latency, &mut base.latency_min);
-    base.next = start + bucket_ms;
+    base.next = start.saturating_add(bucket_ms);
     base.samples = b.samples;
 }
 

@@ -167,7 +167,7 @@ fn ingest(head: &mut SeriesHead, p: &Point, config: &HistoryConfig, out: &mut Wr
         }
     }
     head.gap_cap_ms = cap;
-    raw(head, p, out);
+    raw(head, p, config, out);
     outage(head, p, config, out);
     head.last = Some(*p);
     true
@@ -200,13 +200,19 @@ fn roll(
     bucket_at(&mut open, current).add(p);
     open.sort_by_key(|b| b.start);
     for closed in open.iter().filter(|b| b.start.0 < current) {
-        close(head, i, tier, closed, config, out);
+        close(head, i, tier, closed, p.at, config, out);
     }
     head.open[i] = open.into_iter().find(|b| b.start.0 == current);
 }
 
 fn bucket_at(open: &mut Vec<Rollup>, start: u64) -> &mut Rollup {
-    let index = match open.iter().position(|b| b.start.0 == start) {
+    // Buckets are asked for in time order: the newest is almost always the one.
+    let index = match open
+        .last()
+        .filter(|b| b.start.0 == start)
+        .map(|_| open.len() - 1)
+        .or_else(|| open.iter().position(|b| b.start.0 == start))
+    {
         Some(i) => i,
         None => {
             open.push(Rollup::at(start));
@@ -216,13 +222,17 @@ fn bucket_at(open: &mut Vec<Rollup>, start: u64) -> &mut Rollup {
     &mut open[index]
 }
 
-/// Write a closed bucket to its chunk (a new chunk seals the previous one).
+/// Write a closed bucket to its chunk (a new chunk seals the previous one). A
+/// bucket whose chunk is already past its retention at `now` (after a pause longer
+/// than the retention) is dropped: its chunk may be pruned already.
+#[allow(clippy::too_many_arguments)]
 fn close(
     head: &mut SeriesHead,
     i: usize,
     tier: Tier,
     bucket: &Rollup,
-    _config: &HistoryConfig,
+    now: u64,
+    config: &HistoryConfig,
     out: &mut Writes,
 ) {
     if bucket.is_empty() {
@@ -234,13 +244,19 @@ fn close(
         stream,
         index: chunk,
     };
+    if config.expires_at(key).0 <= now {
+        return;
+    }
     let base = match head.bases[i] {
         Some((c, base)) if c == chunk => base,
         previous => {
             if let Some((c, _)) = previous
                 && c < chunk
             {
-                out.seal(ChunkKey { stream, index: c });
+                let old = ChunkKey { stream, index: c };
+                if config.expires_at(old).0 > now {
+                    out.seal(old);
+                }
             }
             out.begin(key);
             RollupBase::chunk_start(key.start())
@@ -251,7 +267,7 @@ fn close(
     head.bases[i] = Some((chunk, base));
 }
 
-fn raw(head: &mut SeriesHead, p: &Point, out: &mut Writes) {
+fn raw(head: &mut SeriesHead, p: &Point, config: &HistoryConfig, out: &mut Writes) {
     let chunk = Stream::Raw.chunk_of(p.at);
     let key = ChunkKey {
         stream: Stream::Raw,
@@ -260,10 +276,13 @@ fn raw(head: &mut SeriesHead, p: &Point, out: &mut Writes) {
     let previous = head.last.map(|l| Stream::Raw.chunk_of(l.at));
     if previous != Some(chunk) {
         if let Some(c) = previous {
-            out.seal(ChunkKey {
+            let old = ChunkKey {
                 stream: Stream::Raw,
                 index: c,
-            });
+            };
+            if config.expires_at(old).0 > p.at {
+                out.seal(old);
+            }
         }
         out.begin(key);
         head.raw_base = RawBase::chunk_start(key.start());
@@ -299,13 +318,19 @@ fn outage(head: &mut SeriesHead, p: &Point, config: &HistoryConfig, out: &mut Wr
         stream,
         index: chunk,
     };
+    if config.expires_at(key).0 <= p.at {
+        return;
+    }
     let mut base = match head.outage_base {
         Some((c, start)) if c == chunk => start,
         previous => {
             if let Some((c, _)) = previous
                 && c < chunk
             {
-                out.seal(ChunkKey { stream, index: c });
+                let old = ChunkKey { stream, index: c };
+                if config.expires_at(old).0 > p.at {
+                    out.seal(old);
+                }
             }
             out.begin(key);
             key.start()

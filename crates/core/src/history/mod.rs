@@ -548,7 +548,9 @@ impl HistoryConfig {
     #[must_use]
     pub fn tier_for(&self, span: Duration) -> Tier {
         let span_ms = u64::try_from(span.as_millis()).unwrap_or(u64::MAX);
-        if self.raw >= span && span_ms / MINUTE_MS <= MAX_READ_ENTRIES {
+        // One raw sample per poll interval (half the gap cap), at most one a second.
+        let per_sample = (self.gap_cap_ms() / 2).max(1_000);
+        if self.raw >= span && span_ms / per_sample <= MAX_READ_ENTRIES {
             return Tier::Raw;
         }
         for tier in Tier::ROLLUPS {
@@ -589,6 +591,10 @@ pub struct SeriesHead {
 }
 
 const HEAD_VERSION: u8 = 1;
+
+/// The longest gap cap a head may carry (31 days: twice the longest sensible poll
+/// interval, with room).
+const MAX_GAP_CAP_MS: u64 = 31 * DAY_MS;
 
 impl SeriesHead {
     /// The head's bytes.
@@ -711,7 +717,57 @@ impl SeriesHead {
         if !r.is_empty() {
             return Err(DecodeError("trailing bytes after the head"));
         }
+        head.check()?;
         Ok(head)
+    }
+
+    /// Refuse a head the engine cannot have written (so a damaged one cannot make
+    /// adding a sample loop for long or overflow).
+    fn check(&self) -> Result<(), DecodeError> {
+        if self.gap_cap_ms > MAX_GAP_CAP_MS {
+            return Err(DecodeError("gap cap out of range"));
+        }
+        let raw_chunk = Stream::Raw.chunk_ms();
+        if self.raw_base.dt > raw_chunk {
+            return Err(DecodeError("raw delta base out of range"));
+        }
+        if let Some(last) = self.last
+            && Stream::Raw.chunk_of(self.raw_base.at) != Stream::Raw.chunk_of(last.at)
+        {
+            return Err(DecodeError("raw delta base outside the newest chunk"));
+        }
+        for (i, tier) in Tier::ROLLUPS.into_iter().enumerate() {
+            if let Some(open) = &self.open[i]
+                && (open.start.0 % tier.bucket_ms() != 0 || open.known_ms > tier.bucket_ms())
+            {
+                return Err(DecodeError("open bucket out of range"));
+            }
+            if let Some((chunk, base)) = &self.bases[i] {
+                let key = ChunkKey {
+                    stream: tier.stream(),
+                    index: *chunk,
+                };
+                if *chunk > u64::MAX / tier.stream().chunk_ms() - 1
+                    || base.next < key.start()
+                    || base.next > key.end()
+                {
+                    return Err(DecodeError("bucket delta base out of range"));
+                }
+            }
+        }
+        if let Some((chunk, start)) = self.outage_base {
+            let key = ChunkKey {
+                stream: Stream::Outages,
+                index: chunk,
+            };
+            if chunk > u64::MAX / Stream::Outages.chunk_ms() - 1
+                || start < key.start()
+                || start >= key.end()
+            {
+                return Err(DecodeError("outage delta base out of range"));
+            }
+        }
+        Ok(())
     }
 
     /// The newest sample's time and answer.

@@ -151,6 +151,20 @@ impl<'a> HistoryReader<'a> {
         until: Timestamp,
     ) -> Result<Vec<Rollup>, StoreError> {
         let head = self.head(target).await?;
+        self.rollups_with(target, tier, since, until, head.as_ref())
+            .await
+    }
+
+    /// [`rollups`](Self::rollups) with the head already read (one read of the head
+    /// per answer, so an append between two reads cannot count time twice).
+    async fn rollups_with(
+        &self,
+        target: &Target,
+        tier: Tier,
+        since: Timestamp,
+        until: Timestamp,
+        head: Option<&SeriesHead>,
+    ) -> Result<Vec<Rollup>, StoreError> {
         if tier == Tier::Raw {
             let cap = head.as_ref().map_or(0, |h| h.gap_cap_ms);
             let points = self.points(target, since, until).await?;
@@ -232,7 +246,13 @@ impl<'a> HistoryReader<'a> {
             samples = points.iter().filter(|p| p.at >= from.0).count() as u64;
         } else {
             let buckets = self
-                .rollups(target, tier, from, Timestamp(now.0.saturating_add(1)))
+                .rollups_with(
+                    target,
+                    tier,
+                    from,
+                    Timestamp(now.0.saturating_add(1)),
+                    head.as_ref(),
+                )
                 .await?;
             known = buckets.iter().map(|b| b.known_ms).sum();
             up = buckets.iter().map(|b| b.up_ms).sum();

@@ -405,3 +405,43 @@ fn a_new_chunk_replaces_a_leftover_under_its_key() {
     .expect("prepares");
     assert!(next.writes.iter().all(|w| !w.fresh));
 }
+
+#[test]
+fn a_damaged_head_is_refused_before_it_can_loop_or_overflow() {
+    let prepared = prepare(None, &[sample(MIN, true, 3, 20)], &config()).expect("prepares");
+    let mut head = prepared.head.clone();
+    head.gap_cap_ms = u64::MAX;
+    assert!(SeriesHead::decode(&head.encode()).is_err());
+    let mut head = prepared.head.clone();
+    if let Some(open) = head.open[0].as_mut() {
+        open.known_ms = u64::MAX;
+    }
+    assert!(SeriesHead::decode(&head.encode()).is_err());
+    assert_eq!(SeriesHead::decode(&prepared.head_bytes), Ok(prepared.head));
+}
+
+#[test]
+fn a_pause_longer_than_the_retention_writes_nothing_into_expired_chunks() {
+    let start = 1_767_225_600_000;
+    let first = prepare(
+        None,
+        &[sample(start, false, 0, 0), sample(start + MIN, false, 0, 0)],
+        &config(),
+    )
+    .expect("prepares");
+    let later = start + 500 * 86_400_000;
+    let next = prepare(
+        Some(&first.head_bytes),
+        &[sample(later, true, 4, 20)],
+        &config(),
+    )
+    .expect("prepares");
+    assert!(!next.writes.is_empty());
+    for w in &next.writes {
+        assert!(
+            w.expires_at.0 > later,
+            "{:?} is expired at the sample",
+            w.key
+        );
+    }
+}
