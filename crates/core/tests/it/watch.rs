@@ -777,10 +777,10 @@ async fn history_is_pruned_to_each_tiers_retention_once_per_period() {
         latency_ms: Some(20),
         cause: None,
     };
-    // 600 days ago: a raw chunk, and (closed by the next sample) a 5-minute, an
-    // hourly and a daily chunk, all past their retention. 3 days ago: a raw chunk
-    // past the 48 h of raw samples, its buckets closed an hour ago into chunks kept
-    // 14, 90 and 400 days.
+    // 600 days ago: a raw chunk past its retention (its buckets, closed by the
+    // sample 597 days later, are past theirs then too: never written). 3 days ago: a
+    // raw chunk past the 48 h of raw samples, its buckets closed an hour ago into
+    // chunks kept 14, 90 and 400 days.
     let long_ago = T0.minus(600 * day);
     let days_ago = T0.minus(3 * day);
     let hour_ago = T0.minus(Duration::from_secs(3600));
@@ -800,8 +800,8 @@ async fn history_is_pruned_to_each_tiers_retention_once_per_period() {
     let first = s.poll_once(w.clock.now()).await;
     assert_eq!(
         first.pruned,
-        Some(5),
-        "4 chunks of 600 days ago, 1 raw chunk"
+        Some(2),
+        "the raw chunks of 600 and of 3 days ago"
     );
     assert_eq!(
         samples_of(&w.history, &t).await,
