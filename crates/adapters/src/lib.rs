@@ -31,6 +31,6 @@ pub use cache::MemoryCache;
 pub use chart::PlottersChartRenderer;
 pub use clock::SystemClock;
 #[cfg(feature = "file")]
-pub use file::{FileStore, FileStoreError};
+pub use file::{FileStore, FileStoreError, StoreSpace};
 #[cfg(feature = "network")]
 pub use network::{BedrockFallback, ClientOptions, LookupMode, NetError, NetworkSource, Resolver};

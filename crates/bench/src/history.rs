@@ -6,7 +6,7 @@
 //!   (525,600 samples ending now, players following a daily curve with noise, latency
 //!   20–60 ms, one failed poll in 2,000, a 10-minute outage a week) written in daily
 //!   batches, expired and pruned as in production; Redis: `MEMORY USAGE` summed over
-//!   every key of the server; file store: the redb file's growth over `--servers`
+//!   every key of the server; file store: the redb pages allocated for `--servers`
 //!   such servers, per server. Old format (one JSON sample per poll, kept here as the
 //!   old code wrote it): one day measured the same way, times 365 (the old format is
 //!   linear in the samples by construction).
@@ -18,7 +18,6 @@
 //!   samples.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -237,8 +236,12 @@ fn old_file_append(
     Ok(())
 }
 
-fn file_size(path: &Path) -> u64 {
-    std::fs::metadata(path).map_or(0, |m| m.len())
+/// Bytes of the pages a redb database's data occupies.
+fn allocated(db: &redb::Database) -> Result<u64, String> {
+    let txn = db.begin_write().map_err(|e| e.to_string())?;
+    let stats = txn.stats().map_err(|e| e.to_string())?;
+    txn.abort().map_err(|e| e.to_string())?;
+    Ok(stats.allocated_pages() * stats.page_size() as u64)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -357,7 +360,7 @@ async fn run_async(options: &Options) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
         .with_history(config.clone());
-    let empty_new = file_size(&new_path);
+    let empty_new = file.space().await.map_err(|e| e.to_string())?;
     let targets: Vec<Target> = (0..options.servers)
         .map(|i| format!("s{i}.example.net").parse())
         .collect::<Result<_, _>>()
@@ -379,13 +382,17 @@ async fn run_async(options: &Options) -> Result<(), String> {
         let _ = day;
         file.prune(day_end).await.map_err(|e| e.to_string())?;
     }
-    let new_file = (file_size(&new_path) - empty_new) / options.servers.max(1) as u64;
+    let full_new = file.space().await.map_err(|e| e.to_string())?;
+    let new_file = full_new
+        .allocated_bytes
+        .saturating_sub(empty_new.allocated_bytes)
+        / options.servers.max(1) as u64;
 
     let old_path = dir.path().join("old.redb");
     let old_db = redb::Database::create(&old_path).map_err(|e| e.to_string())?;
-    let empty_old = file_size(&old_path);
+    let empty_old = allocated(&old_db)?;
     old_file_append(&old_db, &one_day, 1_440)?;
-    let old_file = (file_size(&old_path) - empty_old) * 365;
+    let old_file = allocated(&old_db)?.saturating_sub(empty_old) * 365;
 
     println!("## History: bytes per server-year (60 s polls)\n");
     println!("| store | old format | tiered | old / tiered | budget |");
@@ -397,7 +404,7 @@ async fn run_async(options: &Options) -> Result<(), String> {
         old_redis as f64 / new_redis.max(1) as f64
     );
     println!(
-        "| file store (redb file growth per server, {} servers) | {:.1} MiB | {:.1} KiB | {:.0}× | ≤ 128 KiB |",
+        "| file store (redb pages allocated per server, {} servers) | {:.1} MiB | {:.1} KiB | {:.0}× | ≤ 128 KiB |",
         options.servers,
         old_file as f64 / 1_048_576.0,
         new_file as f64 / 1024.0,

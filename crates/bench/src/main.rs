@@ -116,7 +116,7 @@ fn dispatch(args: &[String]) -> Result<(), String> {
         }),
         ["history", rest @ ..] => {
             let mut opts = history::Options {
-                servers: 4,
+                servers: 10,
                 appends: 200_000,
                 json: None,
             };

@@ -65,6 +65,22 @@ pub enum FileStoreError {
     },
 }
 
+/// How much room a [`FileStore`] takes ([`FileStore::space`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreSpace {
+    /// The file's size on disk (redb grows it in steps and reuses freed pages).
+    pub file_bytes: u64,
+    /// Bytes of the pages the data occupies (keys, values, B-tree structure,
+    /// fragmentation): what the data costs.
+    pub allocated_bytes: u64,
+    /// Bytes of the keys and values themselves.
+    pub stored_bytes: u64,
+    /// Bytes of B-tree branch keys and other metadata.
+    pub metadata_bytes: u64,
+    /// Bytes lost to fragmentation inside pages.
+    pub fragmented_bytes: u64,
+}
+
 /// The embedded single-file store: implements [`ChatStore`], [`WatchStore`],
 /// [`HistoryStore`] and [`AuditLog`] (so it is a
 /// [`SessionStore`](mcstat_core::ports::SessionStore)).
@@ -232,6 +248,30 @@ impl FileStore {
     #[must_use]
     pub fn history_config(&self) -> &HistoryConfig {
         &self.history
+    }
+
+    /// How much of the file the data takes (redb's page accounting): for operators
+    /// and the history benchmark. Waits for a write transaction (it writes nothing).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn space(&self) -> Result<StoreSpace, StoreError> {
+        let path = Arc::clone(&self.path);
+        self.blocking(move |db| {
+            let txn = db.begin_write().db()?;
+            let stats = txn.stats().db()?;
+            txn.abort().db()?;
+            Ok(StoreSpace {
+                file_bytes: std::fs::metadata(path.as_path()).map_or(0, |m| m.len()),
+                allocated_bytes: stats
+                    .allocated_pages()
+                    .saturating_mul(stats.page_size() as u64),
+                stored_bytes: stats.stored_bytes(),
+                metadata_bytes: stats.metadata_bytes(),
+                fragmented_bytes: stats.fragmented_bytes(),
+            })
+        })
+        .await
     }
 
     /// The file's path.
