@@ -307,6 +307,15 @@ mod redis {
 
         server.restart();
         wait_until_back(&store).await;
+        // The cache has a connection of its own, which reconnects on its own time.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while cache.get("java:a.example").await.is_err() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the cache did not reconnect within 15 s of Redis returning"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         // The new server is empty (no persistence): writes and reads work again.
         assert_eq!(store.chat(&c).await.expect("chat"), None);
         store.put_chat(&c, &state).await.expect("put after restart");

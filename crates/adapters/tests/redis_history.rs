@@ -202,6 +202,29 @@ async fn raw_samples_round_trip() {
     );
 }
 
+/// Appends call the compare-and-set script by its SHA: a Redis whose script cache was
+/// flushed (a restart) answers `NOSCRIPT`, the store loads the script and goes on,
+/// nothing lost or doubled.
+#[tokio::test]
+async fn appends_go_on_after_the_script_cache_is_flushed() {
+    let server = RedisServer::start();
+    let store = connect(&server, "flush:").await;
+    let memory = MemoryHistory::new(HistoryConfig::default());
+    let t = target("flush.example");
+    let samples = polls(&t, now_ms(), 300, 5);
+    for (i, batch) in samples.chunks(50).enumerate() {
+        if i % 2 == 1 {
+            let _: String = redis::cmd("SCRIPT")
+                .arg("FLUSH")
+                .query(&mut client(&server))
+                .expect("flush");
+        }
+        store.append_samples(batch).await.expect("append");
+        memory.append_samples(batch).await.expect("append");
+    }
+    assert_eq!(everything(&store, &t).await, everything(&memory, &t).await);
+}
+
 #[tokio::test]
 async fn the_history_equals_memory_history_fed_the_same() {
     let server = RedisServer::start();

@@ -366,8 +366,31 @@ redis.call('SET', KEYS[1], ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 return 1";
 
+/// The SHA-1 of [`APPLY_HISTORY`] as Redis' `SCRIPT LOAD` answered it: appends call
+/// the script by `EVALSHA` (its text is sent again only when Redis answers
+/// `NOSCRIPT`: after a restart or a `SCRIPT FLUSH`).
+static APPLY_HISTORY_SHA: OnceCell<String> = OnceCell::const_new();
+
+/// Load [`APPLY_HISTORY`] into Redis' script cache; its SHA-1.
+async fn load_apply(conn: &Conn) -> Result<String, StoreError> {
+    conn.query(redis::cmd("SCRIPT").arg("LOAD").arg(APPLY_HISTORY))
+        .await
+}
+
+/// Whether `e` is Redis' `NOSCRIPT` (the script cache does not hold the script).
+fn is_noscript(e: &StoreError) -> bool {
+    let source: Option<&(dyn std::error::Error + 'static)> = match e {
+        StoreError::Backend(source) | StoreError::Unavailable(source) => Some(source.as_ref()),
+        _ => None,
+    };
+    source
+        .and_then(|s| s.downcast_ref::<redis::RedisError>())
+        .is_some_and(|r| r.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript))
+}
+
 /// The [`APPLY_HISTORY`] call of one target.
 fn apply_cmd(
+    sha: &str,
     conn: &Conn,
     target_key: &str,
     read: Option<&[u8]>,
@@ -375,8 +398,8 @@ fn apply_cmd(
     stored: &[Option<Vec<u8>>],
 ) -> redis::Cmd {
     let values = chunk_values(prepared, stored);
-    let mut cmd = redis::cmd("EVAL");
-    cmd.arg(APPLY_HISTORY)
+    let mut cmd = redis::cmd("EVALSHA");
+    cmd.arg(sha)
         .arg(1 + values.len())
         .arg(head_key(conn, target_key));
     for (key, ..) in &values {
@@ -561,6 +584,10 @@ impl HistoryStore for RedisStore {
         }
         let mut pending: Vec<(String, Vec<HistorySample>)> = by_target.into_iter().collect();
         let conn = &self.conn;
+        let sha = APPLY_HISTORY_SHA
+            .get_or_try_init(|| load_apply(conn))
+            .await?
+            .as_str();
         for _ in 0..MAX_ATTEMPTS {
             if pending.is_empty() {
                 return Ok(());
@@ -600,9 +627,30 @@ impl HistoryStore for RedisStore {
             }
             let mut pipe = redis::pipe();
             for ((target, _, read, prepared), stored) in batch.iter().zip(&stored) {
-                pipe.add_command(apply_cmd(conn, target, read.as_deref(), prepared, stored));
+                pipe.add_command(apply_cmd(
+                    sha,
+                    conn,
+                    target,
+                    read.as_deref(),
+                    prepared,
+                    stored,
+                ));
             }
-            let applied: Vec<i64> = conn.query_pipe(&pipe).await?;
+            let applied: Vec<i64> = match conn.query_pipe(&pipe).await {
+                Ok(applied) => applied,
+                Err(e) if is_noscript(&e) => {
+                    // A started (or flushed) Redis: load the script and go again (a
+                    // target applied meanwhile finds its head changed and its samples
+                    // already taken).
+                    load_apply(conn).await?;
+                    pending = batch
+                        .into_iter()
+                        .map(|(target, samples, ..)| (target, samples))
+                        .collect();
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             pending = batch
                 .into_iter()
                 .zip(applied)
