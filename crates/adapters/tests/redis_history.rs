@@ -225,6 +225,67 @@ async fn appends_go_on_after_the_script_cache_is_flushed() {
     assert_eq!(everything(&store, &t).await, everything(&memory, &t).await);
 }
 
+/// Polls finishing together share pipelines (the store gathers concurrent appends):
+/// 40 tasks appending one sample at a time to one store end with exactly the history
+/// one writer gives; a target whose head is damaged fails only its own callers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_are_gathered_and_answered_one_by_one() {
+    let server = RedisServer::start();
+    let store = Arc::new(connect(&server, "gather:").await);
+    let memory = MemoryHistory::new(HistoryConfig::default());
+    let now = now_ms();
+    let targets: Vec<Target> = (0..40).map(|i| target(&format!("g{i}.example"))).collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, t) in targets.iter().enumerate() {
+        let polls = polls(t, now, 60, 100 + i as u64);
+        memory.append_samples(&polls).await.expect("append");
+        let store = Arc::clone(&store);
+        tasks.spawn(async move {
+            for p in polls {
+                store
+                    .append_samples(std::slice::from_ref(&p))
+                    .await
+                    .expect("append");
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("task");
+    }
+    for t in &targets {
+        assert_eq!(
+            everything(store.as_ref(), t).await,
+            everything(&memory, t).await
+        );
+    }
+
+    // A damaged head: its callers get `Corrupt`, the others' samples land.
+    let bad = target("bad.example");
+    let _: () = redis::cmd("SET")
+        .arg("gather:hist:{java:bad.example}:head")
+        .arg(b"\x09garbage".as_slice())
+        .query(&mut client(&server))
+        .expect("SET");
+    let good = target("good.example");
+    let (bad_poll, good_poll) = (polls(&bad, now, 1, 1), polls(&good, now, 1, 2));
+    let (a, b) = tokio::join!(
+        store.append_samples(&bad_poll),
+        store.append_samples(&good_poll)
+    );
+    assert!(
+        matches!(a, Err(mcstat_core::ports::StoreError::Corrupt(_))),
+        "{a:?}"
+    );
+    b.expect("the other caller's samples land");
+    assert_eq!(
+        HistoryReader::new(store.as_ref())
+            .samples(&good, Timestamp(0), Timestamp(u64::MAX))
+            .await
+            .expect("samples"),
+        good_poll
+    );
+}
+
 #[tokio::test]
 async fn the_history_equals_memory_history_fed_the_same() {
     let server = RedisServer::start();

@@ -56,6 +56,9 @@ pub struct RedisStore {
     /// Set once the format version was checked (at `connect`, or at the first call of
     /// a [`RedisStore::lazy`] store).
     format_checked: Arc<OnceCell<()>>,
+    /// The queue of the task that gathers concurrent history appends (started by the
+    /// first append; it ends with the last clone of the store).
+    appender: Arc<std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<AppendRequest>>>>,
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
@@ -146,6 +149,7 @@ impl RedisStore {
             conn: Conn::new(config)?,
             history: Arc::new(config.history_config().clone()),
             format_checked: Arc::new(OnceCell::new()),
+            appender: Arc::default(),
         })
     }
 
@@ -574,104 +578,224 @@ async fn migrate_v1_target(
     Ok(!matches!(done, redis::Value::Nil))
 }
 
-#[async_trait]
-impl HistoryStore for RedisStore {
-    async fn append_samples(&self, samples: &[HistorySample]) -> Result<(), StoreError> {
-        self.ensure_format().await?;
-        let mut by_target: BTreeMap<String, Vec<HistorySample>> = BTreeMap::new();
-        for s in samples {
-            by_target.entry(s.target.key()).or_default().push(s.clone());
-        }
-        let mut pending: Vec<(String, Vec<HistorySample>)> = by_target.into_iter().collect();
-        let conn = &self.conn;
-        let sha = APPLY_HISTORY_SHA
-            .get_or_try_init(|| load_apply(conn))
-            .await?
-            .as_str();
-        for _ in 0..MAX_ATTEMPTS {
-            if pending.is_empty() {
-                return Ok(());
-            }
-            let mut pipe = redis::pipe();
-            for (target, _) in &pending {
-                pipe.cmd("GET").arg(head_key(conn, target));
-            }
-            let heads: Vec<Option<Vec<u8>>> = conn.query_pipe(&pipe).await?;
-            let mut batch = Vec::new();
-            for ((target, samples), read) in pending.into_iter().zip(heads) {
-                let prepared = prepare(read.as_deref(), &samples, &self.history)
-                    .map_err(|e| prepare_err(&target, &e))?;
-                if prepared.accepted > 0 {
-                    batch.push((target, samples, read, prepared));
-                }
-            }
-            if batch.is_empty() {
-                return Ok(());
-            }
-            // The chunks to seal: their stored bytes (one MGET per target: one slot).
-            let mut pipe = redis::pipe();
-            let mut sealing = Vec::new();
-            for (i, (target, _, _, prepared)) in batch.iter().enumerate() {
-                let keys = seal_keys(conn, target, prepared);
-                if !keys.is_empty() {
-                    pipe.cmd("MGET").arg(keys);
-                    sealing.push(i);
-                }
-            }
-            let mut stored: Vec<Vec<Option<Vec<u8>>>> = vec![Vec::new(); batch.len()];
-            if !sealing.is_empty() {
-                let values: Vec<Vec<Option<Vec<u8>>>> = conn.query_pipe(&pipe).await?;
-                for (i, v) in sealing.into_iter().zip(values) {
-                    stored[i] = v;
-                }
-            }
-            let mut pipe = redis::pipe();
-            for ((target, _, read, prepared), stored) in batch.iter().zip(&stored) {
-                pipe.add_command(apply_cmd(
-                    sha,
-                    conn,
-                    target,
-                    read.as_deref(),
-                    prepared,
-                    stored,
-                ));
-            }
-            let applied: Vec<i64> = match conn.query_pipe(&pipe).await {
-                Ok(applied) => applied,
-                Err(e) if is_noscript(&e) => {
-                    // A started (or flushed) Redis: load the script and go again (a
-                    // target applied meanwhile finds its head changed and its samples
-                    // already taken).
-                    load_apply(conn).await?;
-                    pending = batch
-                        .into_iter()
-                        .map(|(target, samples, ..)| (target, samples))
-                        .collect();
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            pending = batch
-                .into_iter()
-                .zip(applied)
-                .filter(|(_, applied)| *applied != 1)
-                .map(|((target, samples, ..), _)| (target, samples))
-                .collect();
-        }
+/// Append `samples` (any targets) with the compare-and-set script, retried per
+/// target when another writer changed its head in between.
+async fn append_direct(
+    conn: &Conn,
+    history: &HistoryConfig,
+    samples: &[HistorySample],
+) -> Result<(), StoreError> {
+    let mut by_target: BTreeMap<String, Vec<HistorySample>> = BTreeMap::new();
+    for s in samples {
+        by_target.entry(s.target.key()).or_default().push(s.clone());
+    }
+    let mut pending: Vec<(String, Vec<HistorySample>)> = by_target.into_iter().collect();
+    let sha = APPLY_HISTORY_SHA
+        .get_or_try_init(|| load_apply(conn))
+        .await?
+        .as_str();
+    for _ in 0..MAX_ATTEMPTS {
         if pending.is_empty() {
             return Ok(());
         }
-        Err(StoreError::Backend(
-            format!(
-                "the history of {} changed under {MAX_ATTEMPTS} attempts to append to it",
-                pending
-                    .iter()
-                    .map(|(t, _)| t.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-            .into(),
-        ))
+        let mut pipe = redis::pipe();
+        for (target, _) in &pending {
+            pipe.cmd("GET").arg(head_key(conn, target));
+        }
+        let heads: Vec<Option<Vec<u8>>> = conn.query_pipe(&pipe).await?;
+        let mut batch = Vec::new();
+        for ((target, samples), read) in pending.into_iter().zip(heads) {
+            let prepared = prepare(read.as_deref(), &samples, history)
+                .map_err(|e| prepare_err(&target, &e))?;
+            if prepared.accepted > 0 {
+                batch.push((target, samples, read, prepared));
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        // The chunks to seal: their stored bytes (one MGET per target: one slot).
+        let mut pipe = redis::pipe();
+        let mut sealing = Vec::new();
+        for (i, (target, _, _, prepared)) in batch.iter().enumerate() {
+            let keys = seal_keys(conn, target, prepared);
+            if !keys.is_empty() {
+                pipe.cmd("MGET").arg(keys);
+                sealing.push(i);
+            }
+        }
+        let mut stored: Vec<Vec<Option<Vec<u8>>>> = vec![Vec::new(); batch.len()];
+        if !sealing.is_empty() {
+            let values: Vec<Vec<Option<Vec<u8>>>> = conn.query_pipe(&pipe).await?;
+            for (i, v) in sealing.into_iter().zip(values) {
+                stored[i] = v;
+            }
+        }
+        let mut pipe = redis::pipe();
+        for ((target, _, read, prepared), stored) in batch.iter().zip(&stored) {
+            pipe.add_command(apply_cmd(
+                sha,
+                conn,
+                target,
+                read.as_deref(),
+                prepared,
+                stored,
+            ));
+        }
+        let applied: Vec<i64> = match conn.query_pipe(&pipe).await {
+            Ok(applied) => applied,
+            Err(e) if is_noscript(&e) => {
+                // A started (or flushed) Redis: load the script and go again (a
+                // target applied meanwhile finds its head changed and its samples
+                // already taken).
+                load_apply(conn).await?;
+                pending = batch
+                    .into_iter()
+                    .map(|(target, samples, ..)| (target, samples))
+                    .collect();
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        pending = batch
+            .into_iter()
+            .zip(applied)
+            .filter(|(_, applied)| *applied != 1)
+            .map(|((target, samples, ..), _)| (target, samples))
+            .collect();
+    }
+    if pending.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::Backend(
+        format!(
+            "the history of {} changed under {MAX_ATTEMPTS} attempts to append to it",
+            pending
+                .iter()
+                .map(|(t, _)| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+        .into(),
+    ))
+}
+
+/// One caller's samples waiting for the appender, and where its answer goes.
+type AppendRequest = (
+    Vec<HistorySample>,
+    tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+);
+
+/// The most requests the appender gathers into one pipeline.
+const MAX_GATHERED: usize = 512;
+
+/// Gathers the appends that arrive while a pipeline is in flight into the next one
+/// (polls that finish together share their round trips), answering each caller.
+/// Ends when every sender (every clone of the store) is gone.
+async fn appender(
+    conn: Conn,
+    history: Arc<HistoryConfig>,
+    mut requests: tokio::sync::mpsc::UnboundedReceiver<AppendRequest>,
+) {
+    while let Some(first) = requests.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_GATHERED {
+            match requests.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        if batch.len() == 1 {
+            for (samples, reply) in batch {
+                let _ = reply.send(append_direct(&conn, &history, &samples).await);
+            }
+            continue;
+        }
+        let all: Vec<HistorySample> = batch
+            .iter()
+            .flat_map(|(samples, _)| samples.iter().cloned())
+            .collect();
+        match append_direct(&conn, &history, &all).await {
+            Ok(()) => {
+                for (_, reply) in batch {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+            // One target's unreadable head: each caller learns only of its own.
+            Err(StoreError::Corrupt(_)) => {
+                for (samples, reply) in batch {
+                    let _ = reply.send(append_direct(&conn, &history, &samples).await);
+                }
+            }
+            // Redis away or failing: every caller at once (no waiting out the
+            // deadline once per caller).
+            Err(e) => {
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(copy_err(&e)));
+                }
+            }
+        }
+    }
+}
+
+/// The same error again (its kind, and its message with every cause).
+fn copy_err(e: &StoreError) -> StoreError {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    match e {
+        StoreError::Unavailable(_) => StoreError::Unavailable(text.into()),
+        StoreError::Corrupt(detail) => StoreError::Corrupt(detail.clone()),
+        _ => StoreError::Backend(text.into()),
+    }
+}
+
+impl RedisStore {
+    /// The appender's queue, starting the appender on the current runtime when there
+    /// is none (or the runtime it ran on is gone); `None` outside a runtime.
+    fn appender(&self) -> Option<tokio::sync::mpsc::UnboundedSender<AppendRequest>> {
+        let mut slot = self
+            .appender
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(sender) = slot.as_ref()
+            && !sender.is_closed()
+        {
+            return Some(sender.clone());
+        }
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        runtime.spawn(appender(
+            self.conn.clone(),
+            Arc::clone(&self.history),
+            receiver,
+        ));
+        *slot = Some(sender.clone());
+        Some(sender)
+    }
+}
+
+#[async_trait]
+impl HistoryStore for RedisStore {
+    /// Appends that arrive while another is in flight go to Redis together in the
+    /// next pipeline (one round trip for the heads, one for the scripts, whatever
+    /// the number of polls): the answer comes when the caller's samples are applied.
+    async fn append_samples(&self, samples: &[HistorySample]) -> Result<(), StoreError> {
+        self.ensure_format().await?;
+        if let Some(queue) = self.appender() {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            if queue.send((samples.to_vec(), reply)).is_ok()
+                && let Ok(result) = answer.await
+            {
+                return result;
+            }
+        }
+        // No appender to hand it to (no runtime, or it stopped): append here.
+        append_direct(&self.conn, &self.history, samples).await
     }
 
     async fn head(&self, target: &Target) -> Result<Option<Vec<u8>>, StoreError> {
