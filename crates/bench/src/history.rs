@@ -264,6 +264,22 @@ where
     Ok(median(times))
 }
 
+/// The stored buckets `/graph` reads for `range` (as `WatchService::chart` does).
+async fn chart_points(
+    store: &dyn HistoryStore,
+    config: &HistoryConfig,
+    target: &Target,
+    range: ChartRange,
+    now: Timestamp,
+) -> Result<Vec<mcstat_core::history::Rollup>, String> {
+    let tier = config.tier_for(range.span());
+    let since = Timestamp(tier.align(now.minus(range.span() + range.bucket()).0));
+    HistoryReader::new(store)
+        .rollups(target, tier, since, Timestamp(now.0 + 1))
+        .await
+        .map_err(|e| e.to_string())
+}
+
 async fn chart_read(
     store: &dyn HistoryStore,
     config: &HistoryConfig,
@@ -271,12 +287,7 @@ async fn chart_read(
     range: ChartRange,
     now: Timestamp,
 ) -> Result<usize, String> {
-    let tier = config.tier_for(range.span());
-    let since = Timestamp(tier.align(now.minus(range.span() + range.bucket()).0));
-    let points = HistoryReader::new(store)
-        .rollups(target, tier, since, Timestamp(now.0 + 1))
-        .await
-        .map_err(|e| e.to_string())?;
+    let points = chart_points(store, config, target, range, now).await?;
     let series = ChartSeries::prepare(&points, range, now);
     Ok(points.len() + series.buckets.len())
 }
@@ -289,12 +300,7 @@ async fn graph(
     range: ChartRange,
     now: Timestamp,
 ) -> Result<usize, String> {
-    let tier = config.tier_for(range.span());
-    let since = Timestamp(tier.align(now.minus(range.span() + range.bucket()).0));
-    let points = HistoryReader::new(store)
-        .rollups(target, tier, since, Timestamp(now.0 + 1))
-        .await
-        .map_err(|e| e.to_string())?;
+    let points = chart_points(store, config, target, range, now).await?;
     let request = ChartRequest {
         name: target.to_string(),
         range,

@@ -124,8 +124,8 @@ const ONLINE: u8 = 1;
 const HAS_PLAYERS: u8 = 2;
 const HAS_LATENCY: u8 = 4;
 
-/// Append one raw sample to `out`, relative to `base` (updated).
-pub(crate) fn put_raw(out: &mut Vec<u8>, base: &mut RawBase, p: &Point) {
+/// The flag byte of a sample: answered, which values it has, why it failed.
+fn point_flags(p: &Point) -> u8 {
     let mut flags = 0;
     if p.online {
         flags |= ONLINE;
@@ -136,8 +136,12 @@ pub(crate) fn put_raw(out: &mut Vec<u8>, base: &mut RawBase, p: &Point) {
     if p.latency_ms.is_some() {
         flags |= HAS_LATENCY;
     }
-    flags |= (p.cause.code() & 7) << 3;
-    out.push(flags);
+    flags | ((p.cause.code() & 7) << 3)
+}
+
+/// Append one raw sample to `out`, relative to `base` (updated).
+pub(crate) fn put_raw(out: &mut Vec<u8>, base: &mut RawBase, p: &Point) {
+    out.push(point_flags(p));
     let dt = p.at.saturating_sub(base.at);
     put_zigzag(out, dt as i64 - base.dt as i64);
     base.at = p.at;
@@ -483,18 +487,7 @@ pub fn decode_outages(chunk: &[u8], start: u64) -> Result<Vec<OutageEvent>, Deco
 // ---- points and buckets in the head ------------------------------------------------
 
 pub(crate) fn put_point(out: &mut Vec<u8>, p: &Point) {
-    let mut flags = 0;
-    if p.online {
-        flags |= ONLINE;
-    }
-    if p.players.is_some() {
-        flags |= HAS_PLAYERS;
-    }
-    if p.latency_ms.is_some() {
-        flags |= HAS_LATENCY;
-    }
-    flags |= (p.cause.code() & 7) << 3;
-    out.push(flags);
+    out.push(point_flags(p));
     put_varint(out, p.at);
     if let Some(n) = p.players {
         put_varint(out, u64::from(n));
