@@ -3,6 +3,11 @@
 //! Thin by design: parse the arguments, resolve the address (SRV included), run one
 //! `mc_protocol::net` client under one deadline, and render the answer as a card for
 //! people or as JSON for scripts. The JSON shape is documented in the README.
+//!
+//! Exit status, for scripts: [`EXIT_ONLINE`] (0) the server answered,
+//! [`EXIT_OFFLINE`] (2) it did not (refused, timeout, no such host, not a Minecraft
+//! answer), [`EXIT_ERROR`] (1) the command could not run (a bad command line or
+//! address, no runtime).
 
 mod lookup;
 mod render;
@@ -14,6 +19,13 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use lookup::Kind;
+
+/// The server answered.
+const EXIT_ONLINE: u8 = 0;
+/// The command could not run: a bad command line or address.
+const EXIT_ERROR: u8 = 1;
+/// The server did not answer.
+const EXIT_OFFLINE: u8 = 2;
 
 /// Is the Minecraft server up, and who is on it?
 #[derive(Debug, Parser)]
@@ -85,7 +97,19 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // `--help` and `--version` are answers, not errors; clap's own usage
+            // errors would exit 2, which here means "offline".
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_ERROR)
+            } else {
+                ExitCode::from(EXIT_ONLINE)
+            };
+        }
+    };
     let (common, kind) = match cli.command {
         Command::Status(c) => (c, Kind::Status),
         Command::Ping(c) => (c, Kind::Ping),
@@ -108,7 +132,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "  try an address like `play.example.net`, `play.example.net:25565` or `[2001:db8::1]:25565`"
             );
-            return ExitCode::from(2);
+            return ExitCode::from(EXIT_ERROR);
         }
     };
 
@@ -119,7 +143,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("mcstat: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(EXIT_ERROR);
         }
     };
     let outcome = runtime.block_on(lookup::run(kind, &address, common.timeout));
@@ -134,7 +158,7 @@ fn main() -> ExitCode {
             } else {
                 print!("{}", render::answer_card(&answer, color));
             }
-            ExitCode::SUCCESS
+            ExitCode::from(EXIT_ONLINE)
         }
         Err(failure) => {
             if common.json {
@@ -142,7 +166,7 @@ fn main() -> ExitCode {
             } else {
                 print!("{}", render::failure_card(&failure, color));
             }
-            ExitCode::FAILURE
+            ExitCode::from(EXIT_OFFLINE)
         }
     }
 }

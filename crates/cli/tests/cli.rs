@@ -140,8 +140,9 @@ async fn failures_are_typed_and_friendly() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let closed = listener.local_addr().expect("addr");
     drop(listener);
+    // Exit status: 2 offline, 1 the command could not run, 0 online.
     let (code, json) = mcstat_json(&["status", &closed.to_string(), "--timeout", "2"]).await;
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2));
     assert_eq!(json["online"], false);
     assert_eq!(json["error_kind"], "connect");
 
@@ -158,12 +159,12 @@ async fn failures_are_typed_and_friendly() {
     });
     let started = std::time::Instant::now();
     let (code, json) = mcstat_json(&["status", &stall_addr, "--timeout", "0.5"]).await;
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2));
     assert_eq!(json["error_kind"], "timeout");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 
     let out = mcstat(&["status", "http://play.example.net"]).await;
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("play.example.net:25565"),
@@ -171,9 +172,13 @@ async fn failures_are_typed_and_friendly() {
     );
 
     let out = mcstat(&["status", "127.0.0.1:99999"]).await;
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("65535"));
 
     let out = mcstat(&["status", "127.0.0.1", "--timeout", "soon"]).await;
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
+    // Help and version are answers.
+    assert_eq!(mcstat(&["--help"]).await.status.code(), Some(0));
+    assert_eq!(mcstat(&["--version"]).await.status.code(), Some(0));
+    assert_eq!(mcstat(&["no-such-command"]).await.status.code(), Some(1));
 }
