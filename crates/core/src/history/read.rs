@@ -217,8 +217,25 @@ impl<'a> HistoryReader<'a> {
         span: Duration,
         now: Timestamp,
     ) -> Result<RangeUptime, StoreError> {
-        let from = Timestamp(tier.align(now.minus(span).0));
         let head = self.head(target).await?;
+        self.uptime_with(target, tier, span, now, head.as_ref())
+            .await
+    }
+
+    /// [`uptime`](Self::uptime) with the head already read (`None`: no history),
+    /// for a caller that reads several ranges from one head.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn uptime_with(
+        &self,
+        target: &Target,
+        tier: Tier,
+        span: Duration,
+        now: Timestamp,
+        head: Option<&SeriesHead>,
+    ) -> Result<RangeUptime, StoreError> {
+        let from = Timestamp(tier.align(now.minus(span).0));
         let cap = head.as_ref().map_or(0, |h| h.gap_cap_ms);
         let (mut known, mut up, entries, samples);
         if tier == Tier::Raw {
@@ -246,19 +263,13 @@ impl<'a> HistoryReader<'a> {
             samples = points.iter().filter(|p| p.at >= from.0).count() as u64;
         } else {
             let buckets = self
-                .rollups_with(
-                    target,
-                    tier,
-                    from,
-                    Timestamp(now.0.saturating_add(1)),
-                    head.as_ref(),
-                )
+                .rollups_with(target, tier, from, Timestamp(now.0.saturating_add(1)), head)
                 .await?;
             known = buckets.iter().map(|b| b.known_ms).sum();
             up = buckets.iter().map(|b| b.up_ms).sum();
             entries = buckets.len();
             samples = buckets.iter().map(|b| u64::from(b.samples)).sum();
-            if let Some(head) = &head {
+            if let Some(head) = head {
                 let (k, u) = head.pending(from.0, now.0);
                 known += k;
                 up += u;
@@ -289,8 +300,26 @@ impl<'a> HistoryReader<'a> {
         min_failed: u32,
         limit: usize,
     ) -> Result<Vec<OutageEvent>, StoreError> {
+        let head = self.head(target).await?;
+        self.outages_with(target, since, now, min_failed, limit, head.as_ref())
+            .await
+    }
+
+    /// [`outages`](Self::outages) with the head already read.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn outages_with(
+        &self,
+        target: &Target,
+        since: Timestamp,
+        now: Timestamp,
+        min_failed: u32,
+        limit: usize,
+        head: Option<&SeriesHead>,
+    ) -> Result<Vec<OutageEvent>, StoreError> {
         let mut out = Vec::new();
-        if let Some(head) = self.head(target).await?
+        if let Some(head) = head
             && let Some(run) = head.outage
             && run.failed >= min_failed
         {

@@ -59,7 +59,7 @@
 //! }
 //! # let _ = wire::<Never>;
 //! # let _ = MemoryLeases::new;
-//! # struct Never;
+//! # struct Never(mcstat_core::history::MemoryHistory);
 //! # #[async_trait::async_trait]
 //! # impl WatchStore for Never {
 //! #     async fn add_watch(&self, _: &mcstat_core::Watch) -> Result<bool, mcstat_core::ports::StoreError> { unimplemented!() }
@@ -69,10 +69,10 @@
 //! # }
 //! # #[async_trait::async_trait]
 //! # impl HistoryStore for Never {
-//! #     async fn append_samples(&self, _: &[mcstat_core::HistorySample]) -> Result<(), mcstat_core::ports::StoreError> { unimplemented!() }
-//! #     async fn head(&self, _: &mcstat_core::Target) -> Result<Option<Vec<u8>>, mcstat_core::ports::StoreError> { unimplemented!() }
-//! #     async fn chunks(&self, _: &mcstat_core::Target, _: mcstat_core::history::Stream, _: u64, _: u64) -> Result<Vec<(u64, Vec<u8>)>, mcstat_core::ports::StoreError> { unimplemented!() }
-//! #     async fn prune(&self, _: mcstat_core::Timestamp) -> Result<u64, mcstat_core::ports::StoreError> { unimplemented!() }
+//! #     async fn append_samples(&self, s: &[mcstat_core::HistorySample]) -> Result<(), mcstat_core::ports::StoreError> { self.0.append_samples(s).await }
+//! #     async fn head(&self, t: &mcstat_core::Target) -> Result<Option<Vec<u8>>, mcstat_core::ports::StoreError> { self.0.head(t).await }
+//! #     async fn chunks(&self, t: &mcstat_core::Target, s: mcstat_core::history::Stream, a: u64, b: u64) -> Result<Vec<(u64, Vec<u8>)>, mcstat_core::ports::StoreError> { self.0.chunks(t, s, a, b).await }
+//! #     async fn prune(&self, now: mcstat_core::Timestamp) -> Result<u64, mcstat_core::ports::StoreError> { self.0.prune(now).await }
 //! # }
 //! ```
 //!

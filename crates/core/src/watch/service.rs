@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::domain::{AuditEntry, ChatRef, HistorySample, Target, Timestamp, UserRef, Watch};
-use crate::history::{HistoryReader, RangeUptime, Rollup, Tier};
+use crate::history::{HistoryReader, Rollup, Tier};
 use crate::policy::PolicyViolation;
 use crate::ports::{AuditLog, Clock, HistoryStore, StoreError, WatchStore};
 
@@ -247,21 +247,6 @@ impl WatchService {
         HistoryReader::new(self.history.as_ref())
     }
 
-    /// Uptime of `target` over `span` ending now, from the tier that fits the span
-    /// ([`HistoryConfig::tier_for`](crate::history::HistoryConfig::tier_for)).
-    ///
-    /// # Errors
-    /// [`WatchError::Store`].
-    pub async fn uptime_over(
-        &self,
-        target: &Target,
-        span: std::time::Duration,
-    ) -> Result<RangeUptime, WatchError> {
-        let now = self.clock.now();
-        let tier = self.config.history.tier_for(span);
-        Ok(self.reader().uptime(target, tier, span, now).await?)
-    }
-
     /// Uptime of `target` over 24 h (raw samples), 7 d (5-minute buckets), 30 d and
     /// 90 d (hourly) and a year (daily), and its last outages (stored as events),
     /// from the history (any server with history: a watch in another chat counts
@@ -295,17 +280,20 @@ impl WatchService {
         let mut samples = 0;
         for (window, span) in windows.iter_mut().zip(spans) {
             let tier = self.config.history.tier_for(span);
-            let range = reader.uptime(target, tier, span, now).await?;
+            let range = reader
+                .uptime_with(target, tier, span, now, Some(&head))
+                .await?;
             samples = range.samples;
             *window = range.window();
         }
         let outages = reader
-            .outages(
+            .outages_with(
                 target,
                 now.minus(uptime::YEAR),
                 now,
                 self.config.down_after.get(),
                 self.config.max_outages,
+                Some(&head),
             )
             .await?
             .into_iter()

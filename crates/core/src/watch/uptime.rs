@@ -29,7 +29,7 @@ pub const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
 /// Up and down time within one window ending now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UptimeWindow {
-    /// The window's length (24 h, 7 d, 30 d).
+    /// The window's length (24 h, 7 d, 30 d, 90 d, 1 y).
     pub span: Duration,
     /// Time the server was seen answering.
     pub up: Duration,
