@@ -287,6 +287,7 @@ mod tests {
     #[test]
     fn notifications_are_plain_text_without_mentions() {
         let n = Notification {
+            key: "k".into(),
             chat: ChatRef::new(Platform::Discord, "7").expect("valid"),
             target: "a.example".parse().expect("valid"),
             event: NotificationEvent::PlayerJoined("**@everyone**".into()),

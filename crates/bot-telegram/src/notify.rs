@@ -129,6 +129,7 @@ mod tests {
     #[test]
     fn messages_are_escaped_with_an_icon() {
         let n = Notification {
+            key: "k".into(),
             chat: ChatRef::new(Platform::Telegram, "7").expect("valid"),
             target: "a.example".parse().expect("valid"),
             event: NotificationEvent::PlayerJoined("<b>x</b>".into()),

@@ -23,6 +23,7 @@ pub mod chat;
 pub mod domain;
 pub mod history;
 pub mod lookup;
+pub mod outbox;
 pub mod policy;
 pub mod ports;
 pub mod watch;

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 
 use crate::chart::ChartRequest;
 use crate::domain::{
-    AuditEntry, ChatRef, ChatState, HistorySample, PlayerList, StatusOutcome, Target, Timestamp,
-    Watch,
+    AuditEntry, ChatRef, ChatState, HistorySample, Platform, PlayerList, StatusOutcome, Target,
+    Timestamp, Watch,
 };
 use crate::history::Stream;
 use crate::policy::PolicyViolation;
@@ -274,8 +274,14 @@ pub trait SessionStore: ChatStore + WatchStore + HistoryStore + AuditLog {}
 impl<T: ChatStore + WatchStore + HistoryStore + AuditLog + ?Sized> SessionStore for T {}
 
 /// A notification for a chat.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Notification {
+    /// The idempotency key of the event for this chat: the same change of the same
+    /// server for the same chat has the same key on every replica and after a
+    /// restart (e.g. `all:java:a.example:25565:down:1700000000000:telegram:42`), so a
+    /// durable outbox accepts it once. At most
+    /// [`MAX_NOTIFICATION_KEY`] bytes.
+    pub key: String,
     /// The chat to tell.
     pub chat: ChatRef,
     /// The server it is about.
@@ -286,8 +292,12 @@ pub struct Notification {
     pub at: Timestamp,
 }
 
+/// The longest [`Notification::key`].
+pub const MAX_NOTIFICATION_KEY: usize = 512;
+
 /// What a notification reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum NotificationEvent {
     /// The server stopped answering; it had been up for `up_for` (if known).
@@ -321,6 +331,19 @@ pub enum NotifyError {
     /// The platform failed; retrying later may work.
     #[error("delivery failed")]
     Failed(#[source] BoxError),
+    /// The platform said to wait (`429` with `retry_after`): for this chat, or for
+    /// every request of the bot when `global`.
+    #[error("rate limited for {retry_after:?}{}", if *.global { " (global)" } else { "" })]
+    RateLimited {
+        /// How long the platform asked to wait.
+        retry_after: Duration,
+        /// Whether the limit is the bot's global one rather than this chat's.
+        global: bool,
+    },
+    /// The platform refused this message for good (e.g. `400 Bad Request`): sending
+    /// it again cannot work.
+    #[error("the platform refused the message")]
+    Rejected(#[source] BoxError),
 }
 
 /// Delivers notifications to chats on one platform.
@@ -332,6 +355,156 @@ pub trait Notifier: Send + Sync {
     /// # Errors
     /// [`NotifyError`].
     async fn notify(&self, notification: &Notification) -> Result<(), NotifyError>;
+
+    /// Deliver several notifications for one chat as **one** message (a digest:
+    /// "12 servers went down: …"), within the platform's length limit. All of
+    /// `batch` is for `batch[0].chat`. The default sends a one-item batch with
+    /// [`notify`](Self::notify) and fails a longer one with
+    /// [`NotifyError::Rejected`]; platform notifiers override it.
+    ///
+    /// # Errors
+    /// [`NotifyError`].
+    async fn notify_digest(&self, batch: &[Notification]) -> Result<(), NotifyError> {
+        match batch {
+            [] => Ok(()),
+            [one] => self.notify(one).await,
+            _ => Err(NotifyError::Rejected(
+                "this notifier sends no digests".into(),
+            )),
+        }
+    }
+
+    /// Whether this notifier takes notifications durably and exactly once per
+    /// [`Notification::key`] (an outbox): the watch scheduler then leaves
+    /// deduplication across replicas to it instead of taking a lease per change.
+    fn idempotent(&self) -> bool {
+        false
+    }
+}
+
+/// A pace for [`SendLimiter`]: up to `burst` sends at once, then one every
+/// `interval` (the generic cell rate algorithm: `burst` 30 and `interval` 33 ms is
+/// "30 a second, with a burst of 30").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Pace {
+    /// The time one send uses up.
+    pub interval: Duration,
+    /// How many sends may go back to back.
+    pub burst: u32,
+}
+
+impl Pace {
+    /// `count` sends per `per`, with a burst of `burst`.
+    #[must_use]
+    pub fn per(count: u32, per: Duration, burst: u32) -> Self {
+        Self {
+            interval: per / count.max(1),
+            burst: burst.max(1),
+        }
+    }
+}
+
+/// Rate limits on sending, keyed (the bot's global limit, one per chat), shared by
+/// every replica of a bot when the backend is shared: the limits belong to the bot
+/// token, not to a process.
+///
+/// Contract:
+/// - `acquire(key, pace)` MUST atomically either grant one send (and count it) and
+///   return `Duration::ZERO`, or count nothing and return how long until a send
+///   would be granted. Over any window of length `w`, at most
+///   `burst + w / interval` sends are granted per key, across all replicas.
+/// - `block(key, pace, d)` MUST make `acquire` refuse under `key` for `d` from now
+///   (a platform's `retry_after`); it never shortens an existing wait.
+/// - Keys are independent; an unused key costs nothing after its wait has passed.
+/// - A failing backend returns [`StoreError::Unavailable`] (the caller falls back
+///   to a limiter of its own process).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait SendLimiter: Send + Sync {
+    /// Take one send under `key`, or learn how long to wait.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn acquire(&self, key: &str, pace: Pace) -> Result<Duration, StoreError>;
+
+    /// Refuse every send under `key` for `d`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn block(&self, key: &str, pace: Pace, d: Duration) -> Result<(), StoreError>;
+}
+
+/// Messages waiting to be sent, kept until the platform accepted them
+/// ([`crate::outbox`] has the design). Entries are grouped by the platform of
+/// their chat; ids are unique per platform.
+///
+/// Contract:
+/// - `push(entries, now, remember)` adds each entry whose id was not pushed before
+///   within `remember` of `now` (whether still pending or already completed) and returns how
+///   many it added; adding is atomic per entry and idempotent.
+/// - `claim(platform, now, max, ttl)` returns up to `max` entries of `platform`
+///   that are due (`due ≤ now`), the most urgent [`Priority`](crate::outbox::Priority)
+///   first and, within one, the earliest due first; each returned entry is due
+///   again at `now + ttl`, so a claimer that dies gives it back after `ttl`, and no
+///   other claimer gets it before. A new entry is due at its `not_before`.
+/// - `complete(platform, ids)` removes entries for good (unknown ids are ignored);
+///   their ids stay remembered for `push`.
+/// - `reschedule(entries)` stores each entry's new `attempts` and makes it due at
+///   its `not_before`, **only if it is still pending** (a completed or dropped
+///   entry is never brought back).
+/// - `drop_chat(chat)` removes every pending entry of `chat` and returns how many.
+/// - `stats(platform)` counts pending entries and finds the oldest `created` per
+///   priority.
+/// - Everything is durable on return: a crash after `push` returned loses nothing.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Add new entries; returns how many were new.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn push(
+        &self,
+        entries: &[crate::outbox::OutboxEntry],
+        now: Timestamp,
+        remember: Duration,
+    ) -> Result<usize, StoreError>;
+
+    /// Claim due entries.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn claim(
+        &self,
+        platform: Platform,
+        now: Timestamp,
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Vec<crate::outbox::OutboxEntry>, StoreError>;
+
+    /// Remove delivered (or given up) entries.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn complete(&self, platform: Platform, ids: &[String]) -> Result<(), StoreError>;
+
+    /// Store new attempt counts and due times of pending entries.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn reschedule(&self, entries: &[crate::outbox::OutboxEntry]) -> Result<(), StoreError>;
+
+    /// Remove every pending entry of a chat.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn drop_chat(&self, chat: &ChatRef) -> Result<usize, StoreError>;
+
+    /// Pending counts and ages.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn stats(&self, platform: Platform) -> Result<crate::outbox::OutboxStats, StoreError>;
 }
 
 /// Short-lived exclusive leases, so several replicas share work without doing it twice

@@ -718,6 +718,21 @@ impl Scheduler {
         };
         let at = outcome.taken_at();
         let sample = sample_of(&outcome);
+        let changes = self.track(
+            &due,
+            &Observation {
+                at,
+                online: outcome.is_online(),
+                players,
+            },
+            &watched,
+        );
+        // Notifications are handed over (to the durable outbox, when there is one)
+        // before the sample that caused them is recorded: a crash in between polls
+        // again after the restart, sees the same change (its key is the outage's
+        // start) and the outbox accepts it once. The other order would lose it: the
+        // restarted tracker would read the change from the history as old news.
+        let (notified, dedup, removed) = self.deliver(&due, at, changes).await;
         if let Err(error) = self
             .ports
             .history
@@ -730,17 +745,6 @@ impl Scheduler {
                 "history append failed"
             );
         }
-
-        let changes = self.track(
-            &due,
-            &Observation {
-                at,
-                online: outcome.is_online(),
-                players,
-            },
-            &watched,
-        );
-        let (notified, dedup, removed) = self.deliver(&due, at, changes).await;
         Polled::Done {
             notified,
             dedup,
@@ -856,16 +860,17 @@ impl Scheduler {
         // poll's watch list is a snapshot from before.
         let mut redirect: HashMap<ChatRef, Option<ChatRef>> = HashMap::new();
         for change in changes {
-            let (event, dedupe_key, only_player) = match change {
+            // `event_key` names the change the same way on every replica and after a
+            // restart (the outage's start, not the poll's time); a chat's
+            // notification key adds the chat.
+            let (event, event_key, dedupe, only_player) = match change {
                 Change::WentDown {
                     outage_start,
                     up_for,
                 } => (
                     NotificationEvent::WentDown { up_for },
-                    Some(format!(
-                        "notify:{}:{}:down:{}",
-                        self.scope, due.key, outage_start.0
-                    )),
+                    format!("{}:{}:down:{}", self.scope, due.key, outage_start.0),
+                    true,
                     None,
                 ),
                 Change::CameBack {
@@ -874,25 +879,31 @@ impl Scheduler {
                     down_for,
                 } => (
                     NotificationEvent::CameBack { down_for },
-                    Some(format!(
-                        "notify:{}:{}:up:{}",
+                    format!(
+                        "{}:{}:up:{}",
                         self.scope,
                         due.key,
                         outage_start.unwrap_or(at).0
-                    )),
+                    ),
+                    true,
                     None,
                 ),
                 Change::Joined(name) => (
                     NotificationEvent::PlayerJoined(name.clone()),
-                    None,
+                    format!("{}:{}:join:{}:{}", self.scope, due.key, at.0, name),
+                    false,
                     Some(name),
                 ),
                 Change::Left(name) => (
                     NotificationEvent::PlayerLeft(name.clone()),
-                    None,
+                    format!("{}:{}:left:{}:{}", self.scope, due.key, at.0, name),
+                    false,
                     Some(name),
                 ),
             };
+            // An idempotent notifier (the outbox) accepts each key once: no lease.
+            let dedupe_key = (dedupe && !self.ports.notifier.idempotent())
+                .then(|| format!("notify:{event_key}"));
             if let Some(key) = dedupe_key {
                 match self
                     .ports
@@ -941,6 +952,7 @@ impl Scheduler {
                     continue;
                 }
                 let notification = Notification {
+                    key: notification_key(&event_key, &watch.chat),
                     chat: watch.chat.clone(),
                     target: due.target.clone(),
                     event: event.clone(),
@@ -962,6 +974,7 @@ impl Scheduler {
                             && told.insert(to.clone())
                         {
                             let notification = Notification {
+                                key: notification_key(&event_key, &to),
                                 chat: to.clone(),
                                 ..notification
                             };
@@ -1059,6 +1072,21 @@ impl Scheduler {
 /// The shortest period of the watch list reload and the history prune in
 /// [`Scheduler::run`] (smaller settings would make it reload back to back).
 const MIN_HOUSEKEEPING: Duration = Duration::from_millis(100);
+
+/// A notification's idempotency key: the chat and the change's key, bounded to
+/// [`MAX_NOTIFICATION_KEY`](crate::ports::MAX_NOTIFICATION_KEY) bytes (a long
+/// player name is cut at a character boundary; the time before it keeps it unique).
+fn notification_key(event_key: &str, chat: &ChatRef) -> String {
+    let mut key = format!("{chat}:{event_key}");
+    if key.len() > crate::ports::MAX_NOTIFICATION_KEY {
+        let mut cut = crate::ports::MAX_NOTIFICATION_KEY;
+        while !key.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        key.truncate(cut);
+    }
+    key
+}
 
 /// The longest sleep of [`Scheduler::run`]: a wall clock stepping back makes the
 /// next wake-up look far away; this bounds how long that goes unnoticed.

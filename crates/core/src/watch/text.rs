@@ -152,6 +152,7 @@ mod tests {
     #[test]
     fn sentences_for_each_event() {
         let n = |event| Notification {
+            key: "k".into(),
             chat: ChatRef::new(Platform::Telegram, "1").expect("valid"),
             target: "bedrock:xn--bcher-kva.example".parse().expect("valid"),
             event,

@@ -569,6 +569,7 @@ pub(super) mod tests {
         assert!(!g.has_history);
         assert!(GraphView::new(&target("a.example"), ChartRange::Day, 3).has_history);
         let n = NotificationView::new(&Notification {
+            key: "k".into(),
             chat: ChatRef::new(Platform::Discord, "1").expect("valid"),
             target: target("a.example"),
             event: NotificationEvent::CameBack {

@@ -633,6 +633,7 @@ async fn notifications_route_by_platform() {
         .with(Platform::Telegram, Arc::clone(&tg) as Arc<dyn Notifier>)
         .with(Platform::Discord, Arc::clone(&dc) as Arc<dyn Notifier>);
     let note = |c: ChatRef| Notification {
+        key: "k".into(),
         chat: c,
         target: target("a.example"),
         event: NotificationEvent::CameBack { down_for: None },
