@@ -36,11 +36,11 @@
 //! Quiet hours and scheduled digests defer into the same queue: an entry's
 //! `not_before` is when it may go first, and [`Priority::Report`] comes last.
 
-// mod dispatch;
+mod dispatch;
 mod limits;
 mod memory;
-// mod notifier;
-// mod pacer;
+mod notifier;
+mod pacer;
 
 use std::time::Duration;
 
@@ -49,11 +49,14 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{ChatRef, Platform, Timestamp};
 use crate::ports::Notification;
 
-// pub use dispatch::{Dispatcher, DispatcherPorts};
+#[cfg(test)]
+mod tests;
+
+pub use dispatch::{Dispatcher, DispatcherPorts};
 pub use limits::PlatformLimits;
 pub use memory::{MemoryLimiter, MemoryOutbox};
-// pub use notifier::OutboxNotifier;
-// pub use pacer::{Pacer, PacerHandle, Stale};
+pub use notifier::OutboxNotifier;
+pub use pacer::{Pacer, Stale};
 
 /// How urgent a message is; a more urgent one is sent first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -495,6 +495,7 @@ async fn a_chat_that_is_gone_loses_its_watch() {
     w.watch(&c, &t, &[]).await;
 
     let mut notifier = MockNotifier::new();
+    notifier.expect_idempotent().return_const(false);
     notifier
         .expect_notify()
         .times(1)
