@@ -249,7 +249,7 @@ impl UptimeView {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::watch::TargetState;
     use crate::watch::WatchSummary;
@@ -281,7 +281,12 @@ mod tests {
     }
 
     /// Only the required methods: the defaults.
-    struct Plain;
+    pub(crate) struct Plain;
+
+    /// [`Plain`], for the tests of the views.
+    pub(crate) const fn plain() -> Plain {
+        Plain
+    }
 
     impl Markup for Plain {
         fn place(&self) -> &'static str {

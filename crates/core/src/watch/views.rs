@@ -24,7 +24,7 @@ use super::uptime::{UptimeReport, UptimeWindow};
 use crate::chart::ChartRange;
 use crate::chat::display_target;
 use crate::domain::{Target, Timestamp};
-use crate::ports::Notification;
+use crate::ports::{Notification, NotificationEvent};
 
 /// A window whose samples cover less than this share of it says how much they cover.
 const FULL_COVERAGE: f64 = 0.95;
@@ -370,6 +370,72 @@ impl NotificationView {
     }
 }
 
+/// Several notifications for one chat in one message: the outbox's digest when a
+/// chat's backlog grows (a hosting provider's outage: "🔴 12 servers went down").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestView {
+    /// 🔴 when every one went down, 🟢 when every one came back, else 🔔.
+    pub icon: &'static str,
+    /// How many notifications.
+    pub count: usize,
+    /// What they are, for the title: `servers went down`, `servers are back up`,
+    /// `updates`.
+    pub what: &'static str,
+    /// One line per notification, oldest first.
+    pub lines: Vec<NotificationView>,
+}
+
+impl DigestView {
+    /// The view of `batch` (oldest first).
+    #[must_use]
+    pub fn new(batch: &[Notification]) -> Self {
+        let all = |f: fn(&NotificationEvent) -> bool| batch.iter().all(|n| f(&n.event));
+        let (icon, what) = if all(|e| matches!(e, NotificationEvent::WentDown { .. })) {
+            ("🔴", "servers went down")
+        } else if all(|e| matches!(e, NotificationEvent::CameBack { .. })) {
+            ("🟢", "servers are back up")
+        } else {
+            ("🔔", "updates")
+        };
+        Self {
+            icon,
+            count: batch.len(),
+            what,
+            lines: batch.iter().map(NotificationView::new).collect(),
+        }
+    }
+
+    /// The digest as one message in markup `m` no longer than `limit` as measured
+    /// by `len` (the platform's count: UTF-16 units for Telegram): a bold title,
+    /// then a line per notification while they fit, then `… and N more.` for the
+    /// rest. The title and the last line always fit a `limit` of 200 or more.
+    #[must_use]
+    pub fn compose(
+        &self,
+        m: &impl super::markup::Markup,
+        limit: usize,
+        len: impl Fn(&str) -> usize,
+    ) -> String {
+        let mut out = format!(
+            "{} {}",
+            self.icon,
+            m.bold(&m.text(&format!("{} {}:", self.count, self.what)))
+        );
+        let more = |n: usize| format!("\n… and {n} more.");
+        for (i, line) in self.lines.iter().enumerate() {
+            let text = format!("\n{} {}", line.icon, m.text(&line.text));
+            let rest = self.lines.len() - i - 1;
+            let tail = if rest > 0 { len(&more(rest)) } else { 0 };
+            if len(&out) + len(&text) + tail > limit {
+                out.push_str(&more(self.lines.len() - i));
+                return out;
+            }
+            out.push_str(&text);
+        }
+        out
+    }
+}
+
 /// Fixtures shared with the tests of [`markup`](super::markup).
 #[cfg(test)]
 pub(super) mod tests {
@@ -386,6 +452,37 @@ pub(super) mod tests {
 
     pub(crate) fn target(s: &str) -> Target {
         s.parse().expect("valid")
+    }
+
+    #[test]
+    fn a_digest_fits_its_limit_and_says_how_many_more() {
+        let n = |i: usize, event: NotificationEvent| Notification {
+            key: format!("k{i}"),
+            chat: ChatRef::new(Platform::Telegram, "7").expect("valid"),
+            target: target(&format!("server-{i}.example")),
+            event,
+            at: NOW,
+        };
+        let down: Vec<Notification> = (0..200)
+            .map(|i| n(i, NotificationEvent::WentDown { up_for: None }))
+            .collect();
+        let plain = super::super::markup::tests::plain();
+        let d = DigestView::new(&down);
+        assert_eq!((d.icon, d.what, d.count), ("🔴", "servers went down", 200));
+        let all = d.compose(&plain, 100_000, |s| s.chars().count());
+        assert_eq!(all.lines().count(), 201);
+        assert!(all.starts_with("🔴 200 servers went down:\n🔴 server-0.example"), "{all}");
+        for limit in [200, 500, 1000, 4096] {
+            let text = d.compose(&plain, limit, |s| s.encode_utf16().count());
+            assert!(text.encode_utf16().count() <= limit, "{limit}: {}", text.len());
+            let shown = text.lines().count() - 2;
+            assert!(text.ends_with(&format!("… and {} more.", 200 - shown)), "{text}");
+        }
+        let mixed = [
+            n(1, NotificationEvent::WentDown { up_for: None }),
+            n(2, NotificationEvent::PlayerJoined("Steve".into())),
+        ];
+        assert_eq!(DigestView::new(&mixed).what, "updates");
     }
 
     fn window(span: Duration, up: Duration, down: Duration) -> UptimeWindow {
