@@ -96,6 +96,15 @@ pub enum RestError {
     /// A rate limit longer than [`RestConfig::max_rate_limit_wait`].
     #[error("rate limited by Discord for {0:?}")]
     RateLimited(Duration),
+    /// Discord answered 429 to a request sent [once](DiscordRest::create_message_once):
+    /// the caller reschedules it.
+    #[error("Discord answered 429: retry after {retry_after:?}{}", if *.global { " (global)" } else { "" })]
+    TooManyRequests {
+        /// Discord's `retry_after`.
+        retry_after: Duration,
+        /// Whether the limit is the bot's global one.
+        global: bool,
+    },
     /// An id or token with characters that cannot be part of a URL path.
     #[error("invalid id or token in a Discord route")]
     BadPath,
@@ -254,6 +263,20 @@ impl DiscordRest {
         bucket: &str,
         body: Body<'_>,
     ) -> Result<Vec<u8>, RestError> {
+        self.send_with(method, path, bucket, body, false).await
+    }
+
+    /// `once`: no retries — a 429 is [`RestError::TooManyRequests`] and a 5xx or a
+    /// failed connection [`RestError::Unavailable`] at once (the outbox's dispatcher
+    /// paces and retries). A bucket known to be empty is still waited out first.
+    async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        bucket: &str,
+        body: Body<'_>,
+        once: bool,
+    ) -> Result<Vec<u8>, RestError> {
         let mut failures = 0u32;
         let mut limited = 0u32;
         loop {
@@ -333,6 +356,13 @@ impl DiscordRest {
                         let global = headers.contains_key("x-ratelimit-global")
                             || json["global"].as_bool() == Some(true);
                         tracing::warn!(bucket, ?retry, global, "Discord rate limit hit (429)");
+                        self.block((!global).then_some(bucket), retry);
+                        if once {
+                            return Err(RestError::TooManyRequests {
+                                retry_after: retry,
+                                global,
+                            });
+                        }
                         limited += 1;
                         if limited > 5 || retry > self.config.max_rate_limit_wait {
                             return Err(RestError::RateLimited(retry));
@@ -351,7 +381,7 @@ impl DiscordRest {
                 Err(e) => e.without_url().to_string(),
             };
             failures += 1;
-            if failures > self.config.max_retries {
+            if once || failures > self.config.max_retries {
                 return Err(RestError::Unavailable {
                     attempts: failures,
                     last: failure,
@@ -429,6 +459,35 @@ impl DiscordRest {
                 &path,
                 &format!("channel:{channel}"),
                 Body::for_payload(payload, &payload.files),
+            )
+            .await?;
+        let json: Value =
+            serde_json::from_slice(&bytes).map_err(|e| RestError::BadAnswer(e.to_string()))?;
+        json["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| RestError::BadAnswer("message without id".to_owned()))
+    }
+
+    /// [`create_message`](Self::create_message) tried once, for the outbox: a 429 or a
+    /// 5xx comes back at once ([`RestError::TooManyRequests`],
+    /// [`RestError::Unavailable`]).
+    ///
+    /// # Errors
+    /// [`RestError`].
+    pub async fn create_message_once(
+        &self,
+        channel: &str,
+        payload: &MessagePayload,
+    ) -> Result<String, RestError> {
+        let path = format!("/channels/{}/messages", seg(channel)?);
+        let bytes = self
+            .send_with(
+                Method::POST,
+                &path,
+                &format!("channel:{channel}"),
+                Body::for_payload(payload, &payload.files),
+                true,
             )
             .await?;
         let json: Value =

@@ -18,7 +18,7 @@ use mcstat_core::chat::watch;
 use mcstat_core::ports::{ChartRenderer, Notification, Notifier, NotifyError};
 use mcstat_core::watch::WatchService;
 use mcstat_core::watch::markup::Markup;
-use mcstat_core::watch::views::{GraphView, NotificationView, WatchView};
+use mcstat_core::watch::views::{DigestView, GraphView, NotificationView, WatchView};
 
 use crate::render::{
     COLOR_DEGRADED, COLOR_INFO, COLOR_OFFLINE, COLOR_ONLINE, error_embed, escape_md,
@@ -222,36 +222,76 @@ impl DiscordNotifier {
     }
 }
 
-#[async_trait]
-impl Notifier for DiscordNotifier {
-    async fn notify(&self, n: &Notification) -> Result<(), NotifyError> {
-        let channel = n.chat.id();
+impl DiscordNotifier {
+    async fn post(
+        &self,
+        chat: &mcstat_core::ChatRef,
+        payload: &MessagePayload,
+    ) -> Result<(), NotifyError> {
+        let channel = chat.id();
         if channel.is_empty() || !channel.bytes().all(|b| b.is_ascii_digit()) {
             // Not a channel id: nothing will ever deliver to it.
             return Err(NotifyError::ChatGone);
         }
-        match self
-            .rest
-            .create_message(channel, &notification_payload(n))
-            .await
-        {
+        let outcome = |o: &'static str| {
+            metrics::counter!("mcstat_discord_notifications_total", "outcome" => o).increment(1);
+        };
+        match self.rest.create_message_once(channel, payload).await {
             Ok(_) => {
-                metrics::counter!("mcstat_discord_notifications_total", "outcome" => "sent")
-                    .increment(1);
+                outcome("sent");
                 Ok(())
             }
+            Err(RestError::TooManyRequests {
+                retry_after,
+                global,
+            }) => {
+                outcome("rate_limited");
+                Err(NotifyError::RateLimited {
+                    retry_after,
+                    global,
+                })
+            }
             Err(e) if channel_gone(&e) => {
-                metrics::counter!("mcstat_discord_notifications_total", "outcome" => "chat_gone")
-                    .increment(1);
-                tracing::info!(chat = %n.chat, error = %e, "channel gone; its watches are dropped");
+                outcome("chat_gone");
+                tracing::info!(%chat, error = %e, "channel gone; its watches are dropped");
                 Err(NotifyError::ChatGone)
             }
+            Err(e @ RestError::Refused { .. }) => {
+                outcome("rejected");
+                tracing::warn!(%chat, error = %e, "Discord refused a notification");
+                Err(NotifyError::Rejected(Box::new(e)))
+            }
             Err(e) => {
-                metrics::counter!("mcstat_discord_notifications_total", "outcome" => "failed")
-                    .increment(1);
-                tracing::warn!(chat = %n.chat, error = %e, "notification not delivered");
+                outcome("failed");
                 Err(NotifyError::Failed(Box::new(e)))
             }
+        }
+    }
+}
+
+/// The longest message content Discord accepts, in characters.
+pub const CONTENT_LIMIT: usize = 2000;
+
+/// Several notifications as one message within [`CONTENT_LIMIT`].
+#[must_use]
+pub fn digest_payload(batch: &[Notification]) -> MessagePayload {
+    MessagePayload {
+        content: Some(DigestView::new(batch).compose(&Md, CONTENT_LIMIT, |s| s.chars().count())),
+        ..MessagePayload::default()
+    }
+}
+
+#[async_trait]
+impl Notifier for DiscordNotifier {
+    async fn notify(&self, n: &Notification) -> Result<(), NotifyError> {
+        self.post(&n.chat, &notification_payload(n)).await
+    }
+
+    async fn notify_digest(&self, batch: &[Notification]) -> Result<(), NotifyError> {
+        match batch {
+            [] => Ok(()),
+            [one] => self.notify(one).await,
+            [first, ..] => self.post(&first.chat, &digest_payload(batch)).await,
         }
     }
 }

@@ -12,6 +12,7 @@ use mcstat_core::ports::ChatStore;
 use mcstat_core::{ChatService, LookupConfig, LookupService};
 use mcstat_core::{Platform, Scheduler};
 use mcstat_service::backend::{Backend, chart_renderer, replica_name};
+use mcstat_service::delivery::Delivery;
 use mcstat_service::{ServiceConfig, ops};
 use tokio::sync::watch;
 
@@ -29,6 +30,8 @@ pub struct App {
     pub discord: DiscordConfig,
     /// The watch scheduler (polls watched servers, tells channels).
     pub scheduler: Arc<Scheduler>,
+    /// The outbox: notifications queued durably, posted within Discord's limits.
+    pub delivery: Arc<Delivery>,
 }
 
 impl std::fmt::Debug for App {
@@ -92,10 +95,17 @@ pub async fn build_with(
         )
     })?);
     let watch_service = backend.watch_service(service);
-    let scheduler = Arc::new(backend.scheduler(
+    // Interaction answers are not bound by the bot's global limit (Discord's
+    // documentation) and leave at once; notifications go through the outbox.
+    let delivery = Arc::new(backend.delivery(
         service,
         Platform::Discord,
         Arc::new(crate::watch::DiscordNotifier::new(Arc::clone(&rest))),
+    ));
+    let scheduler = Arc::new(backend.scheduler(
+        service,
+        Platform::Discord,
+        Arc::clone(&delivery.notifier),
         replica_name(),
     ));
     let bot = Arc::new(Bot::new(
@@ -119,6 +129,7 @@ pub async fn build_with(
         store: Arc::clone(&backend.chats),
         discord,
         scheduler,
+        delivery,
     })
 }
 
@@ -216,10 +227,17 @@ pub async fn run_on(
                 .await;
         })
     };
+    let delivery = {
+        let delivery = Arc::clone(&app.delivery);
+        let stop = stopped();
+        tokio::spawn(async move { delivery.run(stop).await })
+    };
     let mut server = None;
     if let Some(listener) = listener {
         let metrics = ops::install_metrics()?;
-        let mut r = ops::router(ops::Ops::new(app.store.clone(), metrics));
+        let mut r = ops::router(
+            ops::Ops::new(app.store.clone(), metrics).with_outbox(Arc::clone(&app.delivery.health)),
+        );
         if app.discord.mode == Mode::Http {
             let key = app
                 .discord
@@ -249,6 +267,10 @@ pub async fn run_on(
     // takes the servers over at once).
     if let Err(e) = scheduler.await {
         tracing::warn!(error = %e, "watch scheduler task failed");
+    }
+    // Posts in flight finish; what waits stays in the outbox for the next start.
+    if let Err(e) = delivery.await {
+        tracing::warn!(error = %e, "outbox task failed");
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ use mcstat_core::chat::{
     CallbackData, ChatRequest, ChatService, Command, Reply, UserError, UserErrorKind, View,
     WatchCommand,
 };
+use mcstat_core::outbox::Pacer;
 use mcstat_core::ports::ChartRenderer;
 use mcstat_core::watch::WatchService;
 use mcstat_core::{ChatRef, Platform, Timestamp, UserRef};
@@ -46,6 +47,9 @@ pub struct App {
     pub watches: Option<Arc<WatchService>>,
     /// Draws `/graph` charts.
     pub charts: Option<Arc<dyn ChartRenderer>>,
+    /// Paces answers with the notifications (answers first, each within its
+    /// deadline); `None` sends at once.
+    pub pacer: Option<Arc<Pacer>>,
     ids: RequestIds,
 }
 
@@ -68,8 +72,16 @@ impl App {
             icons: true,
             watches: None,
             charts: None,
+            pacer: None,
             ids: RequestIds::new(),
         }
+    }
+
+    /// Send every answer through `pacer`'s turns.
+    #[must_use]
+    pub fn with_pacer(mut self, pacer: Arc<Pacer>) -> Self {
+        self.pacer = Some(pacer);
+        self
     }
 
     /// Answer `/graph` with charts drawn by `charts`.
@@ -172,6 +184,22 @@ pub fn command_text<'a>(text: &'a str, username: &str) -> Option<(&'a str, bool)
         Some(to) if to.eq_ignore_ascii_case(username) => Some((text, true)),
         Some(_) => None,
         None => Some((text, false)),
+    }
+}
+
+/// Wait for the turn to answer in `chat` (answers go before notifications, within
+/// Telegram's limits): `false` when none came within the answer's deadline — the
+/// answer is then dropped (never sent late) and counted by the pacer.
+async fn turn(app: &App, chat: ChatId) -> bool {
+    let (Some(pacer), Some(c)) = (&app.pacer, chat_ref(chat)) else {
+        return true;
+    };
+    match pacer.admit_answer(&c).await {
+        Ok(()) => true,
+        Err(_) => {
+            tracing::warn!(chat = %c, "answer dropped: no turn to send it within its deadline");
+            false
+        }
     }
 }
 
@@ -366,6 +394,9 @@ async fn graph(
     let p = req.payload_mut();
     p.caption = Some(caption.clone());
     p.parse_mode = Some(ParseMode::Html);
+    if !turn(app, chat).await {
+        return Ok(());
+    }
     call(req).await.map(|_| ())
 }
 
@@ -428,6 +459,9 @@ async fn send_reply(app: &App, chat: ChatId, reply: &Reply) -> Result<(), Reques
         p.caption = Some(r.html.clone());
         p.parse_mode = Some(ParseMode::Html);
         p.reply_markup = r.keyboard.clone().map(Into::into);
+        if !turn(app, chat).await {
+            return Ok(());
+        }
         match call(req).await {
             Ok(_) => return Ok(()),
             Err(e) => tracing::warn!(error = %e, "sendPhoto failed; sending the card as text"),
@@ -442,6 +476,9 @@ async fn send(app: &App, chat: ChatId, r: &Rendered) -> Result<(), RequestError>
     p.parse_mode = Some(ParseMode::Html);
     p.link_preview_options = Some(no_preview());
     p.reply_markup = r.keyboard.clone().map(Into::into);
+    if !turn(app, chat).await {
+        return Ok(());
+    }
     call(req).await.map(|_| ())
 }
 
@@ -515,6 +552,9 @@ async fn on_callback(app: &App, q: CallbackQuery) -> Result<(), RequestError> {
             p.caption = Some(r.html);
             p.parse_mode = Some(ParseMode::Html);
             p.reply_markup = r.keyboard;
+            if !turn(app, chat).await {
+                return Ok(());
+            }
             call(req).await.map(|_| ())
         } else {
             // Too long for a caption: a new text message instead of the edit.
@@ -526,6 +566,9 @@ async fn on_callback(app: &App, q: CallbackQuery) -> Result<(), RequestError> {
         p.parse_mode = Some(ParseMode::Html);
         p.link_preview_options = Some(no_preview());
         p.reply_markup = r.keyboard;
+        if !turn(app, chat).await {
+            return Ok(());
+        }
         call(req).await.map(|_| ())
     } else if let Some(inline_id) = &q.inline_message_id {
         let mut req = app.bot.edit_message_text_inline(inline_id.clone(), r.html);

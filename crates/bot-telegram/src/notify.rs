@@ -4,17 +4,18 @@
 
 use async_trait::async_trait;
 use mcstat_core::ports::{Notification, Notifier, NotifyError};
-use mcstat_core::watch::views::NotificationView;
+use mcstat_core::watch::views::{DigestView, NotificationView};
 use mcstat_core::{ChatRef, Platform};
 use teloxide::prelude::Requester as _;
-use teloxide::requests::HasPayload as _;
+use teloxide::requests::{HasPayload as _, Request as _};
 use teloxide::types::{ChatId, ParseMode};
 use teloxide::{ApiError, Bot, RequestError};
 
-use crate::api::call;
 use crate::render::escape;
 
-/// Sends notifications as HTML messages (with the retries of [`call`]: 429 and 5xx).
+/// Sends notifications as HTML messages, **one attempt each**: the outbox's
+/// dispatcher paces, retries and reschedules, so a 429 or a 5xx comes back to it as
+/// [`NotifyError::RateLimited`] or [`NotifyError::Failed`] at once.
 #[derive(Debug, Clone)]
 pub struct TelegramNotifier {
     bot: Bot,
@@ -26,6 +27,56 @@ impl TelegramNotifier {
     pub const fn new(bot: Bot) -> Self {
         Self { bot }
     }
+
+    async fn send(&self, chat: &ChatRef, html: String) -> Result<(), NotifyError> {
+        let Ok(id) = chat.id().parse::<i64>() else {
+            // Not a Telegram chat id: nothing will ever deliver to it.
+            return Err(NotifyError::ChatGone);
+        };
+        let mut req = self.bot.send_message(ChatId(id), html);
+        let p = req.payload_mut();
+        p.parse_mode = Some(ParseMode::Html);
+        p.link_preview_options = Some(crate::handlers::no_preview());
+        let outcome = |o: &'static str| {
+            metrics::counter!("mcstat_telegram_notifications_total", "outcome" => o).increment(1);
+        };
+        match req.send().await {
+            Ok(_) => {
+                outcome("sent");
+                Ok(())
+            }
+            Err(RequestError::MigrateToChatId(to)) if to.0 != id => {
+                outcome("chat_moved");
+                let to = ChatRef::new(Platform::Telegram, to.0.to_string())
+                    .map_err(|e| NotifyError::Failed(Box::new(e)))?;
+                tracing::info!(%chat, %to, "group upgraded to a supergroup; its watches move");
+                Err(NotifyError::ChatMoved(to))
+            }
+            Err(RequestError::RetryAfter(s)) => {
+                outcome("rate_limited");
+                // Telegram does not say which limit; the chat's is the usual one
+                // (the pacer keeps the bot under the global one).
+                Err(NotifyError::RateLimited {
+                    retry_after: s.duration().max(std::time::Duration::from_secs(1)),
+                    global: false,
+                })
+            }
+            Err(e) if chat_gone(&e) => {
+                outcome("chat_gone");
+                tracing::info!(%chat, error = %e, "chat gone; its watches are dropped");
+                Err(NotifyError::ChatGone)
+            }
+            Err(e) if crate::api::classify(&e).is_some() => {
+                outcome("failed");
+                Err(NotifyError::Failed(Box::new(e)))
+            }
+            Err(e) => {
+                outcome("rejected");
+                tracing::warn!(%chat, error = %e, "Telegram refused a notification");
+                Err(NotifyError::Rejected(Box::new(e)))
+            }
+        }
+    }
 }
 
 /// The message for a notification: the core's icon and sentence, escaped.
@@ -33,6 +84,17 @@ impl TelegramNotifier {
 pub fn notification_html(n: &Notification) -> String {
     let v = NotificationView::new(n);
     format!("{} {}", v.icon, escape(&v.text))
+}
+
+/// The longest message Telegram accepts, in UTF-16 code units of visible text.
+pub const MESSAGE_LIMIT: usize = 4096;
+
+/// Several notifications as one message within [`MESSAGE_LIMIT`].
+#[must_use]
+pub fn digest_html(batch: &[Notification]) -> String {
+    DigestView::new(batch).compose(&crate::render::Html, MESSAGE_LIMIT, |s| {
+        crate::handlers::visible_len(s)
+    })
 }
 
 /// Whether a failed send means the chat will never accept messages again: the bot
@@ -63,40 +125,14 @@ pub fn chat_gone(e: &RequestError) -> bool {
 #[async_trait]
 impl Notifier for TelegramNotifier {
     async fn notify(&self, n: &Notification) -> Result<(), NotifyError> {
-        let Ok(id) = n.chat.id().parse::<i64>() else {
-            // Not a Telegram chat id: nothing will ever deliver to it.
-            return Err(NotifyError::ChatGone);
-        };
-        let mut req = self.bot.send_message(ChatId(id), notification_html(n));
-        let p = req.payload_mut();
-        p.parse_mode = Some(ParseMode::Html);
-        p.link_preview_options = Some(crate::handlers::no_preview());
-        match call(req).await {
-            Ok(_) => {
-                metrics::counter!("mcstat_telegram_notifications_total", "outcome" => "sent")
-                    .increment(1);
-                Ok(())
-            }
-            Err(RequestError::MigrateToChatId(to)) if to.0 != id => {
-                metrics::counter!("mcstat_telegram_notifications_total", "outcome" => "chat_moved")
-                    .increment(1);
-                let to = ChatRef::new(Platform::Telegram, to.0.to_string())
-                    .map_err(|e| NotifyError::Failed(Box::new(e)))?;
-                tracing::info!(chat = %n.chat, %to, "group upgraded to a supergroup; its watches move");
-                Err(NotifyError::ChatMoved(to))
-            }
-            Err(e) if chat_gone(&e) => {
-                metrics::counter!("mcstat_telegram_notifications_total", "outcome" => "chat_gone")
-                    .increment(1);
-                tracing::info!(chat = %n.chat, error = %e, "chat gone; its watches are dropped");
-                Err(NotifyError::ChatGone)
-            }
-            Err(e) => {
-                metrics::counter!("mcstat_telegram_notifications_total", "outcome" => "failed")
-                    .increment(1);
-                tracing::warn!(chat = %n.chat, error = %e, "notification not delivered");
-                Err(NotifyError::Failed(Box::new(e)))
-            }
+        self.send(&n.chat, notification_html(n)).await
+    }
+
+    async fn notify_digest(&self, batch: &[Notification]) -> Result<(), NotifyError> {
+        match batch {
+            [] => Ok(()),
+            [one] => self.notify(one).await,
+            [first, ..] => self.send(&first.chat, digest_html(batch)).await,
         }
     }
 }

@@ -72,8 +72,30 @@ pub async fn run(service: ServiceConfig, telegram: TelegramConfig) -> Result<(),
         }
     }
 
+    // The outbox: answers and notifications leave through one pacer within
+    // Telegram's limits; notifications are queued durably and sent by the
+    // dispatcher (see mcstat_core::outbox).
+    let delivery = Arc::new(backend.delivery(
+        &service,
+        Platform::Telegram,
+        Arc::new(TelegramNotifier::new(bot.clone())),
+    ));
+    let (delivery_stop, delivery_stopped) = tokio::sync::oneshot::channel::<()>();
+    let delivery_task = {
+        let delivery = Arc::clone(&delivery);
+        tokio::spawn(async move {
+            delivery
+                .run(async {
+                    let _ = delivery_stopped.await;
+                })
+                .await;
+        })
+    };
+
     let (queue, update_listener) = listener::queue();
-    let mut router = ops::router(Ops::new(Arc::clone(&backend.chats), metrics));
+    let mut router = ops::router(
+        Ops::new(Arc::clone(&backend.chats), metrics).with_outbox(Arc::clone(&delivery.health)),
+    );
     let http_addr: Option<SocketAddr> = match (&telegram.webhook, service.http_addr) {
         (_, Some(addr)) => Some(addr),
         (Some(_), None) => Some(DEFAULT_WEBHOOK_ADDR.parse()?),
@@ -140,7 +162,7 @@ pub async fn run(service: ServiceConfig, telegram: TelegramConfig) -> Result<(),
     let scheduler = Arc::new(backend.scheduler(
         &service,
         Platform::Telegram,
-        Arc::new(TelegramNotifier::new(bot.clone())),
+        Arc::clone(&delivery.notifier),
         replica_name(),
     ));
     let (scheduler_stop, scheduler_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -174,7 +196,8 @@ pub async fn run(service: ServiceConfig, telegram: TelegramConfig) -> Result<(),
         App::new(chat, bot.clone(), username)
             .with_icons(telegram.icons)
             .with_watches(watches)
-            .with_charts(mcstat_service::backend::chart_renderer()),
+            .with_charts(mcstat_service::backend::chart_renderer())
+            .with_pacer(Arc::clone(&delivery.pacer)),
     );
     let mut dispatcher = Dispatcher::builder(bot, dptree::endpoint(handle_update))
         .dependencies(dptree::deps![app])
@@ -212,6 +235,11 @@ pub async fn run(service: ServiceConfig, telegram: TelegramConfig) -> Result<(),
     let _ = scheduler_stop.send(());
     if let Err(e) = scheduler_task.await {
         tracing::warn!(error = %e, "watch scheduler task failed");
+    }
+    // Sends in flight finish; what waits stays in the outbox for the next start.
+    let _ = delivery_stop.send(());
+    if let Err(e) = delivery_task.await {
+        tracing::warn!(error = %e, "outbox task failed");
     }
     if let Some(p) = poller {
         let _ = p.await;

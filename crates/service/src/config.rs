@@ -17,9 +17,12 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use mcstat_core::Platform;
 use mcstat_core::TargetPolicy;
 use mcstat_core::history::HistoryConfig;
+use mcstat_core::outbox::{OutboxConfig, PlatformLimits};
 use mcstat_core::policy::IpNet;
+use mcstat_core::ports::Pace;
 use mcstat_core::watch::WatchConfig;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -177,6 +180,13 @@ pub enum CacheKind {
 /// | `history_daily_days` | `MCSTAT_HISTORY_DAILY_DAYS` | `400` | how long daily buckets and outages are kept, in days (1–3650) |
 /// | `watch_retention_days` | `MCSTAT_WATCH_RETENTION_DAYS` | — | the former single retention (1–3650), see below |
 /// | `watch_concurrency` | `MCSTAT_WATCH_CONCURRENCY` | `64` | how many watch polls may run at once (1–4096) |
+/// | `send_global_per_sec` | `MCSTAT_SEND_GLOBAL_PER_SEC` | platform's (Telegram 30, Discord 50) | messages a second the whole bot sends, across replicas (1–10000) |
+/// | `send_chat_per_min` | `MCSTAT_SEND_CHAT_PER_MIN` | platform's (60) | messages a minute to one chat or channel, evenly spaced (1–6000) |
+/// | `send_group_per_min` | `MCSTAT_SEND_GROUP_PER_MIN` | platform's (Telegram 20) | messages a minute to one Telegram group (1–6000) |
+/// | `answer_deadline_secs` | `MCSTAT_ANSWER_DEADLINE_SECS` | `30` | an answer that cannot be sent within this is dropped, never sent late (1–900) |
+/// | `outbox_claim_secs` | `MCSTAT_OUTBOX_CLAIM_SECS` | `30` | how long a replica holds notifications it is sending; a dead replica's come back after it (2–3600) |
+/// | `outbox_stale_secs` | `MCSTAT_OUTBOX_STALE_SECS` | `300` | `/healthz` says degraded when a notification waits longer (1–86400) |
+/// | `outbox_digest_after` | `MCSTAT_OUTBOX_DIGEST_AFTER` | `3` | more pending notifications than this for one chat go as one digest (1–1000) |
 ///
 /// History is kept in tiers (see `mcstat_core::history`); a coarser tier must keep at
 /// least as long as a finer one (raw ≤ 5-minute ≤ hourly ≤ daily). The former
@@ -226,6 +236,21 @@ pub struct ServiceConfig {
     pub watch_retention_days: Option<u64>,
     /// How many watch polls may run at once.
     pub watch_concurrency: u64,
+    /// Messages a second of the whole bot (`None`: the platform's documented limit).
+    pub send_global_per_sec: Option<u64>,
+    /// Messages a minute to one chat (`None`: the platform's).
+    pub send_chat_per_min: Option<u64>,
+    /// Messages a minute to one Telegram group (`None`: the platform's).
+    pub send_group_per_min: Option<u64>,
+    /// How long an answer may wait for its turn, in seconds.
+    pub answer_deadline_secs: u64,
+    /// How long a replica's claim on the notifications it sends lasts, in seconds.
+    pub outbox_claim_secs: u64,
+    /// The age of the oldest pending notification past which `/healthz` says
+    /// degraded, in seconds.
+    pub outbox_stale_secs: u64,
+    /// More pending notifications than this for one chat are sent as one digest.
+    pub outbox_digest_after: u64,
 }
 
 impl Default for ServiceConfig {
@@ -249,6 +274,13 @@ impl Default for ServiceConfig {
             history_daily_days: None,
             watch_retention_days: None,
             watch_concurrency: 64,
+            send_global_per_sec: None,
+            send_chat_per_min: None,
+            send_group_per_min: None,
+            answer_deadline_secs: 30,
+            outbox_claim_secs: 30,
+            outbox_stale_secs: 300,
+            outbox_digest_after: 3,
         }
     }
 }
@@ -328,6 +360,22 @@ impl ServiceConfig {
                 1..=100,
             ),
             ("MCSTAT_WATCH_CONCURRENCY", self.watch_concurrency, 1..=4096),
+            (
+                "MCSTAT_ANSWER_DEADLINE_SECS",
+                self.answer_deadline_secs,
+                1..=900,
+            ),
+            ("MCSTAT_OUTBOX_CLAIM_SECS", self.outbox_claim_secs, 2..=3600),
+            (
+                "MCSTAT_OUTBOX_STALE_SECS",
+                self.outbox_stale_secs,
+                1..=86_400,
+            ),
+            (
+                "MCSTAT_OUTBOX_DIGEST_AFTER",
+                self.outbox_digest_after,
+                1..=1000,
+            ),
         ]
         .into_iter()
         .chain(
@@ -338,6 +386,17 @@ impl ServiceConfig {
                     1..=3650,
                 ),
                 ("MCSTAT_HISTORY_RAW_HOURS", self.history_raw_hours, 1..=8760),
+                (
+                    "MCSTAT_SEND_GLOBAL_PER_SEC",
+                    self.send_global_per_sec,
+                    1..=10_000,
+                ),
+                ("MCSTAT_SEND_CHAT_PER_MIN", self.send_chat_per_min, 1..=6000),
+                (
+                    "MCSTAT_SEND_GROUP_PER_MIN",
+                    self.send_group_per_min,
+                    1..=6000,
+                ),
                 ("MCSTAT_HISTORY_5M_DAYS", self.history_5m_days, 1..=3650),
                 (
                     "MCSTAT_HISTORY_HOURLY_DAYS",
@@ -393,6 +452,38 @@ impl ServiceConfig {
         crate::logging::parse_filter(&self.log)
             .map_err(|e| ConfigError::Check(format!("MCSTAT_LOG: {e}")))?;
         Ok(())
+    }
+
+    /// The sending limits on `platform`: its documented ones
+    /// ([`PlatformLimits::for_platform`]) with the `send_*` settings on top.
+    #[must_use]
+    pub fn platform_limits(&self, platform: Platform) -> PlatformLimits {
+        let mut limits = PlatformLimits::for_platform(platform);
+        let count = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        if let Some(n) = self.send_global_per_sec {
+            limits.global = Pace::per(count(n), Duration::from_secs(1), 1);
+        }
+        if let Some(n) = self.send_chat_per_min {
+            limits.chat = Pace::per(count(n), Duration::from_secs(60), 1);
+            if platform != Platform::Telegram {
+                limits.group = limits.chat;
+            }
+        }
+        if let Some(n) = self.send_group_per_min {
+            limits.group = Pace::per(count(n), Duration::from_secs(60), 1);
+        }
+        limits.answer_deadline = Duration::from_secs(self.answer_deadline_secs);
+        limits
+    }
+
+    /// How the outbox works: the core's defaults with the `outbox_*` settings.
+    #[must_use]
+    pub fn outbox_config(&self) -> OutboxConfig {
+        OutboxConfig {
+            claim_ttl: Duration::from_secs(self.outbox_claim_secs),
+            digest_after: usize::try_from(self.outbox_digest_after).unwrap_or(3),
+            ..OutboxConfig::default()
+        }
     }
 
     /// How long each history tier is kept: the defaults (raw 48 h, 5-minute 14 d,

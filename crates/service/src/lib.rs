@@ -3,6 +3,7 @@
 //! | module       | what it holds |
 //! |--------------|---------------|
 //! | [`backend`]  | [`backend::Backend`]: the network source, cache, store and clock the configuration asks for, and the core services over them |
+//! | [`delivery`] | [`delivery::Delivery`]: one platform's outbox (pacer, dispatcher, durable notifier) with its metrics and `/healthz` state |
 //! | [`config`]   | [`ConfigSource`]: an optional TOML file with `MCSTAT_*` environment variables on top; [`ServiceConfig`], the settings every frontend shares, validated with messages that name the variable |
 //! | [`logging`]  | [`init_logging`]: human-readable logs, or JSON lines in production |
 //! | [`ops`]      | the `/healthz`, `/readyz` and `/metrics` router, the Prometheus recorder, serving with graceful shutdown |
@@ -15,6 +16,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod delivery;
 pub mod logging;
 pub mod ops;
 pub mod secret;

@@ -1,6 +1,10 @@
 //! The operations HTTP server: `/healthz`, `/readyz`, `/metrics`.
 //!
-//! - `/healthz`: 200 while the process runs (liveness).
+//! - `/livez`: 200 while the process runs (liveness: what a restart policy should
+//!   probe).
+//! - `/healthz`: 200 `ok`, or 503 `degraded: …` while a bot's outbox has a
+//!   notification waiting longer than `MCSTAT_OUTBOX_STALE_SECS` (delivery is stuck
+//!   or far behind: alert on it; restarting does not help, the outbox is durable).
 //! - `/readyz`: 200 when the store answers a ping within [`READY_TIMEOUT`], 503
 //!   otherwise (readiness: a load balancer stops sending webhooks to this replica).
 //! - `/metrics`: the Prometheus text format of everything recorded through the
@@ -66,6 +70,7 @@ pub fn install_metrics() -> Result<PrometheusHandle, MetricsError> {
 pub struct Ops {
     store: Arc<dyn ChatStore>,
     metrics: PrometheusHandle,
+    outboxes: Vec<Arc<crate::delivery::OutboxHealth>>,
 }
 
 impl std::fmt::Debug for Ops {
@@ -78,21 +83,43 @@ impl Ops {
     /// Readiness pings `store`; `/metrics` renders `metrics`.
     #[must_use]
     pub fn new(store: Arc<dyn ChatStore>, metrics: PrometheusHandle) -> Self {
-        Self { store, metrics }
+        Self {
+            store,
+            metrics,
+            outboxes: Vec::new(),
+        }
+    }
+
+    /// `/healthz` also reports `health`'s outbox.
+    #[must_use]
+    pub fn with_outbox(mut self, health: Arc<crate::delivery::OutboxHealth>) -> Self {
+        self.outboxes.push(health);
+        self
     }
 }
 
 /// The `/healthz`, `/readyz` and `/metrics` routes.
 pub fn router(ops: Ops) -> Router {
     Router::new()
+        .route("/livez", get(livez))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(ops)
 }
 
-async fn healthz() -> &'static str {
+async fn livez() -> &'static str {
     "ok\n"
+}
+
+async fn healthz(State(ops): State<Ops>) -> impl IntoResponse {
+    match ops.outboxes.iter().find_map(|h| h.problem()) {
+        None => (StatusCode::OK, "ok\n".to_owned()),
+        Some(problem) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("degraded: {problem}\n"),
+        ),
+    }
 }
 
 async fn readyz(State(ops): State<Ops>) -> impl IntoResponse {

@@ -11,9 +11,7 @@ use std::time::Duration;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt as _, StreamExt as _};
 
-use super::{
-    DropReason, EventSink, MemoryOutbox, OutboxConfig, OutboxEntry, OutboxEvent, Pacer,
-};
+use super::{DropReason, EventSink, MemoryOutbox, OutboxConfig, OutboxEntry, OutboxEvent, Pacer};
 use crate::domain::{ChatRef, Platform, Timestamp};
 use crate::ports::{
     Clock, MAX_NOTIFICATION_KEY, Notification, Notifier, NotifyError, OutboxStore, WatchStore,
@@ -348,10 +346,9 @@ impl Dispatcher {
                 continue;
             }
             found += 1;
-            match by_chat
-                .iter_mut()
-                .find(|(c, f, es)| *c == entry.chat && *f == fallback && es[0].priority == entry.priority)
-            {
+            match by_chat.iter_mut().find(|(c, f, es)| {
+                *c == entry.chat && *f == fallback && es[0].priority == entry.priority
+            }) {
                 Some((_, _, entries)) => entries.push(entry),
                 None => by_chat.push((entry.chat.clone(), fallback, vec![entry])),
             }
@@ -426,7 +423,10 @@ impl Dispatcher {
                 global,
             }) => {
                 (self.events)(OutboxEvent::RateLimited { global });
-                self.ports.pacer.rate_limited(&chat, retry_after, global).await;
+                self.ports
+                    .pacer
+                    .rate_limited(&chat, retry_after, global)
+                    .await;
                 let not_before = self.ports.clock.now().plus(retry_after);
                 let entries = job
                     .entries
@@ -442,7 +442,10 @@ impl Dispatcher {
                 tracing::info!(%chat, "chat gone; its pending messages and watches are dropped");
                 // The job's own entries are still stored (claimed): they count there.
                 let mut dropped = 0;
-                for store in [self.ports.outbox.as_ref(), &self.ports.fallback as &dyn OutboxStore] {
+                for store in [
+                    self.ports.outbox.as_ref(),
+                    &self.ports.fallback as &dyn OutboxStore,
+                ] {
                     match store.drop_chat(&chat).await {
                         Ok(n) => dropped += n,
                         Err(error) => tracing::warn!(

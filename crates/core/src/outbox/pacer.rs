@@ -230,7 +230,9 @@ impl Pacer {
                 let wake = pending
                     .iter()
                     .flat_map(|r| {
-                        let ready = chat_ready.get(&r.chat).map_or(r.ready_at, |t| r.ready_at.max(*t));
+                        let ready = chat_ready
+                            .get(&r.chat)
+                            .map_or(r.ready_at, |t| r.ready_at.max(*t));
                         [Some(ready), r.deadline]
                     })
                     .flatten()

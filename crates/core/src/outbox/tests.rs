@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use super::*;
 use crate::domain::{Platform, Timestamp, Watch};
 use crate::ports::{
-    Clock, ManualClock, NotificationEvent, Notifier, NotifyError, OutboxStore,
-    Pace, SendLimiter, StoreError, WatchStore,
+    Clock, ManualClock, NotificationEvent, Notifier, NotifyError, OutboxStore, Pace, SendLimiter,
+    StoreError, WatchStore,
 };
 
 const START: Timestamp = Timestamp(1_700_000_000_000);
@@ -189,11 +189,8 @@ impl Rig {
             }
         };
         let stop = futures_util::FutureExt::shared(Box::pin(stop));
-        futures_util::future::join(
-            self.pacer.run(stop.clone()),
-            dispatcher.run(stop.clone()),
-        )
-        .await;
+        futures_util::future::join(self.pacer.run(stop.clone()), dispatcher.run(stop.clone()))
+            .await;
     }
 
     fn dropped(&self, reason: DropReason) -> usize {
@@ -219,7 +216,8 @@ async fn a_storm_is_delivered_once_each_within_the_global_pace() {
     let recorder = Recorder::new(&rig.clock);
     let dispatcher = rig.dispatcher(recorder.clone(), OutboxConfig::default());
     rig.push((0..300).map(|i| note(&chat(i), 0))).await;
-    rig.run_until(&dispatcher, || recorder.sent().len() >= 300).await;
+    rig.run_until(&dispatcher, || recorder.sent().len() >= 300)
+        .await;
     let sent = recorder.sent();
     assert_eq!(sent.len(), 300);
     let mut keys = recorder.keys();
@@ -232,7 +230,10 @@ async fn a_storm_is_delivered_once_each_within_the_global_pace() {
             .iter()
             .take_while(|(u, _, _)| u.0 < t.0 + 1000)
             .count();
-        assert!(in_window <= 30, "{in_window} sends in the second from {t:?}");
+        assert!(
+            in_window <= 30,
+            "{in_window} sends in the second from {t:?}"
+        );
     }
     let span = sent.last().expect("sent").0.since(sent[0].0);
     assert!(span >= Duration::from_millis(9_900), "{span:?}");
@@ -247,7 +248,8 @@ async fn one_busy_chat_does_not_starve_the_others_and_gets_digests() {
     let busy = chat(1);
     rig.push((0..500).map(|n| note(&busy, n))).await;
     rig.push((2..12).map(|i| note(&chat(i), 0))).await;
-    rig.run_until(&dispatcher, || recorder.keys().len() >= 510).await;
+    rig.run_until(&dispatcher, || recorder.keys().len() >= 510)
+        .await;
     let sent = recorder.sent();
     // The ten quiet chats are told in the first second, beside the busy one.
     let quiet_done = sent
@@ -256,9 +258,15 @@ async fn one_busy_chat_does_not_starve_the_others_and_gets_digests() {
         .map(|(t, _, _)| *t)
         .max()
         .expect("sent");
-    assert!(quiet_done.since(START) < Duration::from_secs(3), "{quiet_done:?}");
+    assert!(
+        quiet_done.since(START) < Duration::from_secs(3),
+        "{quiet_done:?}"
+    );
     let busy_done = sent.iter().map(|(t, _, _)| *t).max().expect("sent");
-    assert!(busy_done.since(START) > Duration::from_secs(9), "{busy_done:?}");
+    assert!(
+        busy_done.since(START) > Duration::from_secs(9),
+        "{busy_done:?}"
+    );
     // The busy chat's 500 came as digests of at most 50, at most one a second.
     let busy_msgs: Vec<_> = sent.iter().filter(|(_, c, _)| *c == busy).collect();
     assert!(busy_msgs.len() <= 12, "{} messages", busy_msgs.len());
@@ -278,11 +286,14 @@ async fn a_few_notifications_of_a_chat_go_one_by_one_a_second_apart() {
     let recorder = Recorder::new(&rig.clock);
     let dispatcher = rig.dispatcher(recorder.clone(), OutboxConfig::default());
     rig.push((0..3).map(|n| note(&chat(5), n))).await;
-    rig.run_until(&dispatcher, || recorder.sent().len() >= 3).await;
+    rig.run_until(&dispatcher, || recorder.sent().len() >= 3)
+        .await;
     let sent = recorder.sent();
     assert!(sent.iter().all(|(_, _, k)| k.len() == 1));
     assert_eq!(
-        sent.iter().map(|(_, _, k)| k[0].clone()).collect::<Vec<_>>(),
+        sent.iter()
+            .map(|(_, _, k)| k[0].clone())
+            .collect::<Vec<_>>(),
         ["telegram:5:k0", "telegram:5:k1", "telegram:5:k2"],
         "in order"
     );
@@ -301,7 +312,8 @@ async fn groups_are_held_to_twenty_a_minute() {
     };
     let dispatcher = rig.dispatcher(recorder.clone(), config);
     rig.push((0..25).map(|n| note(&chat(-100), n))).await;
-    rig.run_until(&dispatcher, || recorder.sent().len() >= 25).await;
+    rig.run_until(&dispatcher, || recorder.sent().len() >= 25)
+        .await;
     let sent = recorder.sent();
     for (i, (t, _, _)) in sent.iter().enumerate() {
         let in_minute = sent[i..]
@@ -335,7 +347,8 @@ async fn a_429_waits_its_retry_after_and_is_not_a_failure() {
     });
     let dispatcher = rig.dispatcher(recorder.clone(), OutboxConfig::default());
     rig.push([note(&chat(1), 0), note(&chat(2), 0)]).await;
-    rig.run_until(&dispatcher, || recorder.sent().len() >= 2).await;
+    rig.run_until(&dispatcher, || recorder.sent().len() >= 2)
+        .await;
     let sent = recorder.sent();
     assert_eq!(sent.len(), 2);
     // Global: nobody was sent to before the 7 s passed.
@@ -362,11 +375,15 @@ async fn failures_are_retried_with_backoff_until_they_work() {
     });
     let dispatcher = rig.dispatcher(recorder.clone(), OutboxConfig::default());
     rig.push([note(&chat(1), 0)]).await;
-    rig.run_until(&dispatcher, || !recorder.sent().is_empty()).await;
+    rig.run_until(&dispatcher, || !recorder.sent().is_empty())
+        .await;
     let sent = recorder.sent();
     assert_eq!(sent.len(), 1);
     // 2 s + 4 s + 8 s of backoff.
-    assert!(sent[0].0.since(START) >= Duration::from_secs(14), "{sent:?}");
+    assert!(
+        sent[0].0.since(START) >= Duration::from_secs(14),
+        "{sent:?}"
+    );
     assert!(rig.outbox.is_empty());
 }
 
@@ -396,14 +413,26 @@ async fn a_gone_chat_loses_its_messages_and_watches_at_once() {
         .await
         .expect("watch");
     let dispatcher = rig.dispatcher(recorder.clone(), OutboxConfig::default());
-    rig.push([note(&gone, 0), note(&gone, 1), note(&chat(1), 0)]).await;
+    rig.push([note(&gone, 0), note(&gone, 1), note(&chat(1), 0)])
+        .await;
     rig.run_until(&dispatcher, || {
         *recorder.calls.lock().expect("lock") >= 2 && rig.outbox.is_empty()
     })
     .await;
-    assert_eq!(*recorder.calls.lock().expect("lock"), 2, "one refusal, one send: {:?}", recorder.sent());
+    assert_eq!(
+        *recorder.calls.lock().expect("lock"),
+        2,
+        "one refusal, one send: {:?}",
+        recorder.sent()
+    );
     assert!(rig.outbox.is_empty());
-    assert!(rig.watches.watches_of(&gone).await.expect("read").is_empty());
+    assert!(
+        rig.watches
+            .watches_of(&gone)
+            .await
+            .expect("read")
+            .is_empty()
+    );
     assert_eq!(rig.dropped(DropReason::ChatGone), 2);
 }
 
@@ -443,7 +472,9 @@ async fn answers_go_before_notifications_and_stale_ones_are_dropped() {
             let past = rig.clock.now();
             rig.clock.advance(Duration::from_millis(1));
             assert_eq!(
-                rig.pacer.admit(&chat(2), Priority::Answer, Some(past)).await,
+                rig.pacer
+                    .admit(&chat(2), Priority::Answer, Some(past))
+                    .await,
                 Err(Stale)
             );
         };
@@ -464,13 +495,19 @@ async fn a_crashed_dispatchers_claims_come_back_after_their_ttl() {
     // A dispatcher claims everything and dies.
     let claimed = rig
         .outbox
-        .claim(Platform::Telegram, rig.clock.now(), 64, Duration::from_secs(30))
+        .claim(
+            Platform::Telegram,
+            rig.clock.now(),
+            64,
+            Duration::from_secs(30),
+        )
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 5);
     let recorder = Recorder::new(&rig.clock);
     let dispatcher = rig.dispatcher(recorder.clone(), OutboxConfig::default());
-    rig.run_until(&dispatcher, || recorder.sent().len() >= 5).await;
+    rig.run_until(&dispatcher, || recorder.sent().len() >= 5)
+        .await;
     assert_eq!(recorder.sent().len(), 5);
     assert!(recorder.sent()[0].0.since(START) >= Duration::from_secs(30));
 }
@@ -480,10 +517,21 @@ async fn the_outbox_notifier_queues_each_key_once_and_falls_back_when_the_store_
     struct Down;
     #[async_trait]
     impl OutboxStore for Down {
-        async fn push(&self, _: &[OutboxEntry], _: Timestamp, _: Duration) -> Result<usize, StoreError> {
+        async fn push(
+            &self,
+            _: &[OutboxEntry],
+            _: Timestamp,
+            _: Duration,
+        ) -> Result<usize, StoreError> {
             Err(StoreError::Unavailable("down".into()))
         }
-        async fn claim(&self, _: Platform, _: Timestamp, _: usize, _: Duration) -> Result<Vec<OutboxEntry>, StoreError> {
+        async fn claim(
+            &self,
+            _: Platform,
+            _: Timestamp,
+            _: usize,
+            _: Duration,
+        ) -> Result<Vec<OutboxEntry>, StoreError> {
             Err(StoreError::Unavailable("down".into()))
         }
         async fn complete(&self, _: Platform, _: &[String]) -> Result<(), StoreError> {
@@ -519,7 +567,10 @@ async fn the_outbox_notifier_queues_each_key_once_and_falls_back_when_the_store_
         clock.clone(),
         OutboxConfig::default(),
     );
-    notifier.notify(&note(&chat(1), 0)).await.expect("queued in memory");
+    notifier
+        .notify(&note(&chat(1), 0))
+        .await
+        .expect("queued in memory");
     assert_eq!(fallback.len(), 1);
 }
 
@@ -529,16 +580,34 @@ async fn the_limiter_grants_a_burst_then_one_per_interval_and_blocks() {
     let limiter = MemoryLimiter::new(clock.clone());
     let pace = Pace::per(10, Duration::from_secs(1), 3);
     for _ in 0..3 {
-        assert_eq!(limiter.acquire("k", pace).await.expect("ok"), Duration::ZERO);
+        assert_eq!(
+            limiter.acquire("k", pace).await.expect("ok"),
+            Duration::ZERO
+        );
     }
     let wait = limiter.acquire("k", pace).await.expect("ok");
     assert_eq!(wait, Duration::from_millis(100));
-    assert_eq!(limiter.acquire("other", pace).await.expect("ok"), Duration::ZERO);
+    assert_eq!(
+        limiter.acquire("other", pace).await.expect("ok"),
+        Duration::ZERO
+    );
     clock.advance(wait);
-    assert_eq!(limiter.acquire("k", pace).await.expect("ok"), Duration::ZERO);
-    limiter.block("k", pace, Duration::from_secs(5)).await.expect("ok");
+    assert_eq!(
+        limiter.acquire("k", pace).await.expect("ok"),
+        Duration::ZERO
+    );
+    limiter
+        .block("k", pace, Duration::from_secs(5))
+        .await
+        .expect("ok");
     let wait = limiter.acquire("k", pace).await.expect("ok");
-    assert!(wait >= Duration::from_millis(4_900) && wait <= Duration::from_secs(5), "{wait:?}");
+    assert!(
+        wait >= Duration::from_millis(4_900) && wait <= Duration::from_secs(5),
+        "{wait:?}"
+    );
     clock.advance(Duration::from_secs(5));
-    assert_eq!(limiter.acquire("k", pace).await.expect("ok"), Duration::ZERO);
+    assert_eq!(
+        limiter.acquire("k", pace).await.expect("ok"),
+        Duration::ZERO
+    );
 }

@@ -62,4 +62,20 @@ impl Notifier for NotifierRouter {
             None => Err(NotifyError::Failed(Box::new(NoNotifier(platform)))),
         }
     }
+
+    async fn notify_digest(&self, batch: &[Notification]) -> Result<(), NotifyError> {
+        let Some(first) = batch.first() else {
+            return Ok(());
+        };
+        let platform = first.chat.platform();
+        match self.routes.get(&platform) {
+            Some(notifier) => notifier.notify_digest(batch).await,
+            None => Err(NotifyError::Failed(Box::new(NoNotifier(platform)))),
+        }
+    }
+
+    /// Idempotent when every route is (and there is one).
+    fn idempotent(&self) -> bool {
+        !self.routes.is_empty() && self.routes.values().all(|n| n.idempotent())
+    }
 }

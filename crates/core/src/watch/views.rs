@@ -471,12 +471,22 @@ pub(super) mod tests {
         assert_eq!((d.icon, d.what, d.count), ("🔴", "servers went down", 200));
         let all = d.compose(&plain, 100_000, |s| s.chars().count());
         assert_eq!(all.lines().count(), 201);
-        assert!(all.starts_with("🔴 200 servers went down:\n🔴 server-0.example"), "{all}");
+        assert!(
+            all.starts_with("🔴 200 servers went down:\n🔴 server-0.example"),
+            "{all}"
+        );
         for limit in [200, 500, 1000, 4096] {
             let text = d.compose(&plain, limit, |s| s.encode_utf16().count());
-            assert!(text.encode_utf16().count() <= limit, "{limit}: {}", text.len());
+            assert!(
+                text.encode_utf16().count() <= limit,
+                "{limit}: {}",
+                text.len()
+            );
             let shown = text.lines().count() - 2;
-            assert!(text.ends_with(&format!("… and {} more.", 200 - shown)), "{text}");
+            assert!(
+                text.ends_with(&format!("… and {} more.", 200 - shown)),
+                "{text}"
+            );
         }
         let mixed = [
             n(1, NotificationEvent::WentDown { up_for: None }),
