@@ -6,7 +6,7 @@
 //! | [`cache`]    | —         | [`MemoryCache`]: a bounded in-process [`StatusCache`](mcstat_core::ports::StatusCache) with per-entry TTL |
 //! | [`clock`]    | —         | [`SystemClock`]: the wall clock and tokio's timer as a [`Clock`](mcstat_core::ports::Clock) |
 //! | `file`       | `file`    | `FileStore`: the embedded single-file store (redb), the default store |
-//! | `redis`      | `redis`   | `RedisStore`, `RedisCache` and `RedisLeases`: the shared store, cache and watch leases on Redis |
+//! | `redis`      | `redis`   | `RedisStore`, `RedisCache`, `RedisLeases` and `RedisLimiter`: the shared store, cache, watch leases and send rate limits on Redis |
 //! | `chart`      | `charts`  | `PlottersChartRenderer`: the [`ChartRenderer`](mcstat_core::ports::ChartRenderer) drawing `/graph` PNGs |
 //!
 //! Features are additive; the default enables `network` and `file`.
@@ -25,7 +25,9 @@ pub mod network;
 pub mod redis;
 
 #[cfg(feature = "redis")]
-pub use self::redis::{RedisCache, RedisConfig, RedisLeases, RedisStore, RedisStoreError};
+pub use self::redis::{
+    RedisCache, RedisConfig, RedisLeases, RedisLimiter, RedisStore, RedisStoreError,
+};
 pub use cache::MemoryCache;
 #[cfg(feature = "charts")]
 pub use chart::PlottersChartRenderer;

@@ -1,6 +1,7 @@
 //! Redis backends (feature `redis`): [`RedisStore`] (chat state, watches, history,
-//! audit), [`RedisCache`] (the status cache) and [`RedisLeases`] (the watch
-//! scheduler's leases), sharing one [`RedisConfig`].
+//! audit), [`RedisCache`] (the status cache), [`RedisLeases`] (the watch
+//! scheduler's leases) and [`RedisLimiter`] (the send rate limits), sharing one
+//! [`RedisConfig`].
 //!
 //! Both fail fast when Redis is down: every command runs under a short deadline
 //! ([`RedisConfig::command_timeout`], 500 ms by default) and a failure or timeout is
@@ -22,6 +23,7 @@
 //! | `{p}audit-seq` | string | audit sequence counter |
 //! | `{p}cache:v1:{key}` | string, with expiry | [`CachedValue`](mcstat_core::ports::CachedValue) |
 //! | `{p}lease:{key}` | string, with expiry | the holder of a [`LeasePort`](mcstat_core::ports::LeasePort) lease ([`RedisLeases`]) |
+//! | `{p}send:{key}` | string, with expiry | a [`SendLimiter`](mcstat_core::ports::SendLimiter) key's theoretical arrival time (GCRA, µs since the epoch by Redis' `TIME`; [`RedisLimiter`]), expiring when it has passed |
 //!
 //! History keys of one target share the hash tag `{<target key>}` (one Redis Cluster
 //! slot): a batch of samples is prepared in Rust against the head read and applied by
@@ -39,6 +41,7 @@
 
 mod cache;
 mod lease;
+mod limiter;
 mod store;
 
 use std::fmt;
@@ -51,6 +54,7 @@ use redis::{Cmd, FromRedisValue, Pipeline, RedisError};
 
 pub use cache::RedisCache;
 pub use lease::RedisLeases;
+pub use limiter::RedisLimiter;
 pub use store::RedisStore;
 
 /// Where Redis is and how to use it.

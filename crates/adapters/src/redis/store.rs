@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
-use super::{Conn, RedisCache, RedisConfig, RedisLeases, RedisStoreError};
+use super::{Conn, RedisCache, RedisConfig, RedisLeases, RedisLimiter, RedisStoreError};
 
 /// The format version of the data this build writes under the prefix.
 const FORMAT: u64 = 2;
@@ -189,6 +189,13 @@ impl RedisStore {
     #[must_use]
     pub fn leases(&self) -> RedisLeases {
         RedisLeases::from_conn(self.conn.clone())
+    }
+
+    /// A [`RedisLimiter`] on the same connection and prefix (the send rate limits
+    /// every replica of a bot shares).
+    #[must_use]
+    pub fn limiter(&self) -> RedisLimiter {
+        RedisLimiter::from_conn(self.conn.clone())
     }
 
     fn watches_key(&self, chat_key: &str) -> String {
