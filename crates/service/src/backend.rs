@@ -180,7 +180,7 @@ impl Backend {
                 );
                 let leases = Arc::new(store.leases());
                 let outbox = Arc::new(MemoryOutbox::new()); // TODO(outbox): the store's
-                let limiter = Arc::new(MemoryLimiter::new(Arc::clone(&clock)));
+                let limiter = Arc::new(store.limiter());
                 (ports(store), (leases, outbox, limiter))
             }
         };
