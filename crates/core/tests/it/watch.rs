@@ -1690,3 +1690,115 @@ async fn moves_a_bounce_moves_every_watch_of_the_chat() {
         w.watches.watches_of(&old).await.expect("ok")
     );
 }
+
+// ---------------------------------------------------------------- the outbox
+
+/// History whose appends, while `fail` is set, record the sample and then never
+/// return: the process dies right after the sample is recorded.
+struct FlakyHistory {
+    inner: Arc<MemoryHistory>,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl HistoryStore for FlakyHistory {
+    async fn append_samples(&self, samples: &[HistorySample]) -> Result<(), StoreError> {
+        self.inner.append_samples(samples).await?;
+        if self.fail.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        Ok(())
+    }
+
+    async fn head(&self, target: &Target) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.head(target).await
+    }
+
+    async fn chunks(
+        &self,
+        target: &Target,
+        stream: mcstat_core::history::Stream,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.inner.chunks(target, stream, first, last).await
+    }
+
+    async fn prune(&self, now: Timestamp) -> Result<u64, StoreError> {
+        self.inner.prune(now).await
+    }
+}
+
+#[tokio::test]
+async fn a_change_is_queued_before_its_sample_so_a_crash_between_is_told_once() {
+    use mcstat_core::outbox::{MemoryOutbox, OutboxConfig, OutboxNotifier};
+    use mcstat_core::ports::OutboxStore as _;
+
+    let w = World::new();
+    let t = target("play.example.net");
+    let (a, b) = (chat("1"), chat("2"));
+    w.watch(&a, &t, &[]).await;
+    w.watch(&b, &t, &[]).await;
+    let outbox = MemoryOutbox::new();
+    let history = Arc::new(FlakyHistory {
+        inner: Arc::clone(&w.history),
+        fail: std::sync::atomic::AtomicBool::new(false),
+    });
+    let ports = || SchedulerPorts {
+        history: Arc::clone(&history) as Arc<dyn HistoryStore>,
+        notifier: Arc::new(OutboxNotifier::new(
+            Arc::new(outbox.clone()),
+            MemoryOutbox::new(),
+            Arc::clone(&w.clock) as Arc<dyn Clock>,
+            OutboxConfig::default(),
+        )),
+        ..w.ports()
+    };
+    let s = Scheduler::new(ports(), config(), "a");
+    s.poll_once(w.clock.now()).await;
+    w.source.set_down(&t, true);
+    w.run_for(&[&s], MIN).await;
+    assert!(outbox.is_empty(), "one failure: not yet");
+    // The second failure makes the outage; the process dies as its sample is
+    // recorded. Had it recorded the sample first and queued after, the change
+    // would be lost: the restarted tracker reads it from the history as old news.
+    history.fail.store(true, Ordering::SeqCst);
+    let died =
+        tokio::time::timeout(Duration::from_millis(200), w.run_for(&[&s], MIN)).await;
+    assert!(died.is_err(), "the append never returned");
+    assert_eq!(outbox.len(), 2, "one per chat, queued before the sample");
+    drop(s);
+    history.fail.store(false, Ordering::SeqCst);
+
+    // Restarted (another holder). The change is in the history now; polls go on,
+    // and nothing new is queued (the same change again would have the same keys).
+    let s2 = Scheduler::new(ports(), config(), "b");
+    w.run_for(&[&s2], 3 * MIN).await;
+    let pending = outbox
+        .claim(
+            mcstat_core::domain::Platform::Telegram,
+            w.clock.now(),
+            100,
+            Duration::from_secs(30),
+        )
+        .await
+        .expect("claim");
+    assert_eq!(pending.len(), 2, "{pending:?}");
+    let mut chats: Vec<_> = pending.iter().map(|e| e.chat.clone()).collect();
+    chats.sort();
+    assert_eq!(chats, vec![a.clone(), b.clone()]);
+    assert!(
+        pending
+            .iter()
+            .all(|e| matches!(e.notification.event, NotificationEvent::WentDown { .. })),
+        "{pending:?}"
+    );
+    // The outbox deduplicates: no notify lease was taken.
+    let start = w.source.polls_of(&t)[1];
+    assert_eq!(
+        w.leases
+            .holder(&format!("notify:all:{}:down:{}", t.key(), start.0)),
+        None
+    );
+    assert_eq!(pending[0].id, format!("{}:all:{}:down:{}", pending[0].chat, t.key(), start.0));
+}
