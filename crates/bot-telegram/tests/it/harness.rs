@@ -265,13 +265,19 @@ impl BotProcess {
     /// Start `mcstat-telegram` against `api` with `token`, loopback allowed, a fresh
     /// file store, and `extra` environment variables.
     pub(crate) fn start(api: &FakeApi, token: &str, extra: &[(&str, String)]) -> Self {
+        Self::start_url(&api.url(), token, extra)
+    }
+
+    /// Start `mcstat-telegram` against the Bot API at `api_url` (as
+    /// `MCSTAT_TELEGRAM_API_URL`), otherwise as [`BotProcess::start`].
+    pub(crate) fn start_url(api_url: &str, token: &str, extra: &[(&str, String)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store: PathBuf = dir.path().join("mcstat.redb");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcstat-telegram"));
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("MCSTAT_TELEGRAM_TOKEN", token)
-            .env("MCSTAT_TELEGRAM_API_URL", api.url())
+            .env("MCSTAT_TELEGRAM_API_URL", api_url)
             .env("MCSTAT_ALLOW_NETWORKS", "127.0.0.0/8")
             .env("MCSTAT_STORE_PATH", &store)
             .env("MCSTAT_LOOKUP_TIMEOUT_MS", "2000")

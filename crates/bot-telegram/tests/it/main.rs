@@ -2,6 +2,9 @@
 //! Bot API (npm telegram-test-api behind tests/peers/telegram-api.js) and a real
 //! Minecraft server (npm minecraft-protocol).
 //!
+//! `fake_bot_api` is a second fake Bot API, in process and in Rust, that enforces
+//! Telegram's documented rate and content limits (429s, 400s) for tests at scale.
+//!
 //! The end-to-end tests need `MCSTAT_NODE_MODULES` (printed by
 //! `scripts/install-test-deps.sh`); without it they fail saying so.
 
@@ -14,6 +17,7 @@ mod support;
 mod redis_server;
 
 mod e2e;
+mod fake_bot_api;
 mod harness;
 mod migrate;
 mod render;
