@@ -20,9 +20,9 @@ use figment::providers::{Env, Format, Toml};
 use mcstat_core::Platform;
 use mcstat_core::TargetPolicy;
 use mcstat_core::history::HistoryConfig;
-use mcstat_core::outbox::{OutboxConfig, PlatformLimits};
+use mcstat_core::outbox::{OutboxConfig, PlatformLimits, documented};
 use mcstat_core::policy::IpNet;
-use mcstat_core::ports::Pace;
+
 use mcstat_core::watch::WatchConfig;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -455,22 +455,23 @@ impl ServiceConfig {
     }
 
     /// The sending limits on `platform`: its documented ones
-    /// ([`PlatformLimits::for_platform`]) with the `send_*` settings on top.
+    /// ([`PlatformLimits::for_platform`]) with the `send_*` settings on top (each
+    /// with the same 3 % [headroom](mcstat_core::outbox::HEADROOM)).
     #[must_use]
     pub fn platform_limits(&self, platform: Platform) -> PlatformLimits {
         let mut limits = PlatformLimits::for_platform(platform);
         let count = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
         if let Some(n) = self.send_global_per_sec {
-            limits.global = Pace::per(count(n), Duration::from_secs(1), 1);
+            limits.global = documented(count(n), Duration::from_secs(1));
         }
         if let Some(n) = self.send_chat_per_min {
-            limits.chat = Pace::per(count(n), Duration::from_secs(60), 1);
+            limits.chat = documented(count(n), Duration::from_secs(60));
             if platform != Platform::Telegram {
                 limits.group = limits.chat;
             }
         }
         if let Some(n) = self.send_group_per_min {
-            limits.group = Pace::per(count(n), Duration::from_secs(60), 1);
+            limits.group = documented(count(n), Duration::from_secs(60));
         }
         limits.answer_deadline = Duration::from_secs(self.answer_deadline_secs);
         limits

@@ -6,8 +6,9 @@ use crate::domain::{ChatRef, Platform};
 use crate::ports::Pace;
 
 /// The limits a bot keeps to on one platform. The defaults are the platforms'
-/// documented values, spaced evenly (a burst of one), so that no window of the
-/// documented length ever holds more than the limit:
+/// documented values, spaced evenly (a burst of one) and with [`HEADROOM`] to
+/// spare, so that no window of the documented length ever holds more than the limit
+/// even when the network delays one message more than the next:
 ///
 /// | platform | global | per chat |
 /// |---|---|---|
@@ -31,15 +32,30 @@ pub struct PlatformLimits {
     pub answer_deadline: Duration,
 }
 
+/// How much slower than a documented limit the default paces are (3 %): the limit
+/// is counted where messages arrive, and two messages sent one interval apart can
+/// arrive closer together.
+pub const HEADROOM: f64 = 1.03;
+
+/// `count` per `per`, evenly spaced, with [`HEADROOM`].
+#[must_use]
+pub fn documented(count: u32, per: Duration) -> Pace {
+    let pace = Pace::per(count, per, 1);
+    Pace {
+        interval: pace.interval.mul_f64(HEADROOM),
+        ..pace
+    }
+}
+
 impl PlatformLimits {
     /// Telegram's documented limits.
     #[must_use]
     pub fn telegram() -> Self {
         Self {
             platform: Platform::Telegram,
-            global: Pace::per(30, Duration::from_secs(1), 1),
-            chat: Pace::per(1, Duration::from_secs(1), 1),
-            group: Pace::per(20, Duration::from_secs(60), 1),
+            global: documented(30, Duration::from_secs(1)),
+            chat: documented(1, Duration::from_secs(1)),
+            group: documented(20, Duration::from_secs(60)),
             answer_deadline: Duration::from_secs(30),
         }
     }
@@ -49,9 +65,9 @@ impl PlatformLimits {
     pub fn discord() -> Self {
         Self {
             platform: Platform::Discord,
-            global: Pace::per(50, Duration::from_secs(1), 1),
-            chat: Pace::per(5, Duration::from_secs(5), 1),
-            group: Pace::per(5, Duration::from_secs(5), 1),
+            global: documented(50, Duration::from_secs(1)),
+            chat: documented(5, Duration::from_secs(5)),
+            group: documented(5, Duration::from_secs(5)),
             // Follow-ups are accepted for 15 minutes; the first answer within 3 s is
             // sent outside the pacer.
             answer_deadline: Duration::from_secs(30),

@@ -53,7 +53,7 @@ use crate::ports::Notification;
 mod tests;
 
 pub use dispatch::{Dispatcher, DispatcherPorts};
-pub use limits::PlatformLimits;
+pub use limits::{HEADROOM, PlatformLimits, documented};
 pub use memory::{MemoryLimiter, MemoryOutbox};
 pub use notifier::OutboxNotifier;
 pub use pacer::{Pacer, Stale};

@@ -1763,8 +1763,7 @@ async fn a_change_is_queued_before_its_sample_so_a_crash_between_is_told_once() 
     // recorded. Had it recorded the sample first and queued after, the change
     // would be lost: the restarted tracker reads it from the history as old news.
     history.fail.store(true, Ordering::SeqCst);
-    let died =
-        tokio::time::timeout(Duration::from_millis(200), w.run_for(&[&s], MIN)).await;
+    let died = tokio::time::timeout(Duration::from_millis(200), w.run_for(&[&s], MIN)).await;
     assert!(died.is_err(), "the append never returned");
     assert_eq!(outbox.len(), 2, "one per chat, queued before the sample");
     drop(s);
@@ -1800,5 +1799,8 @@ async fn a_change_is_queued_before_its_sample_so_a_crash_between_is_told_once() 
             .holder(&format!("notify:all:{}:down:{}", t.key(), start.0)),
         None
     );
-    assert_eq!(pending[0].id, format!("{}:all:{}:down:{}", pending[0].chat, t.key(), start.0));
+    assert_eq!(
+        pending[0].id,
+        format!("{}:all:{}:down:{}", pending[0].chat, t.key(), start.0)
+    );
 }
