@@ -5,5 +5,6 @@
 #![allow(dead_code)]
 
 pub(crate) mod contract;
+pub(crate) mod outbox_contract;
 pub(crate) mod redis_server;
 pub(crate) mod samples;
