@@ -89,7 +89,7 @@ impl OutboxStore for MemoryOutbox {
     ) -> Result<usize, StoreError> {
         let mut inner = self.lock();
         inner.pushes += 1;
-        if inner.pushes % 1024 == 0 {
+        if inner.pushes.is_multiple_of(1024) {
             inner.seen.retain(|_, until| *until > now);
         }
         let until = Timestamp(now.0.saturating_add(duration_ms(remember)));
