@@ -122,20 +122,21 @@ async fn push_contract(store: &dyn OutboxStore, t: u64) {
     let one = entry(&a, "push:1", Priority::Answer, t, t);
     let two = entry(&a, "push:2", Priority::Notification, t, t);
     let three = entry(&a, "push:3", Priority::Report, t, t);
-    assert_eq!(push(store, &[], t).await, 0, "an empty push adds nothing");
-    assert_eq!(
-        push(store, &[one.clone(), two.clone(), one.clone()], t).await,
-        2,
-        "an id twice in one batch is added once"
-    );
-    assert_eq!(
-        push(store, &[one.clone()], t + 1).await,
-        0,
-        "already pending"
-    );
     let mut changed = one.clone();
     changed.priority = Priority::Report;
     changed.not_before = Timestamp(t + 5);
+    changed.notification.event = NotificationEvent::PlayerJoined("Notch".into());
+    assert_eq!(push(store, &[], t).await, 0, "an empty push adds nothing");
+    assert_eq!(
+        push(store, &[one.clone(), two.clone(), changed.clone()], t).await,
+        2,
+        "an id twice in one batch is added once (the first)"
+    );
+    assert_eq!(
+        push(store, std::slice::from_ref(&one), t + 1).await,
+        0,
+        "already pending"
+    );
     assert_eq!(
         push(store, &[changed, three.clone()], t + 2).await,
         1,
@@ -686,7 +687,7 @@ async fn platform_contract(store: &dyn OutboxStore, t: u64) {
     complete(store, Platform::Telegram, &["shared:key"]).await;
     assert_eq!(push(store, &[tg], t + 1).await, 0);
     assert_eq!(
-        push(store, &[api.clone()], t + 1).await,
+        push(store, std::slice::from_ref(&api), t + 1).await,
         1,
         "another platform's remembered id does not count"
     );
