@@ -148,6 +148,72 @@ mod file {
         let stats = store.stats(Platform::Telegram).await.expect("stats");
         assert_eq!(stats.pending(), 0);
     }
+
+    const SEEN: redb::TableDefinition<'_, (&str, &str), u64> =
+        redb::TableDefinition::new("outbox_seen");
+    const SEEN_EXPIRY: redb::TableDefinition<'_, (u64, &str, &str), ()> =
+        redb::TableDefinition::new("outbox_seen_expiry");
+
+    /// Remembered ids are forgotten once their time has passed, at most 256 per
+    /// push (bounded work per write), and entries over the size limit are refused.
+    #[tokio::test]
+    async fn file_store_outbox_forgets_ids_in_bounded_steps_and_refuses_huge_entries() {
+        use redb::ReadableTableMetadata as _;
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("mcstat.redb");
+        let a = chat(Platform::Telegram, "1");
+        let short = std::time::Duration::from_secs(1);
+        {
+            let store = FileStore::open(&path).await.expect("open");
+            let old: Vec<_> = (0..300)
+                .map(|i| entry(&a, &format!("old:{i}"), Priority::Report, T0, T0))
+                .collect();
+            let added = store.push(&old, Timestamp(T0), short).await.expect("push");
+            assert_eq!(added, 300);
+            let ids: Vec<String> = old.iter().map(|e| e.id.clone()).collect();
+            store
+                .complete(Platform::Telegram, &ids)
+                .await
+                .expect("complete");
+            for (i, at) in [T0 + 2000, T0 + 3000].into_iter().enumerate() {
+                let new = entry(&a, &format!("new:{i}"), Priority::Report, at, at);
+                let added = store
+                    .push(&[new], Timestamp(at), REMEMBER)
+                    .await
+                    .expect("push");
+                assert_eq!(added, 1);
+            }
+
+            let mut huge = entry(&a, "huge", Priority::Answer, T0, T0);
+            huge.notification.event = mcstat_core::ports::NotificationEvent::PlayerJoined(
+                "x".repeat(mcstat_adapters::MAX_OUTBOX_ENTRY_BYTES),
+            );
+            let small = entry(&a, "small", Priority::Answer, T0, T0);
+            let refused = store
+                .push(&[small, huge], Timestamp(T0 + 4000), REMEMBER)
+                .await;
+            assert!(
+                matches!(refused, Err(mcstat_core::ports::StoreError::Backend(_))),
+                "{refused:?}"
+            );
+            let stats = store.stats(Platform::Telegram).await.expect("stats");
+            assert_eq!(stats.pending(), 2, "nothing of the refused batch was added");
+        }
+        let db = redb::Database::open(&path).expect("open");
+        let read = db.begin_read().expect("read");
+        let seen = read.open_table(SEEN).expect("seen").len().expect("len");
+        let expiry = read
+            .open_table(SEEN_EXPIRY)
+            .expect("seen expiry")
+            .len()
+            .expect("len");
+        assert_eq!(
+            (seen, expiry),
+            (2, 2),
+            "only the two new ids are remembered"
+        );
+    }
 }
 
 #[cfg(feature = "redis")]
