@@ -5,8 +5,8 @@
 //! | [`network`]  | `network` | [`NetworkSource`]: the [`StatusSource`](mcstat_core::ports::StatusSource) on mc-protocol's tokio clients (a lighter [`LookupMode::Watch`] for watch polls) |
 //! | [`cache`]    | —         | [`MemoryCache`]: a bounded in-process [`StatusCache`](mcstat_core::ports::StatusCache) with per-entry TTL |
 //! | [`clock`]    | —         | [`SystemClock`]: the wall clock and tokio's timer as a [`Clock`](mcstat_core::ports::Clock) |
-//! | `file`       | `file`    | `FileStore`: the embedded single-file store (redb), the default store |
-//! | `redis`      | `redis`   | `RedisStore`, `RedisCache`, `RedisLeases` and `RedisLimiter`: the shared store, cache, watch leases and send rate limits on Redis |
+//! | `file`       | `file`    | `FileStore`: the embedded single-file store (redb), the default store (also the durable outbox) |
+//! | `redis`      | `redis`   | `RedisStore`, `RedisCache`, `RedisLeases` and `RedisLimiter`: the shared store (also the durable outbox), cache, watch leases and send rate limits on Redis |
 //! | `chart`      | `charts`  | `PlottersChartRenderer`: the [`ChartRenderer`](mcstat_core::ports::ChartRenderer) drawing `/graph` PNGs |
 //!
 //! Features are additive; the default enables `network` and `file`.
@@ -21,6 +21,8 @@ pub mod clock;
 pub mod file;
 #[cfg(feature = "network")]
 pub mod network;
+#[cfg(any(feature = "file", feature = "redis"))]
+mod outbox_json;
 #[cfg(feature = "redis")]
 pub mod redis;
 
@@ -36,3 +38,5 @@ pub use clock::SystemClock;
 pub use file::{FileStore, FileStoreError, StoreSpace};
 #[cfg(feature = "network")]
 pub use network::{BedrockFallback, ClientOptions, LookupMode, NetError, NetworkSource, Resolver};
+#[cfg(any(feature = "file", feature = "redis"))]
+pub use outbox_json::MAX_OUTBOX_ENTRY_BYTES;

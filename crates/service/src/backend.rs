@@ -162,7 +162,7 @@ impl Backend {
                             source,
                         })?,
                 );
-                let outbox = Arc::new(MemoryOutbox::new()); // TODO(outbox): the store's
+                let outbox: Arc<dyn OutboxStore> = store.clone();
                 (
                     ports(store),
                     (
@@ -179,7 +179,7 @@ impl Backend {
                         .map_err(BackendError::Redis)?,
                 );
                 let leases = Arc::new(store.leases());
-                let outbox = Arc::new(MemoryOutbox::new()); // TODO(outbox): the store's
+                let outbox: Arc<dyn OutboxStore> = store.clone();
                 let limiter = Arc::new(store.limiter());
                 (ports(store), (leases, outbox, limiter))
             }

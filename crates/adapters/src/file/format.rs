@@ -15,6 +15,20 @@
 //! | `history_chunk`   | (target key, [`Stream::code`](mcstat_core::history::Stream::code), chunk index) | chunk bytes |
 //! | `history_chunk_by_index` | ([`Stream::code`](mcstat_core::history::Stream::code), chunk index, target key) | `()` (index for pruning) |
 //! | `audit`           | (scope key, at ms, sequence)     | [`AuditEntry`](mcstat_core::AuditEntry) |
+//! | `outbox`          | (platform, entry id)             | (due ms, [`Priority::rank`](mcstat_core::outbox::Priority::rank), created ms, chat key, [`OutboxEntry`](mcstat_core::outbox::OutboxEntry) JSON bytes) |
+//! | `outbox_due`      | (platform, priority rank, due ms, entry id) | `()` (index: `claim` reads it in order) |
+//! | `outbox_created`  | (platform, priority rank, created ms, entry id) | `()` (index: counts and the oldest entry per priority) |
+//! | `outbox_by_chat`  | (chat key, entry id)             | `()` (index for `drop_chat`) |
+//! | `outbox_seen`     | (platform, entry id)             | `u64`: remembered until (ms) |
+//! | `outbox_seen_expiry` | (remembered until ms, platform, entry id) | `()` (index: forgetting ids) |
+//!
+//! The six `outbox*` tables ([`OutboxStore`](mcstat_core::ports::OutboxStore), see
+//! the outbox module) are **additive to format 3**, so they do not bump the format
+//! version: they are created by the first outbox write (a file that never had an
+//! outbox reads as an empty one), and a build that predates them opens a file that
+//! has them as format 3 and never looks at them. Only the outbox's rows are in them;
+//! no table of format 3 changed. A downgraded bot loses nothing but its pending
+//! messages, which it would not have sent anyway.
 //!
 //! `history_chunk_by_index` lists every chunk by stream and number: a chunk's end,
 //! and so its expiry ([`HistoryConfig::expires_at`]), grows with its number, so
@@ -66,6 +80,21 @@ pub(crate) const HISTORY_CHUNK: TableDefinition<'_, (&str, u8, u64), &[u8]> =
 pub(crate) const HISTORY_CHUNK_BY_INDEX: TableDefinition<'_, (u8, u64, &str), ()> =
     TableDefinition::new("history_chunk_by_index");
 pub(crate) const AUDIT: TableDefinition<'_, (&str, u64, u64), &str> = TableDefinition::new("audit");
+
+/// An outbox entry's row: (due ms, priority rank, created ms, chat key, entry JSON).
+pub(crate) type OutboxRow<'a> = (u64, u8, u64, &'a str, &'a [u8]);
+pub(crate) const OUTBOX: TableDefinition<'_, (&str, &str), OutboxRow<'static>> =
+    TableDefinition::new("outbox");
+pub(crate) const OUTBOX_DUE: TableDefinition<'_, (&str, u8, u64, &str), ()> =
+    TableDefinition::new("outbox_due");
+pub(crate) const OUTBOX_CREATED: TableDefinition<'_, (&str, u8, u64, &str), ()> =
+    TableDefinition::new("outbox_created");
+pub(crate) const OUTBOX_BY_CHAT: TableDefinition<'_, (&str, &str), ()> =
+    TableDefinition::new("outbox_by_chat");
+pub(crate) const OUTBOX_SEEN: TableDefinition<'_, (&str, &str), u64> =
+    TableDefinition::new("outbox_seen");
+pub(crate) const OUTBOX_SEEN_EXPIRY: TableDefinition<'_, (u64, &str, &str), ()> =
+    TableDefinition::new("outbox_seen_expiry");
 
 /// Format 2's history samples.
 const V2_HISTORY: TableDefinition<'_, (&str, u64), &str> = TableDefinition::new("history");

@@ -1,8 +1,10 @@
 //! [`FileStore`]: the embedded, crash-safe single-file store (feature `file`).
 //!
 //! One [redb](https://docs.rs/redb) file holds chat state, watches, the history of
-//! watched servers ([`mcstat_core::history`]: a head and byte chunks per target) and
-//! the audit log. Every write is one redb transaction committed with redb's default
+//! watched servers ([`mcstat_core::history`]: a head and byte chunks per target),
+//! the audit log and the outbox of messages waiting to be sent
+//! ([`OutboxStore`](mcstat_core::ports::OutboxStore); its tables are additive to
+//! format 3, see the format module). Every write is one redb transaction committed with redb's default
 //! (immediate) durability, so a write that returned `Ok` survives a crash of the
 //! process or the machine. redb is synchronous: every transaction runs on tokio's
 //! blocking pool (`spawn_blocking`), never on the async workers, except history
@@ -15,6 +17,7 @@
 
 mod format;
 mod history;
+mod outbox;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -83,7 +86,9 @@ pub struct StoreSpace {
 
 /// The embedded single-file store: implements [`ChatStore`], [`WatchStore`],
 /// [`HistoryStore`] and [`AuditLog`] (so it is a
-/// [`SessionStore`](mcstat_core::ports::SessionStore)).
+/// [`SessionStore`](mcstat_core::ports::SessionStore)), and the
+/// [`OutboxStore`](mcstat_core::ports::OutboxStore) (every call one write
+/// transaction, durable on return).
 ///
 /// Cheap to clone (the database is shared). The file is locked while any clone is
 /// alive: a second [`FileStore::open`] of the same file fails with

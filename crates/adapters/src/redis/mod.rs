@@ -1,5 +1,5 @@
 //! Redis backends (feature `redis`): [`RedisStore`] (chat state, watches, history,
-//! audit), [`RedisCache`] (the status cache), [`RedisLeases`] (the watch
+//! audit, the outbox), [`RedisCache`] (the status cache), [`RedisLeases`] (the watch
 //! scheduler's leases) and [`RedisLimiter`] (the send rate limits), sharing one
 //! [`RedisConfig`].
 //!
@@ -24,6 +24,18 @@
 //! | `{p}cache:v1:{key}` | string, with expiry | [`CachedValue`](mcstat_core::ports::CachedValue) |
 //! | `{p}lease:{key}` | string, with expiry | the holder of a [`LeasePort`](mcstat_core::ports::LeasePort) lease ([`RedisLeases`]) |
 //! | `{p}send:{key}` | string, with expiry | a [`SendLimiter`](mcstat_core::ports::SendLimiter) key's theoretical arrival time (GCRA, µs since the epoch by Redis' `TIME`; [`RedisLimiter`]), expiring when it has passed |
+//! | `{p}outbox:{<platform>}:entries` | hash | entry id → [`OutboxEntry`](mcstat_core::outbox::OutboxEntry) JSON, as pushed |
+//! | `{p}outbox:{<platform>}:meta` | hash | entry id → `<priority rank>\|<attempts>\|<not_before ms>\|<chat id>` (what `reschedule` changes) |
+//! | `{p}outbox:{<platform>}:due:<rank>` | sorted set | score = due time (ms), member = entry id; one per [`Priority::rank`](mcstat_core::outbox::Priority::rank) |
+//! | `{p}outbox:{<platform>}:created:<rank>` | sorted set | score = created (ms), member = entry id (counts and oldest for `stats`) |
+//! | `{p}outbox:{<platform>}:by-chat` | sorted set | score 0, member = `<chat id>\|<entry id>` (`drop_chat` reads one chat's range by `ZRANGEBYLEX`) |
+//! | `{p}outbox:{<platform>}:seen:<entry id>` | string, with expiry | remembered until (ms): a pushed id is refused until then (`PX` = `remember`) |
+//!
+//! The outbox ([`OutboxStore`](mcstat_core::ports::OutboxStore)) keys of one
+//! platform share the hash tag `{<platform>}` (one Redis Cluster slot), and each
+//! outbox call is one Lua script (`EVALSHA`) on them; see the outbox module. They are
+//! additive to format 2: builds that predate them never read them, so the format
+//! version did not change.
 //!
 //! History keys of one target share the hash tag `{<target key>}` (one Redis Cluster
 //! slot): a batch of samples is prepared in Rust against the head read and applied by
@@ -42,6 +54,7 @@
 mod cache;
 mod lease;
 mod limiter;
+mod outbox;
 mod store;
 
 use std::fmt;

@@ -38,7 +38,9 @@ return seq";
 
 /// The shared store on Redis: implements [`ChatStore`], [`WatchStore`],
 /// [`HistoryStore`] and [`AuditLog`] (so it is a
-/// [`SessionStore`](mcstat_core::ports::SessionStore)), for several replicas of a bot.
+/// [`SessionStore`](mcstat_core::ports::SessionStore)), and the
+/// [`OutboxStore`](mcstat_core::ports::OutboxStore) (one Lua script per call on one
+/// cluster slot per platform), for several replicas of a bot.
 ///
 /// Semantics match [`FileStore`](crate::FileStore)'s and
 /// [`MemoryHistory`](mcstat_core::history::MemoryHistory)'s: history is kept as
@@ -168,7 +170,8 @@ impl RedisStore {
         self.conn.query_pipe(pipe).await
     }
 
-    async fn ensure_format(&self) -> Result<(), StoreError> {
+    /// Check the data's format version once (see [`RedisStore::lazy`]).
+    pub(super) async fn ensure_format(&self) -> Result<(), StoreError> {
         self.format_checked
             .get_or_try_init(|| check_format(&self.conn, &self.history))
             .await
@@ -196,6 +199,11 @@ impl RedisStore {
     #[must_use]
     pub fn limiter(&self) -> RedisLimiter {
         RedisLimiter::from_conn(self.conn.clone())
+    }
+
+    /// The connection (the outbox's scripts run on it).
+    pub(super) const fn conn(&self) -> &Conn {
+        &self.conn
     }
 
     fn watches_key(&self, chat_key: &str) -> String {
@@ -389,7 +397,7 @@ async fn load_apply(conn: &Conn) -> Result<String, StoreError> {
 }
 
 /// Whether `e` is Redis' `NOSCRIPT` (the script cache does not hold the script).
-fn is_noscript(e: &StoreError) -> bool {
+pub(super) fn is_noscript(e: &StoreError) -> bool {
     let source: Option<&(dyn std::error::Error + 'static)> = match e {
         StoreError::Backend(source) | StoreError::Unavailable(source) => Some(source.as_ref()),
         _ => None,

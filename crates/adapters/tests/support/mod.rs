@@ -6,5 +6,6 @@
 
 pub(crate) mod contract;
 pub(crate) mod limiter_contract;
+pub(crate) mod outbox_contract;
 pub(crate) mod redis_server;
 pub(crate) mod samples;

@@ -96,7 +96,9 @@ impl OutboxStore for MemoryOutbox {
         let mut added = 0;
         for entry in entries {
             let key = (entry.platform(), entry.id.clone());
-            if inner.seen.get(&key).is_some_and(|t| *t > now) {
+            // A pending id is never added again, even once its remember window has
+            // passed (the entry would be replaced and its old due time left behind).
+            if inner.entries.contains_key(&key) || inner.seen.get(&key).is_some_and(|t| *t > now) {
                 continue;
             }
             inner.seen.insert(key.clone(), until);
