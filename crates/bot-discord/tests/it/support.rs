@@ -46,6 +46,11 @@ pub(crate) struct Running {
 /// Start the bot on `store`, talking to the fake Discord at `api`, refreshing live
 /// messages every `live_interval`.
 pub(crate) async fn start_bot(api: &str, store: &Path, live_interval: Duration) -> Running {
+    // The bot's log lines, shown with a failing test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_max_level(tracing::Level::INFO)
+        .try_init();
     let key = app_key();
     let toml = format!(
         r#"
