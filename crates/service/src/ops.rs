@@ -240,4 +240,56 @@ mod tests {
         stop_tx.send(()).expect("stop");
         server.await.expect("join").expect("served");
     }
+
+    #[tokio::test]
+    async fn healthz_is_degraded_while_a_notification_waits_too_long() {
+        use mcstat_core::Timestamp;
+        use mcstat_core::outbox::{OutboxEvent, OutboxStats, QueueStats};
+
+        let handle = install_metrics().expect("recorder");
+        let health = Arc::new(crate::delivery::OutboxHealth::new(Duration::from_secs(300)));
+        let sink =
+            crate::delivery::event_sink(mcstat_core::Platform::Telegram, Arc::clone(&health));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(
+            listener,
+            router(Ops::new(Arc::new(MockChatStore::new()), handle).with_outbox(health)),
+            async {
+                let _ = stop_rx.await;
+            },
+        ));
+        let at = Timestamp(1_700_000_000_000);
+        let waiting = |age_secs: u64| {
+            let mut stats = OutboxStats::default();
+            stats.queues[1] = QueueStats {
+                pending: 12,
+                oldest: Some(Timestamp(at.0 - age_secs * 1000)),
+            };
+            OutboxEvent::Stats { stats, at }
+        };
+        assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
+        sink(waiting(299));
+        assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
+        sink(waiting(301));
+        let degraded = get(addr, "/healthz").await;
+        assert!(degraded.starts_with("HTTP/1.1 503"), "{degraded}");
+        assert!(
+            degraded.contains("degraded: the oldest pending notification has waited 301 s"),
+            "{degraded}"
+        );
+        assert!(degraded.contains("12 pending"), "{degraded}");
+        // Liveness does not depend on it.
+        assert!(get(addr, "/livez").await.starts_with("HTTP/1.1 200"));
+        let m = get(addr, "/metrics").await;
+        assert!(
+            m.contains("mcstat_outbox_pending{platform=\"telegram\",priority=\"notification\"} 12"),
+            "{m}"
+        );
+        sink(waiting(0));
+        assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
+        stop_tx.send(()).expect("stop");
+        server.await.expect("join").expect("served");
+    }
 }
