@@ -98,7 +98,7 @@ async fn a_watched_server_going_down_and_coming_back_is_told_once_each() {
     assert_eq!(entries[0].action, format!("watch add {address}"));
 
     // Let the scheduler see it up, then stop the server: told once that it is down.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    bot.wait_polled_up(&scope, &address, WAIT).await;
     drop(peer);
     let stopped = Instant::now();
     fake.wait_for("the down notification", WAIT, |r| {
@@ -250,7 +250,7 @@ async fn a_channel_the_bot_cannot_post_in_loses_its_watches() {
     assert_eq!(watches.watches_of(&chat).await.expect("watches").len(), 1);
 
     // Discord says Missing Access when the down notice is posted: the watch goes.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    bot.wait_polled_up(&chat, &address, WAIT).await;
     let path = format!("/channels/{CHANNEL}/messages");
     fake.fail_next(
         &path,
@@ -261,7 +261,14 @@ async fn a_channel_the_bot_cannot_post_in_loses_its_watches() {
     drop(peer);
     let deadline = Instant::now() + WAIT;
     while !watches.watches_of(&chat).await.expect("watches").is_empty() {
-        assert!(Instant::now() < deadline, "the watch was not dropped");
+        assert!(
+            Instant::now() < deadline,
+            "the watch was not dropped; requests: {:#?}",
+            fake.requests()
+                .iter()
+                .map(|r| format!("{} {} → {}", r.method, r.path, r.status))
+                .collect::<Vec<_>>()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let posts = fake
