@@ -673,6 +673,17 @@ impl FakeDiscord {
             .unwrap_or_default()
     }
 
+    /// Put a message of the bot in `channel`, as if posted earlier.
+    pub(crate) fn seed_message(&self, channel: &str, id: &str, payload: Value) {
+        self.inner
+            .lock()
+            .expect("lock")
+            .messages
+            .entry(channel.to_owned())
+            .or_default()
+            .insert(id.to_owned(), payload);
+    }
+
     /// The next request whose path starts with `prefix` answers `status` with
     /// `headers` and `body`.
     pub(crate) fn fail_next(
