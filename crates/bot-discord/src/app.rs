@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use mcstat_core::chat::WatchCommand;
 use mcstat_core::chat::{ChatRequest, Command, Reply, View};
+use mcstat_core::outbox::Pacer;
 use mcstat_core::ports::{AuditLog, ChartRenderer, ChatStore, Clock, WatchStore};
 use mcstat_core::watch::WatchService;
 use mcstat_core::{ChatRef, ChatService, Platform, Target, UserRef};
@@ -38,6 +39,9 @@ pub struct BotDeps {
     pub watch_service: Option<Arc<WatchService>>,
     /// Draws `/graph` charts (`None`: not available).
     pub charts: Option<Arc<dyn ChartRenderer>>,
+    /// The outbox's pacer: turns within Discord's global limit, which notifications
+    /// and live message edits share (`None`: live edits are not paced).
+    pub pacer: Option<Arc<Pacer>>,
 }
 
 impl std::fmt::Debug for BotDeps {
@@ -116,18 +120,21 @@ impl Bot {
     /// A bot over `deps`.
     #[must_use]
     pub fn new(deps: BotDeps, settings: BotSettings) -> Self {
-        let live = Arc::new(LiveMessages::new(
+        let mut live = LiveMessages::new(
             Arc::clone(&deps.chat),
             Arc::clone(&deps.watches),
             Arc::clone(&deps.audit),
             Arc::clone(&deps.clock),
             Arc::clone(&deps.rest),
             settings.live_interval,
-        ));
+        );
+        if let Some(pacer) = &deps.pacer {
+            live = live.with_pacer(Arc::clone(pacer));
+        }
         Self {
             deps,
             settings,
-            live,
+            live: Arc::new(live),
         }
     }
 

@@ -17,6 +17,13 @@
 //! its record. Records are read from the store at every tick, so a `/live stop`
 //! handled by another replica is seen at the next tick.
 //!
+//! Edits count towards Discord's global limit (50 requests a second) like the
+//! outbox's notifications, so each edit first asks the outbox's [`Pacer`]
+//! ([`with_pacer`](LiveMessages::with_pacer)) for a turn, after notifications
+//! ([`Priority::Report`]): a storm of notifications delays the refreshes instead of
+//! both together drawing `429`s. An edit without a turn within one interval waits
+//! for the next tick (the pacer counts it as a stale drop).
+//!
 //! Every start and stop goes to the [`AuditLog`] with the guild as scope.
 
 use std::collections::HashMap;
@@ -27,6 +34,7 @@ use futures_util::StreamExt as _;
 use mcstat_core::chat::{
     CallbackData, Reply, TargetRef, View, display_target, parse_address, status_reply,
 };
+use mcstat_core::outbox::{Pacer, Priority};
 use mcstat_core::ports::{AuditLog, Clock, StoreError, WatchStore};
 use mcstat_core::{AuditEntry, ChatRef, ChatService, Platform, Target, UserRef, Watch};
 
@@ -88,6 +96,8 @@ pub struct LiveMessages {
     clock: Arc<dyn Clock>,
     rest: Arc<DiscordRest>,
     interval: Duration,
+    /// Turns within the global limit (`None`: edits are not paced).
+    pacer: Option<Arc<Pacer>>,
     /// The last payload sent per message (JSON and icon), to skip edits that change
     /// nothing.
     last_sent: Mutex<HashMap<String, (String, Vec<u8>)>>,
@@ -126,8 +136,17 @@ impl LiveMessages {
             clock,
             rest,
             interval,
+            pacer: None,
             last_sent: Mutex::default(),
         }
+    }
+
+    /// Edits ask `pacer` for a turn first (the outbox's, so that notifications and
+    /// edits together keep to Discord's global limit).
+    #[must_use]
+    pub fn with_pacer(mut self, pacer: Arc<Pacer>) -> Self {
+        self.pacer = Some(pacer);
+        self
     }
 
     /// Every live record.
@@ -412,6 +431,18 @@ impl LiveMessages {
         if unchanged {
             return;
         }
+        if let Some(pacer) = &self.pacer {
+            let deadline = self.clock.now().plus(self.interval);
+            if pacer
+                .admit(&chat, Priority::Report, Some(deadline))
+                .await
+                .is_err()
+            {
+                tracing::debug!(channel = %record.channel, message = %record.message,
+                    "no turn to edit the live message this interval; next time");
+                return;
+            }
+        }
         match self
             .rest
             .edit_message(&record.channel, &record.message, &payload)
@@ -435,13 +466,19 @@ impl LiveMessages {
         }
     }
 
-    /// Refresh every interval until `shutdown` resolves.
+    /// Refresh every interval until `shutdown` resolves. A refresh under way then is
+    /// cut short (it may be waiting for turns behind a storm of notifications); the
+    /// messages it did not edit are edited by the next process.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 () = &mut shutdown => return,
-                () = tokio::time::sleep(self.interval) => self.tick().await,
+                () = tokio::time::sleep(self.interval) => {}
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.tick() => {}
             }
         }
     }

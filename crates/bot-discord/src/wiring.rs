@@ -118,6 +118,7 @@ pub async fn build_with(
             rest,
             watch_service: Some(watch_service),
             charts: Some(chart_renderer()),
+            pacer: Some(Arc::clone(&delivery.pacer)),
         },
         BotSettings {
             component_ttl: discord.component_ttl,
@@ -256,7 +257,7 @@ pub async fn run_on(
         }
         Mode::Http => stopped().await,
     }
-    // Let requests in flight and the current live refresh finish.
+    // Let requests in flight finish (the live refresh stops at once).
     if let Some(server) = server {
         let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
     }

@@ -5,6 +5,7 @@
 mod e2e;
 mod fake_discord;
 mod snapshot;
+mod storm;
 mod support;
 mod views;
 mod watch;

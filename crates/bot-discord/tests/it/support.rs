@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::{Signer, SigningKey};
-use mcstat_core::LookupConfig;
+use mcstat_adapters::FileStoreError;
+use mcstat_core::{ChatRef, LookupConfig};
 use mcstat_discord::app::Bot;
 use mcstat_discord::config::DiscordConfig;
 use mcstat_discord::interact::DISCORD_EPOCH_MS;
@@ -79,9 +80,23 @@ pub(crate) async fn start_bot(api: &str, store: &Path, live_interval: Duration) 
         refresh_max_age: Duration::ZERO,
         ..wiring::lookup_config(&service, &discord)
     };
-    let app = wiring::build_with(&service, discord, lookup)
-        .await
-        .expect("build the bot");
+    // A follow-up the previous bot on this store spawned for an interaction (not
+    // joined by its shutdown) may hold the store a moment longer.
+    let mut tries = 0;
+    let app = loop {
+        match wiring::build_with(&service, discord.clone(), lookup.clone()).await {
+            Ok(app) => break app,
+            Err(e)
+                if tries < 50
+                    && e.chain()
+                        .any(|c| matches!(c.downcast_ref(), Some(FileStoreError::Locked))) =>
+            {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("build the bot: {e:?}"),
+        }
+    };
     let bot = Arc::clone(&app.bot);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -217,6 +232,31 @@ impl Running {
             resp.status().as_u16(),
             resp.text().await.unwrap_or_default(),
         )
+    }
+
+    /// Wait (up to `timeout`) until the scheduler recorded `chat`'s watch of
+    /// `address` answering: from then on, its going down is news.
+    pub(crate) async fn wait_polled_up(&self, chat: &ChatRef, address: &str, timeout: Duration) {
+        let service = self
+            .bot
+            .deps()
+            .watch_service
+            .clone()
+            .expect("watching is available");
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let watches = service.watches(chat).await.expect("watches");
+            if watches.iter().any(|w| {
+                w.watch.target.to_string() == address && w.last_sample.is_some_and(|(_, up)| up)
+            }) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{address} was not polled as up within {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Stop the bot and wait until it has let go of its store.

@@ -23,25 +23,6 @@ fn posted(reqs: &[Recorded], icon: &str) -> Vec<String> {
         .collect()
 }
 
-/// Wait until the scheduler has polled the chat's watched server and seen it up (it
-/// reads the watch list every 10 s: a server that is down from its first poll on is
-/// never "going down").
-async fn seen_up(bot: &crate::support::Running, chat: &ChatRef) {
-    let service = bot.bot.deps().watch_service.clone().expect("watch service");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let watches = service.watches(chat).await.expect("watches");
-        if watches
-            .iter()
-            .any(|w| matches!(w.state, mcstat_core::watch::TargetState::Up { .. }))
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the server was never polled up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn description(v: &Value) -> String {
     v["data"]["embeds"][0]["description"]
         .as_str()
@@ -117,11 +98,7 @@ async fn a_watched_server_going_down_and_coming_back_is_told_once_each() {
     assert_eq!(entries[0].action, format!("watch add {address}"));
 
     // Let the scheduler see it up, then stop the server: told once that it is down.
-    seen_up(
-        &bot,
-        &ChatRef::new(Platform::Discord, CHANNEL).expect("chat"),
-    )
-    .await;
+    bot.wait_polled_up(&scope, &address, WAIT).await;
     drop(peer);
     let stopped = Instant::now();
     fake.wait_for("the down notification", WAIT, |r| {
@@ -273,7 +250,7 @@ async fn a_channel_the_bot_cannot_post_in_loses_its_watches() {
     assert_eq!(watches.watches_of(&chat).await.expect("watches").len(), 1);
 
     // Discord says Missing Access when the down notice is posted: the watch goes.
-    seen_up(&bot, &chat).await;
+    bot.wait_polled_up(&chat, &address, WAIT).await;
     let path = format!("/channels/{CHANNEL}/messages");
     fake.fail_next(
         &path,
@@ -286,10 +263,10 @@ async fn a_channel_the_bot_cannot_post_in_loses_its_watches() {
     while !watches.watches_of(&chat).await.expect("watches").is_empty() {
         assert!(
             Instant::now() < deadline,
-            "the watch was not dropped; requests: {:?}",
+            "the watch was not dropped; requests: {:#?}",
             fake.requests()
                 .iter()
-                .map(|r| format!("{} {}", r.method, r.path))
+                .map(|r| format!("{} {} → {}", r.method, r.path, r.status))
                 .collect::<Vec<_>>()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
