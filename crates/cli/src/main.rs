@@ -9,14 +9,17 @@
 //! answer), [`EXIT_ERROR`] (1) the command could not run (a bad command line or
 //! address, no runtime).
 
+mod blocklist;
+mod diagnose;
 mod lookup;
 mod render;
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory as _, Parser, Subcommand, ValueEnum};
 
 use lookup::Kind;
 
@@ -55,6 +58,44 @@ enum Command {
     Query(Common),
     /// Bedrock Edition unconnected ping over UDP (default port 19132).
     Bedrock(Common),
+    /// Walk DNS, SRV, TCP, every status protocol and Mojang's blocklist, then say in
+    /// plain language what is wrong and what to do.
+    Diagnose(DiagnoseArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `mcstat man > mcstat.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+struct DiagnoseArgs {
+    /// The server, as for `status`; prefix `bedrock:` for a Bedrock server
+    /// (`bedrock:play.example.net:19132`).
+    address: String,
+    /// Print one JSON object (steps, verdict, advice) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// The overall deadline in seconds; each step gets a quarter of it at most.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_timeout)]
+    timeout: Duration,
+    /// Mojang's blocked-servers list to check: a file of SHA-1 hashes (hex, one per
+    /// line) or an http(s) URL such as https://sessionserver.mojang.com/blockedservers.
+    /// Default: the snapshot bundled with mcstat (its date is shown).
+    #[arg(long, value_name = "FILE|URL")]
+    blocklist: Option<String>,
+    /// Ask this DNS server (`IP` or `IP:PORT`, UDP) instead of the system's.
+    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns)]
+    dns: Option<SocketAddr>,
+    /// The Query port when it differs from the game port (query.port).
+    #[arg(long, value_name = "PORT")]
+    query_port: Option<u16>,
+    /// The Bedrock port to try for a Java address (default 19132).
+    #[arg(long, value_name = "PORT")]
+    bedrock_port: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +137,106 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+fn parse_dns(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    s.parse::<std::net::IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| {
+            format!("`{s}` is not an IP address or IP:PORT, e.g. 1.1.1.1 or 127.0.0.1:5353")
+        })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("mcstat: cannot start the async runtime: {e}");
+            ExitCode::from(EXIT_ERROR)
+        })
+}
+
+fn color_for(json: bool) -> bool {
+    !json
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Prints generated text; a closed pipe (`mcstat man | head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::from(EXIT_ONLINE),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(EXIT_ONLINE),
+        Err(e) => {
+            eprintln!("mcstat: cannot write: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn bad_address(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("mcstat: {e}");
+    eprintln!(
+        "  try an address like `play.example.net`, `play.example.net:25565` or `[2001:db8::1]:25565`"
+    );
+    ExitCode::from(EXIT_ERROR)
+}
+
+fn run_diagnose(args: DiagnoseArgs) -> ExitCode {
+    let text = args.address.trim();
+    let (bedrock, rest) = match text.get(..8) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("bedrock:") => (true, &text[8..]),
+        _ => match text.get(..5) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("java:") => (false, &text[5..]),
+            _ => (false, text),
+        },
+    };
+    let address = match rest.parse() {
+        Ok(a) => a,
+        Err(e) => return bad_address(&e),
+    };
+    let blocklist = match args.blocklist {
+        None => diagnose::ListSource::Bundled,
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+            diagnose::ListSource::Url(url)
+        }
+        Some(path) => match blocklist::Blocklist::from_file(&path) {
+            Ok(list) => diagnose::ListSource::Loaded(list),
+            Err(e) => {
+                eprintln!("mcstat: --blocklist: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        },
+    };
+    let opts = diagnose::Options {
+        address,
+        bedrock,
+        timeout: args.timeout,
+        dns: args.dns,
+        query_port: args.query_port,
+        bedrock_port: args.bedrock_port,
+        blocklist,
+    };
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let report = runtime.block_on(diagnose::run(opts));
+    if args.json {
+        println!("{}", diagnose::render_json(&report));
+    } else {
+        print!("{}", diagnose::render_text(&report, color_for(false)));
+    }
+    ExitCode::from(if report.answered {
+        EXIT_ONLINE
+    } else {
+        EXIT_OFFLINE
+    })
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -123,34 +264,34 @@ fn main() -> ExitCode {
         ),
         Command::Query(c) => (c, Kind::Query),
         Command::Bedrock(c) => (c, Kind::Bedrock),
+        Command::Diagnose(args) => return run_diagnose(args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "mcstat", &mut script);
+            return print_bytes(&script);
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                eprintln!("mcstat: cannot render the man page: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+            return print_bytes(&page);
+        }
     };
 
     let address = match common.address.parse() {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("mcstat: {e}");
-            eprintln!(
-                "  try an address like `play.example.net`, `play.example.net:25565` or `[2001:db8::1]:25565`"
-            );
-            return ExitCode::from(EXIT_ERROR);
-        }
+        Err(e) => return bad_address(&e),
     };
 
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("mcstat: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_ERROR);
-        }
+        Err(code) => return code,
     };
     let outcome = runtime.block_on(lookup::run(kind, &address, common.timeout));
 
-    let color = !common.json
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = color_for(common.json);
     match outcome {
         Ok(answer) => {
             if common.json {

@@ -182,3 +182,8 @@ async fn failures_are_typed_and_friendly() {
     assert_eq!(mcstat(&["--version"]).await.status.code(), Some(0));
     assert_eq!(mcstat(&["no-such-command"]).await.status.code(), Some(1));
 }
+
+#[path = "cli/diagnose.rs"]
+mod diagnose;
+#[path = "cli/generated.rs"]
+mod generated;
