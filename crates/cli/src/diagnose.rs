@@ -686,9 +686,10 @@ pub(crate) async fn run(opts: Options) -> Report {
         .map(|c| c.addr.ip())
         .or_else(|| plan.first().map(|p| p.0.ip()))
         .or_else(|| host_addrs.all().next());
-    let query_port = opts
-        .query_port
-        .unwrap_or_else(|| open.map_or(game_port, |c| c.addr.port()));
+    let query_port = opts.query_port.unwrap_or_else(|| {
+        open.or_else(|| connects.first())
+            .map_or(game_port, |c| c.addr.port())
+    });
     let mut query_addr = None;
     if opts.bedrock {
         walk.skip("query", "skipped: a Bedrock address");

@@ -569,3 +569,41 @@ async fn dns_scenarios() {
     drop((java, v6, plain));
     dns.stop().await;
 }
+
+#[tokio::test]
+async fn blocklist_from_a_url_and_a_failed_fetch() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    // A one-route HTTP server: the list holds SHA-1("127.0.0.*").
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind http");
+    let url = format!("http://{}/blockedservers", http.local_addr().expect("addr"));
+    let server = tokio::spawn(async move {
+        while let Ok((mut s, _)) = http.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let body = "426e28604fd685f5b41f557798f548e6357004d9\n";
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(reply.as_bytes()).await;
+        }
+    });
+    let port = closed_port().to_string();
+    let addr = format!("127.0.0.1:{port}");
+    let (code, r) = diagnose(&[&addr, "--blocklist", &url, "--bedrock-port", &port]).await;
+    assert_eq!(code, Some(2), "{r}");
+    assert_eq!(r["blocklist"]["source"], url.as_str(), "{r}");
+    assert_eq!(r["blocklist"]["match"]["candidate"], "127.0.0.*", "{r}");
+    assert!(!detail(&r, "blocklist").contains("live list"), "{r}");
+    server.abort();
+
+    // Nothing at the URL: the snapshot is used, and the detail says why.
+    let dead = format!("http://127.0.0.1:{}/blockedservers", closed_port());
+    let (_, r) = diagnose(&[&addr, "--blocklist", &dead, "--bedrock-port", &port]).await;
+    assert_eq!(statuses(&r, "blocklist"), ["ok"], "{r}");
+    let d = detail(&r, "blocklist");
+    assert!(d.starts_with(&format!("cannot fetch {dead}")), "{d}");
+    assert!(d.contains("blocklist snapshot of 2026-"), "{d}");
+}
