@@ -390,6 +390,9 @@ pub(crate) async fn run(opts: Options) -> Report {
 
     // 1. A/AAAA of the host.
     let mut host_addrs = Addresses::default();
+    if name.is_some() && resolver.is_none() {
+        host_addrs.problem = Some(DnsProblem::Failed);
+    }
     match (&name, host.ip(), &resolver) {
         (_, Some(ip), _) => {
             walk.push(
