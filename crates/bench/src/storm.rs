@@ -31,8 +31,11 @@
 //!   sent at once as it is ready, each retried after `retry_after` on a `429`, at most
 //!   `--attempts` attempts (4: the old `bot-telegram` `api::MAX_ATTEMPTS`, which also
 //!   gave up on a `retry_after` over 60 s, scaled here), no digests.
-//! - Two storms: 10,000 chats with one notification each, and 100 chats with 100
-//!   each (digests: the dispatcher sends a chat's backlog past three as one message).
+//! - Three storms (`--storms`): `one-each`, 10,000 chats with one notification each;
+//!   `digests`, 100 chats with 100 each queued server by server (each poll that sees
+//!   a server go down tells every chat watching it, as the scheduler does); `by-chat`,
+//!   the same queued chat by chat (each chat's backlog together in the stores' claim
+//!   order). The dispatcher should send a chat's backlog past three as digests.
 //!   The floor is the issue's: one message per notification at the platform's rate,
 //!   notifications ÷ `rate`. Drain time is from the first notification handed over to
 //!   the last one delivered (or, for the old way, given up).
