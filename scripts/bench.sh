@@ -26,6 +26,17 @@
 # bytes per server-year in Redis and in the file store, old format against the tiered
 # one; file-store append throughput; /graph read times). Starts its own redis-server
 # (installed by scripts/install-test-deps.sh). ARGS: --servers N --appends N --json FILE.
+#
+# scripts/bench.sh --storm [ARGS]: the notification-storm benchmark (`mcstat-bench
+# storm`: 10,000 notifications, one per chat, then 100 chats × 100 (digests), pushed
+# through the outbox and drained by the dispatcher and pacer into an in-process fake
+# platform that enforces Telegram's limits at scaled rates; drain time against the
+# floor, lost, duplicates, 429s; the memory, file and Redis stores side by side with
+# the old way: everything at once, retried after retry_after, 4 attempts). Starts its
+# own redis-server (skipped with a message when it cannot). ARGS: --notifications N
+# --rate PER_S (500: Telegram's limits 16.7× faster; 30: unscaled) --latency-ms MS
+# --push-concurrency C --attempts N --stores memory,file,redis --no-old --json FILE.
+# About 3 minutes at the default rate.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -44,6 +55,25 @@ if [[ "${1:-}" == "--history" ]]; then
   echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   "$CARGO_TARGET_DIR/release/mcstat-bench" history "$@"
+  echo
+  echo "- load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
+
+if [[ "${1:-}" == "--storm" ]]; then
+  shift
+  command -v redis-server >/dev/null 2>&1 || bash scripts/install-test-deps.sh >/dev/null || true
+  cargo build --release --locked -p mcstat-bench >&2
+  redis_version="$(redis-server --version 2>/dev/null | cut -d' ' -f1-3 || true)"
+  echo "# mcstat notification-storm benchmark"
+  echo
+  echo "- command: scripts/bench.sh --storm $*"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sr), $(rustc --version), ${redis_version:-no redis-server}"
+  echo "- temporary directory (the file store): $(df -T "${TMPDIR:-/tmp}" | awk 'NR==2 {print $2}')"
+  echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  "$CARGO_TARGET_DIR/release/mcstat-bench" storm "$@"
   echo
   echo "- load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
   exit 0

@@ -10,11 +10,14 @@
 //!                          [--concurrency C] [--current-thread] [--min-round-ms MS]
 //!                          [--redis-history] [--json FILE]
 //! mcstat-bench history [--servers N] [--appends N] [--json FILE]
+//! mcstat-bench storm [--notifications N] [--rate PER_S] [--latency-ms MS] [--push-concurrency C]
+//!                    [--attempts N] [--stores memory,file,redis]
+//!                    [--storms one-each,digests,by-chat] [--no-old] [--json FILE]
 //! mcstat-bench watch-serve FROM COUNT
 //! mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY multi-thread|current-thread MIN_ROUND_MS
 //! ```
 //!
-//! `run`, `watch-scale` and `history` are the ones to call; the others are what they start as
+//! `run`, `watch-scale`, `history` and `storm` are the ones to call; the others are what they start as
 //! child processes.
 
 mod alloc;
@@ -24,6 +27,7 @@ mod heap;
 mod history;
 mod run;
 mod serve;
+mod storm;
 mod watch_scale;
 
 use std::net::{IpAddr, SocketAddr};
@@ -40,6 +44,7 @@ const USAGE: &str = "usage:
   mcstat-bench heap HOST PORTS_JSON CONCURRENCY
   mcstat-bench watch-scale [--n 1000,10000,100000] [--interval SECS] [--window SECS] [--concurrency C] [--current-thread] [--min-round-ms MS] [--redis-history] [--json FILE]
   mcstat-bench history [--servers N] [--appends N] [--json FILE]
+  mcstat-bench storm [--notifications N] [--rate PER_S] [--latency-ms MS] [--push-concurrency C] [--attempts N] [--stores memory,file,redis] [--storms one-each,digests,by-chat] [--no-old] [--json FILE]
   mcstat-bench watch-serve FROM COUNT
   mcstat-bench watch-poll N INTERVAL_SECS WINDOW_SECS CONCURRENCY multi-thread|current-thread MIN_ROUND_MS
 run defaults: --python $MCSTAT_PYTHON, --node-modules $MCSTAT_NODE_MODULES, --peers tests/peers";
@@ -131,6 +136,67 @@ fn dispatch(args: &[String]) -> Result<(), String> {
                 }
             }
             history::run(&opts)
+        }
+        ["storm", rest @ ..] => {
+            let mut opts = storm::Options {
+                notifications: 10_000,
+                rate: 500,
+                latency: std::time::Duration::from_millis(3),
+                push_concurrency: 64,
+                attempts: 4,
+                stores: vec![
+                    storm::StoreKind::Memory,
+                    storm::StoreKind::File,
+                    storm::StoreKind::Redis,
+                ],
+                storms: storm::Storm::all(10_000),
+                no_old: false,
+                json: None,
+            };
+            let mut storms: Option<Vec<String>> = None;
+            let mut rest = rest.iter();
+            while let Some(&flag) = rest.next() {
+                if flag == "--no-old" {
+                    opts.no_old = true;
+                    continue;
+                }
+                let value = rest.next().ok_or(format!("{flag} needs a value"))?;
+                match flag {
+                    "--notifications" => opts.notifications = number(value, "notifications")?,
+                    "--rate" => opts.rate = number(value, "rate")?,
+                    "--latency-ms" => opts.latency = seconds(value, "latency")? / 1000,
+                    "--push-concurrency" => {
+                        opts.push_concurrency = number(value, "push concurrency")?;
+                    }
+                    "--attempts" => opts.attempts = number(value, "attempts")?,
+                    "--stores" => {
+                        opts.stores = value
+                            .split(',')
+                            .map(storm::StoreKind::parse)
+                            .collect::<Result<_, _>>()?;
+                    }
+                    "--storms" => storms = Some(value.split(',').map(str::to_owned).collect()),
+                    "--json" => opts.json = Some((*value).to_owned()),
+                    other => return Err(format!("unknown option {other}\n{USAGE}")),
+                }
+            }
+            if opts.rate == 0 || opts.notifications == 0 {
+                return Err("--rate and --notifications: at least 1".into());
+            }
+            let all = storm::Storm::all(opts.notifications);
+            opts.storms = match storms {
+                None => all,
+                Some(names) => names
+                    .iter()
+                    .map(|name| {
+                        all.iter()
+                            .find(|s| s.name() == name)
+                            .copied()
+                            .ok_or(format!("storm: one-each, digests or by-chat, not {name:?}"))
+                    })
+                    .collect::<Result<_, _>>()?,
+            };
+            storm::run(&opts)
         }
         ["watch-scale", rest @ ..] => {
             let mut opts = watch_scale::ScaleOptions {
