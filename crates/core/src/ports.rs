@@ -447,6 +447,9 @@ pub trait SendLimiter: Send + Sync {
 ///   first and, within one, the earliest due first; each returned entry is due
 ///   again at `now + ttl`, so a claimer that dies gives it back after `ttl`, and no
 ///   other claimer gets it before. A new entry is due at its `not_before`.
+/// - `claim_chat(chat, now, max, ttl)` is `claim` for one chat's entries only (the
+///   dispatcher gathers a chat's backlog into one digest), in the same order and
+///   with the same effect on each returned entry.
 /// - `complete(platform, ids)` removes entries for good (unknown ids are ignored);
 ///   their ids stay remembered for `push`.
 /// - `reschedule(entries)` stores each entry's new `attempts` and makes it due at
@@ -477,6 +480,18 @@ pub trait OutboxStore: Send + Sync {
     async fn claim(
         &self,
         platform: Platform,
+        now: Timestamp,
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Vec<crate::outbox::OutboxEntry>, StoreError>;
+
+    /// Claim one chat's due entries.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn claim_chat(
+        &self,
+        chat: &ChatRef,
         now: Timestamp,
         max: usize,
         ttl: Duration,

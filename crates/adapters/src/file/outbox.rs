@@ -308,6 +308,66 @@ impl OutboxStore for FileStore {
         .await
     }
 
+    async fn claim_chat(
+        &self,
+        chat: &ChatRef,
+        now: Timestamp,
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let platform = chat.platform().as_str();
+        let chat = chat.key();
+        let now = now.0;
+        let again = now.saturating_add(duration_ms(ttl));
+        self.blocking(move |db| {
+            let txn = db.begin_write().db()?;
+            let claimed = {
+                let mut t = Tables::open(&txn)?;
+                let mut ids: Vec<String> = Vec::new();
+                for row in t.by_chat.range((chat.as_str(), "")..).db()? {
+                    let (key, _) = row.db()?;
+                    let (c, id) = key.value();
+                    if c != chat {
+                        break;
+                    }
+                    ids.push(id.to_owned());
+                }
+                let mut due: Vec<(u8, u64, String, Stored)> = Vec::new();
+                for id in ids {
+                    if let Some(stored) = t.get(platform, &id)?
+                        && stored.due <= now
+                    {
+                        due.push((stored.rank, stored.due, id, stored));
+                    }
+                }
+                due.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+                due.truncate(max);
+                if due.is_empty() {
+                    None
+                } else {
+                    let mut claimed = Vec::with_capacity(due.len());
+                    for (_, _, id, mut stored) in due {
+                        t.set_due(platform, &id, &mut stored, again)?;
+                        if let Some(entry) = outbox_json::decode(platform, &id, &stored.json) {
+                            claimed.push(entry);
+                        }
+                    }
+                    Some(claimed)
+                }
+            };
+            let Some(claimed) = claimed else {
+                txn.abort().db()?;
+                return Ok(Vec::new());
+            };
+            txn.commit().db()?;
+            Ok(claimed)
+        })
+        .await
+    }
+
     async fn complete(&self, platform: Platform, ids: &[String]) -> Result<(), StoreError> {
         if ids.is_empty() {
             return Ok(());

@@ -97,6 +97,41 @@ for r = 0, 2 do
 end
 return out";
 
+/// Claim up to `ARGV[3]` entries of the chat `ARGV[1]` (its id) due at `ARGV[2]` (a
+/// score), most urgent priority first, earliest due first, then by id; each is due
+/// again at `ARGV[4]`. KEYS as `remove_fn!`. Returns `{id, json, meta}` per entry.
+const CLAIM_CHAT: &str = r"
+local prefix = ARGV[1] .. '|'
+local members = redis.call('ZRANGEBYLEX', KEYS[9], '[' .. prefix, '(' .. ARGV[1] .. '}')
+local now = tonumber(ARGV[2])
+local due = {}
+for _, m in ipairs(members) do
+  local id = string.sub(m, #prefix + 1)
+  local meta = redis.call('HGET', KEYS[2], id)
+  local rank = meta and tonumber(string.match(meta, '^([012])|'))
+  if rank then
+    local score = tonumber(redis.call('ZSCORE', KEYS[3 + rank], id) or '')
+    if score and score <= now then
+      due[#due + 1] = {rank, score, id}
+    end
+  end
+end
+table.sort(due, function(a, b)
+  if a[1] ~= b[1] then return a[1] < b[1] end
+  if a[2] ~= b[2] then return a[2] < b[2] end
+  return a[3] < b[3]
+end)
+local out = {}
+for i = 1, math.min(#due, tonumber(ARGV[3])) do
+  local r, id = due[i][1], due[i][3]
+  local json = redis.call('HGET', KEYS[1], id)
+  if json then
+    redis.call('ZADD', KEYS[3 + r], ARGV[4], id)
+    out[#out + 1] = {id, json, redis.call('HGET', KEYS[2], id)}
+  end
+end
+return out";
+
 /// A Lua function `remove(id, meta)`: remove an entry and every index row of it
 /// (`meta`: its meta value, or false). KEYS: entries, meta, due:0..2, created:0..2,
 /// by-chat. Returns 1 if it was pending. (A macro: `concat!` takes literals only.)
@@ -213,6 +248,7 @@ impl Script {
 
 static PUSH_SCRIPT: Script = Script::new(PUSH);
 static CLAIM_SCRIPT: Script = Script::new(CLAIM);
+static CLAIM_CHAT_SCRIPT: Script = Script::new(CLAIM_CHAT);
 static RESCHEDULE_SCRIPT: Script = Script::new(RESCHEDULE);
 static COMPLETE_SCRIPT: Script = Script::new(COMPLETE);
 static DROP_CHAT_SCRIPT: Script = Script::new(DROP_CHAT);
@@ -245,6 +281,32 @@ fn seen_key(conn: &Conn, platform: Platform, id: &str) -> String {
 
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// What the claim scripts return per entry: id, JSON, meta.
+type ClaimedRow = (String, Vec<u8>, Option<String>);
+
+/// Claimed rows as entries, with the meta's attempts and not_before over the pushed
+/// ones (an unreadable entry is logged and skipped).
+fn decode_claimed(platform: Platform, rows: Vec<ClaimedRow>) -> Vec<OutboxEntry> {
+    let platform_name = platform.as_str();
+    rows.into_iter()
+        .filter_map(|(id, json, meta)| {
+            let mut entry = outbox_json::decode(platform_name, &id, &json)?;
+            match meta.as_deref().and_then(parse_meta) {
+                Some((attempts, not_before)) => {
+                    entry.attempts = attempts;
+                    entry.not_before = Timestamp(not_before);
+                }
+                None => tracing::warn!(
+                    platform = platform_name,
+                    id,
+                    "outbox entry without readable state; its pushed attempts and not_before are used"
+                ),
+            }
+            Some(entry)
+        })
+        .collect()
 }
 
 /// A time as a score.
@@ -326,26 +388,30 @@ impl OutboxStore for RedisStore {
         cmd.arg(score(now.0))
             .arg(max)
             .arg(score(now.0.saturating_add(ms(ttl))));
-        let rows: Vec<(String, Vec<u8>, Option<String>)> = CLAIM_SCRIPT.run(conn, &cmd).await?;
-        let platform_name = platform.as_str();
-        Ok(rows
-            .into_iter()
-            .filter_map(|(id, json, meta)| {
-                let mut entry = outbox_json::decode(platform_name, &id, &json)?;
-                match meta.as_deref().and_then(parse_meta) {
-                    Some((attempts, not_before)) => {
-                        entry.attempts = attempts;
-                        entry.not_before = Timestamp(not_before);
-                    }
-                    None => tracing::warn!(
-                        platform = platform_name,
-                        id,
-                        "outbox entry without readable state; its pushed attempts and not_before are used"
-                    ),
-                }
-                Some(entry)
-            })
-            .collect())
+        let rows: Vec<ClaimedRow> = CLAIM_SCRIPT.run(conn, &cmd).await?;
+        Ok(decode_claimed(platform, rows))
+    }
+
+    async fn claim_chat(
+        &self,
+        chat: &ChatRef,
+        now: Timestamp,
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        self.ensure_format().await?;
+        let conn = self.conn();
+        let platform = chat.platform();
+        let mut cmd = CLAIM_CHAT_SCRIPT.cmd(conn, &keys(conn, platform)).await?;
+        cmd.arg(chat.id())
+            .arg(score(now.0))
+            .arg(max)
+            .arg(score(now.0.saturating_add(ms(ttl))));
+        let rows: Vec<ClaimedRow> = CLAIM_CHAT_SCRIPT.run(conn, &cmd).await?;
+        Ok(decode_claimed(platform, rows))
     }
 
     async fn complete(&self, platform: Platform, ids: &[String]) -> Result<(), StoreError> {

@@ -110,6 +110,7 @@ pub(crate) async fn outbox_contract(store: &dyn OutboxStore) {
     complete_contract(store, T0 + 4 * HOUR).await;
     reschedule_contract(store, T0 + 5 * HOUR).await;
     drop_chat_contract(store, T0 + 6 * HOUR).await;
+    claim_chat_contract(store, T0 + 6 * HOUR + HOUR / 2).await;
     stats_contract(store, T0 + 7 * HOUR).await;
     platform_contract(store, T0 + 8 * HOUR).await;
     assert_empty(store, "after the contract").await;
@@ -589,6 +590,89 @@ async fn drop_chat_contract(store: &dyn OutboxStore, t: u64) {
     complete(store, Platform::Telegram, &["drop:b1", "drop:p1"]).await;
     complete(store, Platform::Discord, &["drop:d1"]).await;
     assert_empty(store, "drop_chat").await;
+}
+
+/// `claim_chat` claims exactly one chat's due entries, most urgent first, then the
+/// earliest due, up to `max`; they are claimed as by `claim` (not again before the
+/// TTL, then again).
+async fn claim_chat_contract(store: &dyn OutboxStore, t: u64) {
+    let a = chat(Platform::Telegram, "9");
+    let a_prefix = chat(Platform::Telegram, "90");
+    let a_discord = chat(Platform::Discord, "9");
+    let later = entry(&a, "cc:later", Priority::Notification, t, t + 20);
+    let first = entry(&a, "cc:first", Priority::Notification, t, t + 10);
+    let report = entry(&a, "cc:report", Priority::Report, t, t);
+    let answer = entry(&a, "cc:answer", Priority::Answer, t, t + 30);
+    let future = entry(&a, "cc:future", Priority::Notification, t, t + HOUR);
+    let other = entry(&a_prefix, "cc:other", Priority::Answer, t, t);
+    let discord = entry(&a_discord, "cc:discord", Priority::Answer, t, t);
+    let all = [
+        later.clone(),
+        first.clone(),
+        report.clone(),
+        answer.clone(),
+        future,
+        other.clone(),
+        discord.clone(),
+    ];
+    assert_eq!(push(store, &all, t).await, 7);
+    let now = Timestamp(t + 100);
+    let claimed = store.claim_chat(&a, now, 3, TTL).await.expect("claim_chat");
+    assert_eq!(
+        ids(&claimed),
+        ["cc:answer", "cc:first", "cc:later"],
+        "that chat's due entries, most urgent then earliest, up to max"
+    );
+    assert_eq!(claimed[1], first, "as pushed");
+    assert_eq!(
+        ids(&store
+            .claim_chat(&a, now, 10, TTL)
+            .await
+            .expect("claim_chat")),
+        ["cc:report"],
+        "claimed ones are not claimed again; not-yet-due ones wait"
+    );
+    assert!(
+        store
+            .claim_chat(&a, now, 0, TTL)
+            .await
+            .expect("claim_chat")
+            .is_empty()
+    );
+    assert_eq!(
+        ids(&claim(store, Platform::Telegram, t + 100, 10).await),
+        ["cc:other"],
+        "`claim` does not see them either; other chats are untouched"
+    );
+    assert_eq!(
+        ids(&claim(store, Platform::Discord, t + 100, 10).await),
+        ["cc:discord"]
+    );
+    let ttl = u64::try_from(TTL.as_millis()).expect("ms");
+    let again = store
+        .claim_chat(&a, Timestamp(t + 100 + ttl), 10, TTL)
+        .await
+        .expect("claim_chat");
+    assert_eq!(
+        ids(&again),
+        ["cc:answer", "cc:first", "cc:later", "cc:report"],
+        "claimed again once the claim ran out"
+    );
+    complete(
+        store,
+        Platform::Telegram,
+        &[
+            "cc:answer",
+            "cc:first",
+            "cc:later",
+            "cc:report",
+            "cc:future",
+            "cc:other",
+        ],
+    )
+    .await;
+    complete(store, Platform::Discord, &["cc:discord"]).await;
+    assert_empty(store, "claim_chat").await;
 }
 
 /// `stats` counts pending entries (claimed or not) per priority and finds the oldest

@@ -146,6 +146,33 @@ impl OutboxStore for MemoryOutbox {
         Ok(claimed)
     }
 
+    async fn claim_chat(
+        &self,
+        chat: &ChatRef,
+        now: Timestamp,
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut inner = self.lock();
+        let platform = chat.platform();
+        let mut due: Vec<(u8, Timestamp, String)> = inner
+            .entries
+            .iter()
+            .filter(|((p, _), (e, due))| *p == platform && e.chat == *chat && *due <= now)
+            .map(|((_, id), (e, due))| (e.priority.rank(), *due, id.clone()))
+            .collect();
+        due.sort();
+        due.truncate(max);
+        let again = Timestamp(now.0.saturating_add(duration_ms(ttl)));
+        let mut claimed = Vec::with_capacity(due.len());
+        for (_, _, id) in due {
+            let key = (platform, id);
+            claimed.push(inner.entries[&key].0.clone());
+            inner.set_due(&key, again);
+        }
+        Ok(claimed)
+    }
+
     async fn complete(&self, platform: Platform, ids: &[String]) -> Result<(), StoreError> {
         let mut inner = self.lock();
         for id in ids {

@@ -534,6 +534,15 @@ async fn the_outbox_notifier_queues_each_key_once_and_falls_back_when_the_store_
         ) -> Result<Vec<OutboxEntry>, StoreError> {
             Err(StoreError::Unavailable("down".into()))
         }
+        async fn claim_chat(
+            &self,
+            _: &ChatRef,
+            _: Timestamp,
+            _: usize,
+            _: Duration,
+        ) -> Result<Vec<OutboxEntry>, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
         async fn complete(&self, _: Platform, _: &[String]) -> Result<(), StoreError> {
             Err(StoreError::Unavailable("down".into()))
         }
