@@ -391,7 +391,6 @@ impl Dispatcher {
     async fn send(&self, job: Job) -> bool {
         let chat = job.chat.clone();
         let priority = job.entries[0].priority;
-        let count = job.entries.len();
         if self.ports.pacer.admit(&chat, priority, None).await.is_err() {
             // The pacer stopped (shutdown): the claim's expiry gives them back.
             return false;
@@ -404,6 +403,8 @@ impl Dispatcher {
             self.reschedule(&job, job.entries.clone()).await;
             return false;
         }
+        let job = self.gather(job, now).await;
+        let count = job.entries.len();
         let notes: Vec<Notification> = job.entries.iter().map(|e| e.notification.clone()).collect();
         let result = if count == 1 {
             self.ports.notifier.notify(&notes[0]).await
@@ -519,6 +520,58 @@ impl Dispatcher {
             }
         }
         false
+    }
+
+    /// The chat's backlog in the store joins this message: in a storm the scheduler
+    /// queues server by server, so a chat's entries are spread over many claims and
+    /// a claim alone rarely holds more than one of them. When, with the due entries
+    /// of the chat not claimed yet, there are more than `digest_after`, they go as
+    /// one digest (of at most `digest_max`); fewer are given back at once (they are
+    /// due and go one by one as usual).
+    async fn gather(&self, mut job: Job, now: Timestamp) -> Job {
+        let priority = job.entries[0].priority;
+        let room = self
+            .config
+            .digest_max
+            .max(2)
+            .saturating_sub(job.entries.len());
+        if job.fallback || priority == super::Priority::Answer || room == 0 {
+            return job;
+        }
+        let more = match self
+            .ports
+            .outbox
+            .claim_chat(&job.chat, now, room, self.config.claim_ttl)
+            .await
+        {
+            Ok(more) => more,
+            Err(error) => {
+                tracing::warn!(
+                    chat = %job.chat,
+                    error = &error as &dyn std::error::Error,
+                    "could not gather a chat's backlog; sending what is at hand"
+                );
+                return job;
+            }
+        };
+        if more.is_empty() {
+            return job;
+        }
+        let (same, other): (Vec<OutboxEntry>, Vec<OutboxEntry>) = more
+            .into_iter()
+            .filter(|e| !job.entries.iter().any(|j| j.id == e.id))
+            .partition(|e| e.priority == priority);
+        let mut back = other;
+        if job.entries.len() + same.len() > self.config.digest_after {
+            job.entries.extend(same);
+        } else {
+            back.extend(same);
+        }
+        if !back.is_empty() {
+            // Their stored due time is their `not_before`: due again at once.
+            self.reschedule(&job, back).await;
+        }
+        job
     }
 
     async fn complete(&self, job: &Job) {

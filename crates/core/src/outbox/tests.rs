@@ -281,6 +281,35 @@ async fn one_busy_chat_does_not_starve_the_others_and_gets_digests() {
 }
 
 #[tokio::test]
+async fn a_storm_queued_server_by_server_still_goes_as_digests() {
+    // 100 chats each watching the same 20 servers: the scheduler queues the storm
+    // server by server, so any claim of 64 holds at most one entry per chat.
+    let rig = Rig::new(fast_limits());
+    let recorder = Recorder::new(&rig.clock);
+    let dispatcher = rig.dispatcher(recorder.clone(), OutboxConfig::default());
+    for server in 0..20 {
+        rig.push((0..100).map(|c| note(&chat(1000 + c), server)))
+            .await;
+        rig.clock.advance(Duration::from_millis(10));
+    }
+    rig.run_until(&dispatcher, || recorder.keys().len() >= 2000)
+        .await;
+    let mut keys = recorder.keys();
+    assert_eq!(keys.len(), 2000, "each once");
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 2000);
+    let sent = recorder.sent();
+    assert!(
+        sent.len() <= 300,
+        "{} messages for 2,000 notifications: the backlogs went as digests",
+        sent.len()
+    );
+    assert!(sent.iter().any(|(_, _, k)| k.len() > 3), "digests");
+    assert!(rig.outbox.is_empty());
+}
+
+#[tokio::test]
 async fn a_few_notifications_of_a_chat_go_one_by_one_a_second_apart() {
     let rig = Rig::new(fast_limits());
     let recorder = Recorder::new(&rig.clock);
