@@ -137,7 +137,9 @@ pub async fn poll(bot: Bot, queue: Queue, timeout: Duration) {
                 failures = 0;
                 let empty = updates.is_empty();
                 for update in updates {
-                    offset = update.id.as_offset().saturating_add(1);
+                    // `as_offset` is already the id plus one: one more would confirm
+                    // (and so lose) the next update unseen.
+                    offset = update.id.as_offset();
                     if queue.tx.send(update).await.is_err() {
                         return;
                     }
