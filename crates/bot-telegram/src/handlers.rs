@@ -14,7 +14,7 @@ use mcstat_core::chat::{
     CallbackData, ChatRequest, ChatService, Command, Reply, UserError, UserErrorKind, View,
     WatchCommand,
 };
-use mcstat_core::outbox::Pacer;
+use mcstat_core::outbox::{Pacer, Priority};
 use mcstat_core::ports::ChartRenderer;
 use mcstat_core::watch::WatchService;
 use mcstat_core::{ChatRef, Platform, Timestamp, UserRef};
@@ -22,7 +22,7 @@ use teloxide::ApiError;
 use teloxide::Bot;
 use teloxide::RequestError;
 use teloxide::prelude::Requester as _;
-use teloxide::requests::HasPayload as _;
+use teloxide::requests::{HasPayload as _, Output, Payload, Request};
 use teloxide::types::{
     CallbackQuery, CallbackQueryId, ChatId, InlineQuery, InlineQueryResult,
     InlineQueryResultArticle, InputFile, InputMessageContent, InputMessageContentText,
@@ -30,7 +30,7 @@ use teloxide::types::{
 };
 use tracing::Instrument as _;
 
-use crate::api::call;
+use crate::api::{self, call};
 use crate::render::{self, Rendered, render};
 
 /// What every handler needs.
@@ -158,7 +158,7 @@ pub async fn handle_update(update: Update, app: Arc<App>) -> Result<(), std::con
             tracing::warn!(error = %e, "update failed");
         }
     };
-    if AssertUnwindSafe(work.instrument(span.clone()))
+    if AssertUnwindSafe(RECEIVED.scope(now(), work.instrument(span.clone())))
         .catch_unwind()
         .await
         .is_err()
@@ -187,19 +187,73 @@ pub fn command_text<'a>(text: &'a str, username: &str) -> Option<(&'a str, bool)
     }
 }
 
-/// Wait for the turn to answer in `chat` (answers go before notifications, within
-/// Telegram's limits): `false` when none came within the answer's deadline — the
-/// answer is then dropped (never sent late) and counted by the pacer.
-async fn turn(app: &App, chat: ChatId) -> bool {
+tokio::task_local! {
+    /// When the update being handled was received: an answer's deadline counts
+    /// from it (not from when the answer is ready), so the time spent handling the
+    /// command counts too.
+    static RECEIVED: Timestamp;
+}
+
+/// The deadline of an answer in this update: the platform's answer deadline after
+/// the update was received (after now outside a handler).
+fn answer_deadline(pacer: &Pacer) -> Timestamp {
+    RECEIVED
+        .try_with(|t| *t)
+        .unwrap_or_else(|_| now())
+        .plus(pacer.limits().answer_deadline)
+}
+
+/// Send an answer in `chat`, each attempt in its turn (answers go before
+/// notifications, within Telegram's limits) and all of them within the answer's
+/// deadline: `Ok(None)` when no turn came in time — the answer is then dropped
+/// (never sent late) and counted by the pacer.
+///
+/// A 429 holds the chat back in the pacer for `retry_after` and the answer waits
+/// for its next turn (so a retry is paced too, and never late); a transient failure
+/// is retried as [`call`] does. Without a pacer this is [`call`].
+async fn paced<R>(app: &App, chat: ChatId, request: R) -> Result<Option<Output<R>>, RequestError>
+where
+    R: Request<Err = RequestError>,
+{
     let (Some(pacer), Some(c)) = (&app.pacer, chat_ref(chat)) else {
-        return true;
+        return call(request).await.map(Some);
     };
-    match pacer.admit_answer(&c).await {
-        Ok(()) => true,
-        Err(_) => {
+    let deadline = answer_deadline(pacer);
+    let method = <R::Payload as Payload>::NAME;
+    let mut attempt = 0;
+    loop {
+        if pacer
+            .admit(&c, Priority::Answer, Some(deadline))
+            .await
+            .is_err()
+        {
             tracing::warn!(chat = %c, "answer dropped: no turn to send it within its deadline");
-            false
+            return Ok(None);
         }
+        let err = match request.send_ref().await {
+            Ok(out) => return Ok(Some(out)),
+            Err(e) => e,
+        };
+        let retry = api::classify(&err);
+        let Some(wait) = retry.and_then(|r| api::delay(r, attempt)) else {
+            metrics::counter!("mcstat_telegram_api_errors_total", "method" => method).increment(1);
+            return Err(err);
+        };
+        let reason = match retry {
+            Some(api::Retry::RateLimited(_)) => {
+                // The next turn in this chat comes after `retry_after`.
+                pacer.rate_limited(&c, wait, false).await;
+                "rate_limited"
+            }
+            _ => {
+                tokio::time::sleep(wait).await;
+                "transient"
+            }
+        };
+        metrics::counter!("mcstat_telegram_api_retries_total", "method" => method, "reason" => reason)
+            .increment(1);
+        tracing::info!(method, reason, wait_ms = wait.as_millis() as u64, error = %err, "answer not sent; trying again in its next turn");
+        attempt += 1;
     }
 }
 
@@ -394,10 +448,7 @@ async fn graph(
     let p = req.payload_mut();
     p.caption = Some(caption.clone());
     p.parse_mode = Some(ParseMode::Html);
-    if !turn(app, chat).await {
-        return Ok(());
-    }
-    call(req).await.map(|_| ())
+    paced(app, chat, req).await.map(drop)
 }
 
 /// An error with its causes, for a log line.
@@ -459,10 +510,7 @@ async fn send_reply(app: &App, chat: ChatId, reply: &Reply) -> Result<(), Reques
         p.caption = Some(r.html.clone());
         p.parse_mode = Some(ParseMode::Html);
         p.reply_markup = r.keyboard.clone().map(Into::into);
-        if !turn(app, chat).await {
-            return Ok(());
-        }
-        match call(req).await {
+        match paced(app, chat, req).await {
             Ok(_) => return Ok(()),
             Err(e) => tracing::warn!(error = %e, "sendPhoto failed; sending the card as text"),
         }
@@ -476,10 +524,7 @@ async fn send(app: &App, chat: ChatId, r: &Rendered) -> Result<(), RequestError>
     p.parse_mode = Some(ParseMode::Html);
     p.link_preview_options = Some(no_preview());
     p.reply_markup = r.keyboard.clone().map(Into::into);
-    if !turn(app, chat).await {
-        return Ok(());
-    }
-    call(req).await.map(|_| ())
+    paced(app, chat, req).await.map(drop)
 }
 
 pub(crate) fn no_preview() -> LinkPreviewOptions {
@@ -552,10 +597,7 @@ async fn on_callback(app: &App, q: CallbackQuery) -> Result<(), RequestError> {
             p.caption = Some(r.html);
             p.parse_mode = Some(ParseMode::Html);
             p.reply_markup = r.keyboard;
-            if !turn(app, chat).await {
-                return Ok(());
-            }
-            call(req).await.map(|_| ())
+            paced(app, chat, req).await.map(drop)
         } else {
             // Too long for a caption: a new text message instead of the edit.
             send(app, chat, &r).await
@@ -566,10 +608,7 @@ async fn on_callback(app: &App, q: CallbackQuery) -> Result<(), RequestError> {
         p.parse_mode = Some(ParseMode::Html);
         p.link_preview_options = Some(no_preview());
         p.reply_markup = r.keyboard;
-        if !turn(app, chat).await {
-            return Ok(());
-        }
-        call(req).await.map(|_| ())
+        paced(app, chat, req).await.map(drop)
     } else if let Some(inline_id) = &q.inline_message_id {
         let mut req = app.bot.edit_message_text_inline(inline_id.clone(), r.html);
         let p = req.payload_mut();

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod config;
+pub mod dispatch;
 pub mod handlers;
 pub mod listener;
 pub mod notify;

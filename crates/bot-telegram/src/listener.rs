@@ -1,14 +1,14 @@
 //! Where updates come from: long polling (default) or a webhook. Both feed one bounded
 //! queue that the dispatcher drains, so the rest of the bot does not know which.
 //!
-//! Shutdown: the dispatcher's stop token sets a [`StopFlag`]; the poller stops asking
+//! Shutdown: the [`Stopper`] sets a [`StopFlag`]; the poller stops asking
 //! for updates and the webhook answers 503 (Telegram redelivers those later, possibly
 //! to another replica); updates already queued are still handled, then the stream
 //! ends and the dispatcher waits for the handlers in flight.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -18,13 +18,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use futures_util::Stream;
+use futures_util::task::AtomicWaker;
 use mcstat_service::Secret;
 use teloxide::Bot;
 use teloxide::prelude::Requester as _;
 use teloxide::requests::HasPayload as _;
 use teloxide::stop::{StopFlag, StopToken, mk_stop_token};
 use teloxide::types::{AllowedUpdate, Update};
-use teloxide::update_listeners::{StatefulListener, UpdateListener};
 use tokio::sync::mpsc;
 
 /// How many received updates may wait for the dispatcher.
@@ -40,12 +40,38 @@ pub fn allowed_updates() -> Vec<AllowedUpdate> {
     ]
 }
 
-/// The receiving end of the queue, as a teloxide update listener.
-pub struct QueueState {
+/// The receiving end of the queue: a stream of updates for
+/// [`dispatch`](crate::dispatch::dispatch), which ends after [`Stopper::stop`] once
+/// the updates accepted before it are taken.
+pub struct Updates {
     rx: mpsc::Receiver<Update>,
     flag: StopFlag,
-    token: StopToken,
+    stopper: Stopper,
     stopped: bool,
+}
+
+/// Stops the poller, the webhook and the [`Updates`] stream (see [`Updates`]).
+#[derive(Clone)]
+pub struct Stopper {
+    token: StopToken,
+    /// The stream's own waker: the flag's clones (poller, webhook, stream) share one
+    /// waker slot, and the stream must be woken whoever polled the flag last.
+    woken: Arc<AtomicWaker>,
+}
+
+impl std::fmt::Debug for Stopper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stopper").finish_non_exhaustive()
+    }
+}
+
+impl Stopper {
+    /// Stop: the poller asks no more, the webhook answers 503, the stream ends once
+    /// what they accepted is taken.
+    pub fn stop(&self) {
+        self.token.stop();
+        self.woken.wake();
+    }
 }
 
 /// The producing end: the poller or the webhook pushes here.
@@ -55,9 +81,9 @@ pub struct Queue {
     flag: StopFlag,
 }
 
-impl std::fmt::Debug for QueueState {
+impl std::fmt::Debug for Updates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("QueueState").finish_non_exhaustive()
+        f.debug_struct("Updates").finish_non_exhaustive()
     }
 }
 
@@ -80,34 +106,54 @@ impl Queue {
     }
 }
 
-/// A queue and the listener that drains it.
-#[must_use]
-pub fn queue() -> (Queue, impl UpdateListener<Err = Infallible> + Send) {
-    let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-    let (token, flag) = mk_stop_token();
-    let state = QueueState {
-        rx,
-        flag: flag.clone(),
-        token,
-        stopped: false,
-    };
-    (
-        Queue { tx, flag },
-        StatefulListener::new(state, stream_of, |s: &mut QueueState| s.token.clone()),
-    )
+impl Updates {
+    /// What stops the poller, the webhook and this stream.
+    #[must_use]
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
 }
 
-fn stream_of(state: &mut QueueState) -> impl Stream<Item = Result<Update, Infallible>> + Send + '_ {
-    futures_util::stream::poll_fn(move |cx| {
-        if !state.stopped && Pin::new(&mut state.flag).poll(cx).is_ready() {
-            state.stopped = true;
+impl Stream for Updates {
+    type Item = Update;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Update>> {
+        let state = &mut *self;
+        if !state.stopped {
+            state.stopper.woken.register(cx.waker());
+            state.stopped = state.flag.is_stopped();
         }
         if state.stopped {
             // Drain what was accepted before the stop, then end.
-            return Poll::Ready(state.rx.try_recv().ok().map(Ok));
+            return Poll::Ready(state.rx.try_recv().ok());
         }
-        state.rx.poll_recv(cx).map(|u| u.map(Ok))
-    })
+        state.rx.poll_recv(cx)
+    }
+}
+
+/// A queue and the stream that drains it.
+#[must_use]
+pub fn queue() -> (Queue, Updates) {
+    let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+    let (token, flag) = mk_stop_token();
+    (
+        Queue {
+            tx,
+            flag: flag.clone(),
+        },
+        Updates {
+            rx,
+            flag,
+            stopper: Stopper {
+                token,
+                woken: Arc::default(),
+            },
+            stopped: false,
+        },
+    )
 }
 
 /// Long polling: `getUpdates` in a loop until the queue is stopped.
@@ -137,7 +183,9 @@ pub async fn poll(bot: Bot, queue: Queue, timeout: Duration) {
                 failures = 0;
                 let empty = updates.is_empty();
                 for update in updates {
-                    offset = update.id.as_offset().saturating_add(1);
+                    // `as_offset` is already the id plus one: one more would confirm
+                    // (and so lose) the next update unseen.
+                    offset = update.id.as_offset();
                     if queue.tx.send(update).await.is_err() {
                         return;
                     }
@@ -224,7 +272,30 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use std::time::Duration;
+
+    use futures_util::StreamExt as _;
+
+    use super::{constant_time_eq, queue};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_stream_ends_at_the_stop_whoever_watched_the_flag_last() {
+        let (queue, mut updates) = queue();
+        let stopper = updates.stopper();
+        let ended = tokio::spawn(async move { updates.next().await.is_none() });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The poller waits on its clone of the flag after the stream did.
+        let poller = tokio::spawn(queue.stopped());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stopper.stop();
+        let ended = tokio::time::timeout(Duration::from_secs(2), ended)
+            .await
+            .expect("the stream ends at the stop")
+            .expect("the stream's task");
+        assert!(ended);
+        poller.await.expect("the poller sees the stop too");
+        assert!(queue.is_stopped());
+    }
 
     #[test]
     fn constant_time_eq_compares() {

@@ -9,12 +9,10 @@ use mcstat_core::chat::{BotInfo, COMMANDS};
 use mcstat_service::backend::{Backend, replica_name};
 use mcstat_service::ops::{self, Ops};
 use mcstat_service::{ServiceConfig, shutdown_signal};
-use teloxide::dispatching::Dispatcher;
-use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::Requester as _;
 use teloxide::requests::HasPayload as _;
 use teloxide::types::BotCommand;
-use teloxide::{ApiError, Bot, RequestError, dptree};
+use teloxide::{ApiError, Bot, RequestError};
 
 use crate::api::call;
 use crate::config::TelegramConfig;
@@ -92,7 +90,7 @@ pub async fn run(service: ServiceConfig, telegram: TelegramConfig) -> Result<(),
         })
     };
 
-    let (queue, update_listener) = listener::queue();
+    let (queue, updates) = listener::queue();
     let mut router = ops::router(
         Ops::new(Arc::clone(&backend.chats), metrics).with_outbox(Arc::clone(&delivery.health)),
     );
@@ -199,35 +197,19 @@ pub async fn run(service: ServiceConfig, telegram: TelegramConfig) -> Result<(),
             .with_charts(mcstat_service::backend::chart_renderer())
             .with_pacer(Arc::clone(&delivery.pacer)),
     );
-    let mut dispatcher = Dispatcher::builder(bot, dptree::endpoint(handle_update))
-        .dependencies(dptree::deps![app])
-        .distribution_function(|u| {
-            u.chat()
-                .map(|c| c.id.0)
-                .or_else(|| u.from().and_then(|f| i64::try_from(f.id.0).ok()))
-        })
-        .error_handler(LoggingErrorHandler::with_custom_text(
-            "update handler failed",
-        ))
-        .build();
-    let token = dispatcher.shutdown_token();
+    // SIGTERM or Ctrl-C stops the listener; the updates it accepted are handled.
+    let stop = updates.stopper();
     tokio::spawn(async move {
         shutdown_signal().await;
-        loop {
-            match token.shutdown() {
-                Ok(done) => {
-                    done.await;
-                    break;
-                }
-                // Not dispatching yet: try again shortly.
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
+        stop.stop();
     });
-
-    let result = dispatcher
-        .try_dispatch_with_listener(update_listener, LoggingErrorHandler::new())
-        .await;
+    crate::dispatch::dispatch(updates, move |update| {
+        let app = Arc::clone(&app);
+        async move {
+            let Ok(()) = handle_update(update, app).await;
+        }
+    })
+    .await;
     tracing::info!("dispatcher stopped; in-flight updates finished");
     housekeeping.abort();
     // The scheduler finishes its round and releases its poll leases (another replica
@@ -252,7 +234,6 @@ pub async fn run(service: ServiceConfig, telegram: TelegramConfig) -> Result<(),
             Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
         }
     }
-    result.map_err(|e| format!("cannot start dispatching: {e}"))?;
     tracing::info!("stopped");
     Ok(())
 }

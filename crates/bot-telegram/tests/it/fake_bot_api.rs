@@ -336,6 +336,12 @@ impl FakeBotApi {
         self.shared.lock().messages.clone()
     }
 
+    /// `f` of the stored messages, oldest first, without copying them (for checks
+    /// made often while thousands are stored).
+    pub(crate) fn with_messages<T>(&self, f: impl FnOnce(&[SentMessage]) -> T) -> T {
+        f(&self.shared.lock().messages)
+    }
+
     /// The stored messages of one chat, oldest first.
     pub(crate) fn messages_in(&self, chat_id: i64) -> Vec<SentMessage> {
         let st = self.shared.lock();

@@ -293,6 +293,16 @@ impl BotProcess {
         Self { child, _dir: dir }
     }
 
+    /// SIGKILL it (no shutdown at all, as a crash or an OOM kill) and wait until it
+    /// is gone.
+    pub(crate) async fn kill9(mut self) {
+        self.child.start_kill().expect("SIGKILL the bot");
+        tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .expect("the bot is gone within 15 s of SIGKILL")
+            .expect("wait for the bot");
+    }
+
     /// Send SIGTERM and wait (up to 15 s) for the exit status.
     pub(crate) async fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().expect("running");

@@ -21,4 +21,5 @@ mod fake_bot_api;
 mod harness;
 mod migrate;
 mod render;
+mod storm;
 mod watch;

@@ -167,6 +167,17 @@ impl Local {
         (taken, claimed_at)
     }
 
+    /// A send is over: its chat may send again, its ids are no longer held here.
+    fn finish(&mut self, done: Done) {
+        self.busy.remove(&done.chat);
+        for id in &done.ids {
+            self.held.remove(id);
+        }
+        if done.gone {
+            self.forget(&done.chat);
+        }
+    }
+
     /// Forget a gone chat's queued jobs (the store dropped their entries).
     fn forget(&mut self, chat: &ChatRef) {
         self.order.retain(|c| c != chat);
@@ -178,6 +189,27 @@ impl Local {
             }
         }
     }
+}
+
+/// Await `work` while driving the sends `in_flight` (a send whose turn comes must
+/// leave at once, not after a store operation), putting the ends of those that
+/// finish into `finished`.
+async fn driving<'a, T>(
+    work: impl Future<Output = T>,
+    in_flight: &mut FuturesUnordered<JobFuture<'a>>,
+    finished: &mut Vec<Done>,
+) -> T {
+    let mut work = std::pin::pin!(work);
+    std::future::poll_fn(|cx| {
+        while !in_flight.is_empty() {
+            match in_flight.poll_next_unpin(cx) {
+                Poll::Ready(Some(done)) => finished.push(done),
+                Poll::Ready(None) | Poll::Pending => break,
+            }
+        }
+        work.as_mut().poll(cx)
+    })
+    .await
 }
 
 impl Dispatcher {
@@ -222,9 +254,20 @@ impl Dispatcher {
                 break;
             }
             let now = self.ports.clock.now();
+            // The sends in flight go on meanwhile (see `driving`): a send whose turn
+            // came while the store was busy would otherwise leave late, right before
+            // the next one, and two messages would reach the platform closer than
+            // the pace.
+            let mut finished = Vec::new();
             if !stopping && now >= next_stats {
                 next_stats = now.plus(self.config.stats_every);
-                match self.ports.outbox.stats(self.platform).await {
+                let stats = driving(
+                    self.ports.outbox.stats(self.platform),
+                    &mut in_flight,
+                    &mut finished,
+                )
+                .await;
+                match stats {
                     Ok(mut stats) => {
                         if let Ok(extra) = self.ports.fallback.stats(self.platform).await {
                             for (q, e) in stats.queues.iter_mut().zip(extra.queues) {
@@ -246,10 +289,15 @@ impl Dispatcher {
             }
             // Keep about one batch queued here: claim more when it runs low.
             if !stopping && now >= next_claim && local.queued < self.config.claim_batch / 2 {
-                let found = self.claim(&mut local, now).await;
+                let found = self
+                    .claim(&mut local, now, &mut in_flight, &mut finished)
+                    .await;
                 if found == 0 {
                     next_claim = now.plus(self.config.idle_poll);
                 }
+            }
+            for done in finished {
+                local.finish(done);
             }
             while !stopping && in_flight.len() < self.config.max_in_flight.max(1) {
                 let Some(job) = local.next() else {
@@ -296,13 +344,7 @@ impl Dispatcher {
             drop(sleep);
             let mut finished = done;
             while let Some(done) = finished {
-                local.busy.remove(&done.chat);
-                for id in &done.ids {
-                    local.held.remove(id);
-                }
-                if done.gone {
-                    local.forget(&done.chat);
-                }
+                local.finish(done);
                 finished = if in_flight.is_empty() {
                     None
                 } else {
@@ -314,15 +356,25 @@ impl Dispatcher {
 
     /// Claim a batch from the outbox (and the fallback) into `local`; returns how
     /// many entries were new here.
-    async fn claim(&self, local: &mut Local, now: Timestamp) -> usize {
+    /// Sends in flight go on meanwhile (their ends are put in `finished`).
+    async fn claim<'a>(
+        &'a self,
+        local: &mut Local,
+        now: Timestamp,
+        in_flight: &mut FuturesUnordered<JobFuture<'a>>,
+        finished: &mut Vec<Done>,
+    ) -> usize {
         let max = self.config.claim_batch.max(1);
         let mut claimed: Vec<(OutboxEntry, bool)> = Vec::new();
-        match self
-            .ports
-            .outbox
-            .claim(self.platform, now, max, self.config.claim_ttl)
-            .await
-        {
+        let from_store = driving(
+            self.ports
+                .outbox
+                .claim(self.platform, now, max, self.config.claim_ttl),
+            in_flight,
+            finished,
+        )
+        .await;
+        match from_store {
             Ok(entries) => claimed.extend(entries.into_iter().map(|e| (e, false))),
             Err(error) => tracing::warn!(
                 platform = %self.platform,

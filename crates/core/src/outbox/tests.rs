@@ -649,3 +649,102 @@ async fn the_limiter_grants_a_burst_then_one_per_interval_and_blocks() {
         Duration::ZERO
     );
 }
+
+/// An outbox whose claims after the first take a while (a file store's `fsync`, a
+/// Redis round trip under load).
+struct SlowClaims {
+    inner: MemoryOutbox,
+    clock: Arc<ManualClock>,
+    claims: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl OutboxStore for SlowClaims {
+    async fn push(
+        &self,
+        entries: &[OutboxEntry],
+        now: Timestamp,
+        remember: Duration,
+    ) -> Result<usize, StoreError> {
+        self.inner.push(entries, now, remember).await
+    }
+
+    async fn claim(
+        &self,
+        platform: Platform,
+        now: Timestamp,
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let entries = self.inner.claim(platform, now, max, ttl).await;
+        if self
+            .claims
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            > 0
+        {
+            // 300 ms, in steps: turns are granted meanwhile.
+            for _ in 0..10 {
+                self.clock.sleep(Duration::from_millis(30)).await;
+            }
+        }
+        entries
+    }
+
+    async fn complete(&self, platform: Platform, ids: &[String]) -> Result<(), StoreError> {
+        self.inner.complete(platform, ids).await
+    }
+
+    async fn reschedule(&self, entries: &[OutboxEntry]) -> Result<(), StoreError> {
+        self.inner.reschedule(entries).await
+    }
+
+    async fn drop_chat(&self, chat: &ChatRef) -> Result<usize, StoreError> {
+        self.inner.drop_chat(chat).await
+    }
+
+    async fn stats(&self, platform: Platform) -> Result<OutboxStats, StoreError> {
+        self.inner.stats(platform).await
+    }
+}
+
+#[tokio::test]
+async fn a_send_whose_turn_came_leaves_at_once_even_while_a_claim_is_slow() {
+    let rig = Rig::new(fast_limits());
+    let recorder = Recorder::new(&rig.clock);
+    let outbox = Arc::new(SlowClaims {
+        inner: rig.outbox.clone(),
+        clock: Arc::clone(&rig.clock),
+        claims: std::sync::atomic::AtomicUsize::default(),
+    });
+    let dispatcher = Dispatcher::new(
+        DispatcherPorts {
+            outbox,
+            fallback: MemoryOutbox::new(),
+            notifier: recorder.clone(),
+            watches: rig.watches.clone(),
+            pacer: Arc::clone(&rig.pacer),
+            clock: rig.clock.clone(),
+        },
+        Platform::Telegram,
+        OutboxConfig {
+            claim_batch: 8,
+            ..OutboxConfig::default()
+        },
+        no_events(),
+    );
+    rig.push((0..64).map(|i| note(&chat(i), 0))).await;
+    rig.run_until(&dispatcher, || recorder.sent().len() >= 64)
+        .await;
+    let sent = recorder.sent();
+    assert_eq!(sent.len(), 64);
+    // A send granted while a claim was under way did not wait for the claim and
+    // then leave right before the next one: the messages stay a pace apart.
+    let pace = fast_limits().global.interval;
+    for pair in sent.windows(2) {
+        let gap = pair[1].0.since(pair[0].0);
+        assert!(
+            gap + Duration::from_millis(1) >= pace,
+            "{gap:?} between two sends (the pace is {pace:?}): {sent:?}"
+        );
+    }
+}
