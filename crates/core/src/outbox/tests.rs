@@ -690,6 +690,16 @@ impl OutboxStore for SlowClaims {
         entries
     }
 
+    async fn claim_chat(
+        &self,
+        chat: &ChatRef,
+        now: Timestamp,
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.inner.claim_chat(chat, now, max, ttl).await
+    }
+
     async fn complete(&self, platform: Platform, ids: &[String]) -> Result<(), StoreError> {
         self.inner.complete(platform, ids).await
     }
