@@ -15,7 +15,7 @@ use mcstat_adapters::{RedisConfig, RedisStore};
 use mcstat_core::history::{DownCause, HistoryConfig, HistoryReader, MemoryHistory, Stream, Tier};
 use mcstat_core::ports::HistoryStore;
 use mcstat_core::{HistorySample, Target, Timestamp};
-use redis_server::RedisServer;
+use redis_server::{RedisServer, key_slot};
 
 const MINUTE: u64 = 60_000;
 const DAY: u64 = 86_400_000;
@@ -387,35 +387,6 @@ async fn racing_appenders_lose_and_double_nothing() {
         read_all(&store, &shared, now).await,
         read_all(&sequential, &shared, now).await
     );
-}
-
-/// Redis Cluster's slot of a key (CRC16/XMODEM of its hash tag, mod 16384).
-fn key_slot(key: &str) -> u16 {
-    let bytes = key.as_bytes();
-    let tagged = bytes.iter().position(|&b| b == b'{').and_then(|open| {
-        let close = bytes[open + 1..].iter().position(|&b| b == b'}')?;
-        (close > 0).then(|| &bytes[open + 1..open + 1 + close])
-    });
-    let mut crc: u16 = 0;
-    for &b in tagged.unwrap_or(bytes) {
-        crc ^= u16::from(b) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc % 16_384
-}
-
-#[test]
-fn the_slot_function_matches_redis_cluster() {
-    // Values from the Redis Cluster specification and `CLUSTER KEYSLOT`.
-    assert_eq!(key_slot("123456789"), 12_739);
-    assert_eq!(key_slot("foo"), 12_182);
-    assert_eq!(key_slot("{user1000}.following"), key_slot("user1000"));
 }
 
 #[tokio::test]

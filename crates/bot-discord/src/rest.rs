@@ -452,21 +452,7 @@ impl DiscordRest {
         channel: &str,
         payload: &MessagePayload,
     ) -> Result<String, RestError> {
-        let path = format!("/channels/{}/messages", seg(channel)?);
-        let bytes = self
-            .send(
-                Method::POST,
-                &path,
-                &format!("channel:{channel}"),
-                Body::for_payload(payload, &payload.files),
-            )
-            .await?;
-        let json: Value =
-            serde_json::from_slice(&bytes).map_err(|e| RestError::BadAnswer(e.to_string()))?;
-        json["id"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| RestError::BadAnswer("message without id".to_owned()))
+        self.post_message(channel, payload, false).await
     }
 
     /// [`create_message`](Self::create_message) tried once, for the outbox: a 429 or a
@@ -480,6 +466,16 @@ impl DiscordRest {
         channel: &str,
         payload: &MessagePayload,
     ) -> Result<String, RestError> {
+        self.post_message(channel, payload, true).await
+    }
+
+    /// `POST /channels/{channel}/messages`, retried or `once`; the new message's id.
+    async fn post_message(
+        &self,
+        channel: &str,
+        payload: &MessagePayload,
+        once: bool,
+    ) -> Result<String, RestError> {
         let path = format!("/channels/{}/messages", seg(channel)?);
         let bytes = self
             .send_with(
@@ -487,7 +483,7 @@ impl DiscordRest {
                 &path,
                 &format!("channel:{channel}"),
                 Body::for_payload(payload, &payload.files),
-                true,
+                once,
             )
             .await?;
         let json: Value =
