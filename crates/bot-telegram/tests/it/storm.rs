@@ -92,7 +92,8 @@ impl Sends {
         let calls: Vec<_> = fake
             .calls()
             .into_iter()
-            .filter(|c| is_send(&c.method) && after(c.at))
+            // 401: another bot's call (see `fake_for`).
+            .filter(|c| is_send(&c.method) && c.status != 401 && after(c.at))
             .collect();
         let mut times: Vec<Instant> = calls.iter().map(|c| c.at).collect();
         times.sort();
@@ -198,6 +199,17 @@ async fn wait_polled_up(ports: &[u16]) {
     assert!(polled, "the watched server was never polled up");
 }
 
+/// A fake with Telegram's limits that answers only `token` (401 to any other): a
+/// bot of another test still polling a port this fake now has cannot take its
+/// updates.
+async fn fake_for(token: &str) -> FakeBotApi {
+    FakeBotApi::start(FakeConfig {
+        token: Some(token.to_owned()),
+        ..FakeConfig::default()
+    })
+    .await
+}
+
 /// The Minecraft server everybody watches.
 async fn minecraft(motd: &str) -> (Peer, String) {
     let mc = spawn_node_peer("java-server.js", &[&json!({ "motd": motd }).to_string()]).await;
@@ -289,8 +301,8 @@ fn down_counts(fake: &FakeBotApi) -> (usize, usize, usize, usize) {
 async fn a_thousand_commands_then_a_thousand_notifications_within_telegrams_limits() {
     let _serial = SERIAL.lock().await;
     let (mc, addr) = minecraft("Storm").await;
-    let fake = FakeBotApi::start(FakeConfig::default()).await;
     let token = "7001:storm-commands";
+    let fake = fake_for(token).await;
     let http_port = free_port();
     let bot = BotProcess::start_url(&fake.url(), token, &base_env(http_port));
     let polling = fake
@@ -414,8 +426,8 @@ async fn kill_9_in_the_middle_of_a_storm_repeats_at_most_the_messages_in_flight(
     let dir = tempfile::tempdir().expect("temp dir");
     let store = dir.path().join("storm.redb");
     fill_file_store(&store, &addr).await;
-    let fake = FakeBotApi::start(FakeConfig::default()).await;
     let token = "7002:storm-kill";
+    let fake = fake_for(token).await;
     let env = |port| {
         let mut env = base_env(port);
         env.extend([
@@ -473,8 +485,8 @@ async fn three_replicas_on_one_redis_share_telegrams_limit() {
             assert!(store.add_watch(&w).await.expect("add a watch"));
         }
     }
-    let fake = FakeBotApi::start(FakeConfig::default()).await;
     let token = "7003:storm-replicas";
+    let fake = fake_for(token).await;
     // Telegram has one getUpdates consumer per token: the replicas run in webhook
     // mode with the webhook not set (nothing posts to them; no command is needed).
     let ports = [free_port(), free_port(), free_port()];
@@ -531,33 +543,53 @@ async fn three_replicas_on_one_redis_share_telegrams_limit() {
 #[tokio::test(flavor = "multi_thread")]
 async fn updates_beyond_one_get_updates_answer_are_all_handled() {
     const USERS: i64 = 205;
-    let fake = FakeBotApi::start(FakeConfig::default()).await;
     let token = "7004:storm-batches";
+    let fake = fake_for(token).await;
     // Queued before the bot starts: its first getUpdates finds them all waiting.
     for chat in 1..=USERS {
         fake.user_says(chat, chat, "/help");
     }
+    let http_port = free_port();
     let _bot = BotProcess::start_url(
         &fake.url(),
         token,
         &[
-            ("MCSTAT_LOG", "warn".to_owned()),
+            (
+                "MCSTAT_LOG",
+                std::env::var("STORM_LOG").unwrap_or_else(|_| "warn".to_owned()),
+            ),
             ("MCSTAT_TELEGRAM_POLL_TIMEOUT_SECS", "2".to_owned()),
+            ("MCSTAT_HTTP_ADDR", format!("127.0.0.1:{http_port}")),
         ],
     );
-    let answered = |f: &FakeBotApi| {
-        f.with_messages(|ms| ms.iter().map(|m| m.chat_id).collect::<HashSet<_>>().len())
-    };
+    let answered =
+        |f: &FakeBotApi| f.with_messages(|ms| ms.iter().map(|m| m.chat_id).collect::<HashSet<_>>());
     let all = fake
         .wait_for(
-            |f| answered(f) >= usize::try_from(USERS).unwrap_or(usize::MAX),
+            |f| answered(f).len() >= usize::try_from(USERS).unwrap_or(usize::MAX),
             Duration::from_secs(60),
         )
         .await;
-    assert!(
-        all,
-        "{} of {USERS} users answered; updates not taken: {}",
-        answered(&fake),
-        fake.pending_updates()
-    );
+    let told = answered(&fake);
+    let missing: Vec<i64> = (1..=USERS).filter(|c| !told.contains(c)).collect();
+    let calls: Vec<_> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.chat_id.is_some_and(|id| missing.contains(&id)))
+        .collect();
+    if !all {
+        let page = metrics(http_port).await;
+        let ours: Vec<&str> = page
+            .lines()
+            .filter(|l| l.starts_with("mcstat_telegram") || l.starts_with("mcstat_outbox"))
+            .collect();
+        panic!(
+            "{} of {USERS} users answered; updates not taken: {}; 429s: {}; not answered: \
+             {missing:?}, their calls: {calls:#?}\n{}",
+            told.len(),
+            fake.pending_updates(),
+            fake.rejected_429(),
+            ours.join("\n")
+        );
+    }
 }
