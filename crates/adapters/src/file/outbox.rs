@@ -181,6 +181,24 @@ impl<'txn> Tables<'txn> {
     }
 }
 
+/// Commit a claim that found entries; abort one that found none (an idle poll:
+/// nothing to commit, no disk sync).
+fn settle_claim(
+    txn: WriteTransaction,
+    claimed: Option<Vec<OutboxEntry>>,
+) -> Result<Vec<OutboxEntry>, StoreError> {
+    match claimed {
+        Some(claimed) => {
+            txn.commit().db()?;
+            Ok(claimed)
+        }
+        None => {
+            txn.abort().db()?;
+            Ok(Vec::new())
+        }
+    }
+}
+
 fn duration_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -297,13 +315,7 @@ impl OutboxStore for FileStore {
                     Some(claimed)
                 }
             };
-            // Nothing due (an idle poll): nothing to commit, no disk sync.
-            let Some(claimed) = claimed else {
-                txn.abort().db()?;
-                return Ok(Vec::new());
-            };
-            txn.commit().db()?;
-            Ok(claimed)
+            settle_claim(txn, claimed)
         })
         .await
     }
@@ -358,12 +370,7 @@ impl OutboxStore for FileStore {
                     Some(claimed)
                 }
             };
-            let Some(claimed) = claimed else {
-                txn.abort().db()?;
-                return Ok(Vec::new());
-            };
-            txn.commit().db()?;
-            Ok(claimed)
+            settle_claim(txn, claimed)
         })
         .await
     }

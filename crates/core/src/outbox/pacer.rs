@@ -113,16 +113,6 @@ impl Pacer {
         answer.await.unwrap_or(Err(Stale))
     }
 
-    /// Wait for a turn to answer a user's command in `chat`, within the platform's
-    /// answer deadline from now.
-    ///
-    /// # Errors
-    /// [`Stale`] as for [`admit`](Self::admit).
-    pub async fn admit_answer(&self, chat: &ChatRef) -> Result<(), Stale> {
-        let deadline = self.clock.now().plus(self.limits.answer_deadline);
-        self.admit(chat, Priority::Answer, Some(deadline)).await
-    }
-
     /// The platform answered `429` with `retry_after`: hold back `chat` (or every
     /// send, when the limit was `global`) that long.
     pub async fn rate_limited(&self, chat: &ChatRef, retry_after: Duration, global: bool) {

@@ -495,7 +495,11 @@ async fn answers_go_before_notifications_and_stale_ones_are_dropped() {
             for _ in 0..64 {
                 tokio::task::yield_now().await;
             }
-            rig.pacer.admit_answer(&chat(1)).await.expect("turn");
+            let deadline = rig.clock.now().plus(Duration::from_secs(30));
+            rig.pacer
+                .admit(&chat(1), Priority::Answer, Some(deadline))
+                .await
+                .expect("turn");
             order.lock().expect("lock").push("answer".into());
             // An answer whose deadline has passed is refused.
             let past = rig.clock.now();
